@@ -1,0 +1,199 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { ServerOptions as EngineOptions } from "engine.io";
+import { WebSocketServer } from "ws";
+import {
+  APP_LINK_PATH_PATTERN,
+  CLIENT_PATH_PATTERN,
+  ErrorCode,
+  HEALTH_PATH,
+  HUB_NAME,
+  READY_PATH,
+  RegioError,
+  verifyLinkToken,
+  type NodeInfo,
+} from "@regio/sdk/protocol";
+import { AppLink } from "./hub/app-link.ts";
+import { Hub } from "./hub/hub.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { InProcessBus } from "./replication/in-process.ts";
+import type { Replicator } from "./replication/replicator.ts";
+import { rejectUpgrade, sendJson } from "./http-replies.ts";
+
+export interface BrokerOptions {
+  /** Hub access key: app-link tokens must be signed with it. */
+  accessKey: string;
+  port?: number;
+  host?: string;
+  region?: string;
+  nodeId?: string;
+  /** This node's URL as app servers reach it (default http://host:port). */
+  advertisedUrl?: string;
+  pingInterval?: number;
+  pingTimeout?: number;
+  /** Largest Engine.IO message or HTTP body a client may send, in bytes. */
+  maxHttpBufferSize?: number;
+  /** How long a client may stay without joining any namespace. */
+  connectTimeout?: number;
+  cors?: EngineOptions["cors"];
+  /** How this node replicates to the others; default: an in-process bus of its own (a lone node). */
+  replicator?: Replicator;
+  logger?: Logger;
+}
+
+export interface BrokerHandle {
+  readonly url: string;
+  readonly port: number;
+  readonly nodeId: string;
+  readonly region: string;
+  /** The hub's state on this node (for tests and diagnostics). */
+  hub(name: string): Hub | undefined;
+  close(): Promise<void>;
+}
+
+export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
+  if (!options.accessKey) throw new RegioError(ErrorCode.TokenMissing, "startBroker: accessKey is required");
+  const nodeId = options.nodeId ?? randomUUID();
+  const region = options.region ?? "local";
+  const log = options.logger ?? createLogger({ node: nodeId, region });
+  const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
+  const hubs = new Map<string, Hub>();
+  let linkCounter = 0;
+  let advertisedUrl = options.advertisedUrl ?? "";
+  const nodes = (): NodeInfo[] => [{ nodeId, url: advertisedUrl, region }];
+
+  const engineOptions: Partial<EngineOptions> = {
+    pingInterval: options.pingInterval ?? 25_000,
+    pingTimeout: options.pingTimeout ?? 20_000,
+    maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
+    cors: options.cors,
+    transports: ["polling", "websocket"],
+  };
+  const hubFor = (name: string): Hub => {
+    let hub = hubs.get(name);
+    if (!hub) {
+      hub = new Hub(name, {
+        nodeId,
+        region,
+        replicator,
+        log,
+        engineOptions,
+        connectTimeoutMs: options.connectTimeout ?? 45_000,
+        nodes,
+      });
+      hubs.set(name, hub);
+    }
+    return hub;
+  };
+  replicator.subscribe((record) => {
+    if (record.origin.nodeId === nodeId) return; // one-hop rule: never act on our own records twice
+    hubs.get(record.hub)?.onReplicated(record);
+  });
+
+  const linkServer = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
+  const server = createServer((req, res) => onRequest(req, res));
+
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === HEALTH_PATH) return sendJson(res, 200, { status: "ok", nodeId, region });
+    if (path === READY_PATH) return sendJson(res, 200, { status: "ready", nodeId, region });
+    const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
+    if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
+    const hub = clientHub(clientMatch[1]!, req);
+    if (hub instanceof RegioError)
+      return sendJson(res, statusOf(hub), { code: hub.code, message: hub.message });
+    hub.engine.handleRequest(req, res);
+  }
+
+  function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+    socket.on("error", () => socket.destroy());
+    const url = req.url ?? "/";
+    const clientMatch = CLIENT_PATH_PATTERN.exec(url);
+    if (clientMatch) {
+      const hub = clientHub(clientMatch[1]!, req);
+      if (hub instanceof RegioError) return rejectUpgrade(socket, statusOf(hub), hub);
+      return hub.engine.handleUpgrade(req, socket, head);
+    }
+    const linkMatch = APP_LINK_PATH_PATTERN.exec(url);
+    if (linkMatch) return acceptAppLink(linkMatch[1]!, req, socket, head);
+    rejectUpgrade(socket, 404, new RegioError(ErrorCode.BadHub, `no route for ${url.split("?")[0]}`));
+  }
+
+  /** The hub a client request belongs to; a new session needs a linked app server to serve it. */
+  function clientHub(name: string, req: IncomingMessage): Hub | RegioError {
+    if (!HUB_NAME.test(name)) return new RegioError(ErrorCode.BadHub, `'${name}' is not a valid hub name`);
+    const hub = hubs.get(name);
+    const isNewSession = !new URL(req.url ?? "/", "http://x").searchParams.has("sid");
+    if (isNewSession && !hub?.hasAppServers) {
+      return new RegioError(ErrorCode.NoAppServer, `no app server is connected to hub '${name}'`);
+    }
+    return hub ?? hubFor(name);
+  }
+
+  function acceptAppLink(name: string, req: IncomingMessage, socket: Socket, head: Buffer): void {
+    if (!HUB_NAME.test(name)) {
+      return rejectUpgrade(
+        socket,
+        400,
+        new RegioError(ErrorCode.BadHub, `'${name}' is not a valid hub name`),
+      );
+    }
+    const token = bearerToken(req);
+    if (!token) {
+      return rejectUpgrade(socket, 401, new RegioError(ErrorCode.TokenMissing, "app-link token is missing"));
+    }
+    let appServerId: string;
+    try {
+      appServerId = verifyLinkToken(options.accessKey, token, name).sub;
+    } catch (error) {
+      const regioError =
+        error instanceof RegioError ? error : new RegioError(ErrorCode.TokenInvalid, String(error));
+      log.warn({ hub: name, code: regioError.code }, "app link refused");
+      return rejectUpgrade(socket, 401, regioError);
+    }
+    linkServer.handleUpgrade(req, socket, head, (ws) => {
+      const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log);
+      hubFor(name).addLink(link);
+    });
+  }
+
+  server.on("upgrade", onUpgrade);
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 7400, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  if (!advertisedUrl) advertisedUrl = url;
+  log.info({ url, advertisedUrl }, "broker listening");
+
+  return {
+    url,
+    port,
+    nodeId,
+    region,
+    hub: (name) => hubs.get(name),
+    async close() {
+      for (const hub of hubs.values()) hub.close();
+      for (const client of linkServer.clients) client.terminate();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await replicator.close();
+      log.info("broker stopped");
+    },
+  };
+}
+
+function bearerToken(req: IncomingMessage): string | undefined {
+  const header = req.headers.authorization;
+  if (header?.startsWith("Bearer ")) return header.slice("Bearer ".length).trim();
+  return new URL(req.url ?? "/", "http://x").searchParams.get("access_token") ?? undefined;
+}
+
+function statusOf(error: RegioError): number {
+  if (error.code === ErrorCode.NoAppServer) return 503;
+  return 400;
+}

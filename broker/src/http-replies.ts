@@ -1,0 +1,26 @@
+import type { ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import { STATUS_CODES } from "node:http";
+import type { RegioError } from "@regio/sdk/protocol";
+
+/** Every refusal carries a JSON body `{ code, message }` so that clients and operators see why. */
+export function sendJson(res: ServerResponse, status: number, body: object): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Refuses a WebSocket upgrade with a real HTTP status and the reason, then closes the socket. */
+export function rejectUpgrade(socket: Socket, status: number, error: RegioError): void {
+  if (socket.writable) {
+    const text = JSON.stringify({ code: error.code, message: error.message });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
+        "Connection: close\r\n" +
+        "Content-Type: application/json\r\n" +
+        `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n` +
+        text,
+    );
+  }
+  socket.destroy();
+}

@@ -1,0 +1,79 @@
+import type { Socket as EngineSocket } from "engine.io";
+import { SendFlags, type Handshake } from "@regio/sdk/protocol";
+import { AckCapture } from "./ack-capture.ts";
+import type { PreparedPacket } from "./prepared-packet.ts";
+
+/**
+ * One client's Engine.IO session on this node, and the app server link it is bound to for life.
+ * The session knows nothing of Socket.IO semantics beyond the namespaces its sockets joined; the
+ * app server's socket.io does the rest.
+ */
+export class ClientSession {
+  readonly id: string;
+  readonly linkId: string;
+  /** socket ids of this session, by namespace, so the session's sockets can be dropped when it closes. */
+  readonly sockets = new Map<string, string>();
+  readonly acks = new AckCapture();
+  private connectTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly engineSocket: EngineSocket,
+    linkId: string,
+    connectTimeoutMs: number,
+  ) {
+    // engine.io declares `id` private in its types, yet it is the session id it hands to clients.
+    this.id = (engineSocket as unknown as { id: string }).id;
+    this.linkId = linkId;
+    // A client that never connects to a namespace holds a session for nothing (Socket.IO's connectTimeout).
+    this.connectTimer = setTimeout(() => {
+      if (this.sockets.size === 0) this.close();
+    }, connectTimeoutMs);
+    this.connectTimer.unref();
+  }
+
+  get open(): boolean {
+    return this.engineSocket.readyState === "open";
+  }
+
+  handshake(): Handshake {
+    const socket = this.engineSocket;
+    const request = socket.request;
+    const encrypted = (request.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+    return {
+      url: request.url ?? "/",
+      headers: request.headers as Record<string, string | string[]>,
+      remoteAddress: socket.remoteAddress,
+      secure: encrypted,
+      transport: socket.transport.name,
+      protocol: socket.protocol,
+    };
+  }
+
+  addSocket(nsp: string, sid: string): void {
+    this.sockets.set(nsp, sid);
+    if (this.connectTimer) {
+      clearTimeout(this.connectTimer);
+      this.connectTimer = undefined;
+    }
+  }
+
+  /**
+   * Writes one packet (all its parts). Returns false when it was not written: the session is gone,
+   * or the packet is volatile and the transport cannot take it now (as socket.io does).
+   */
+  write(packet: PreparedPacket): boolean {
+    if (!this.open) return false;
+    if (packet.flags & SendFlags.volatile && !this.engineSocket.transport.writable) return false;
+    if (packet.data.length === 1) {
+      this.engineSocket.write(packet.data[0]!, packet.options);
+      return true;
+    }
+    for (const part of packet.data) this.engineSocket.write(part, packet.partOptions);
+    return true;
+  }
+
+  close(): void {
+    if (this.connectTimer) clearTimeout(this.connectTimer);
+    this.engineSocket.close();
+  }
+}

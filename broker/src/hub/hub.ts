@@ -1,0 +1,255 @@
+import { Server as EngineServer, type ServerOptions, type Socket as EngineSocket } from "engine.io";
+import {
+  ErrorCode,
+  MessageType,
+  RegioError,
+  type Message,
+  type NodeInfo,
+  type Operation,
+} from "@regio/sdk/protocol";
+import type { Logger } from "../logger.ts";
+import type { ReplicatedRecord, Replicator } from "../replication/replicator.ts";
+import type { AppLink } from "./app-link.ts";
+import { ClientSession } from "./client-session.ts";
+import { MembershipIndex } from "./membership.ts";
+import { OperationExecutor } from "./operations.ts";
+import { preparePacket } from "./prepared-packet.ts";
+import { ServerSideEmitRequests } from "./server-side-emit.ts";
+
+export interface HubContext {
+  nodeId: string;
+  region: string;
+  replicator: Replicator;
+  log: Logger;
+  engineOptions: Partial<ServerOptions>;
+  connectTimeoutMs: number;
+  nodes(): NodeInfo[];
+}
+
+/**
+ * One hub on this node: its Engine.IO server for clients, its app server links, the client
+ * sessions bound to them, and the hub's membership view. Everything a hub holds is soft state: a
+ * node can be replaced at any time, clients reconnect and app servers re-link.
+ */
+export class Hub {
+  readonly engine: EngineServer;
+  readonly index = new MembershipIndex();
+  readonly links = new Map<string, AppLink>();
+  readonly sessions = new Map<string, ClientSession>();
+  private readonly executor: OperationExecutor;
+  private readonly serverSideEmits: ServerSideEmitRequests;
+  /** Highest operation seq executed per app server: re-sent operations are acknowledged, not re-run. */
+  private readonly lastSeq = new Map<string, number>();
+
+  constructor(
+    readonly name: string,
+    private readonly ctx: HubContext,
+  ) {
+    this.engine = new EngineServer(ctx.engineOptions);
+    this.engine.on("connection", (socket: EngineSocket) => this.onClientConnection(socket));
+    this.serverSideEmits = new ServerSideEmitRequests(this.links);
+    this.executor = new OperationExecutor(
+      ctx.nodeId,
+      this.index,
+      this.sessions,
+      this.links,
+      this.serverSideEmits,
+    );
+  }
+
+  get hasAppServers(): boolean {
+    return this.links.size > 0;
+  }
+
+  addLink(link: AppLink): void {
+    this.links.set(link.id, link);
+    link.onMessage((message) => this.onLinkMessage(link, message));
+    link.onClose(() => this.removeLink(link));
+    link.send({
+      type: MessageType.Hello,
+      nodeId: this.ctx.nodeId,
+      region: this.ctx.region,
+      nodes: this.ctx.nodes(),
+    });
+    this.ctx.log.info({ hub: this.name, link: link.id, appServer: link.appServerId }, "app server linked");
+  }
+
+  /** A record another node published: delivered to this node's clients, never published again. */
+  onReplicated(record: ReplicatedRecord): void {
+    this.executor.execute(record.operation, undefined);
+  }
+
+  close(): void {
+    this.engine.close();
+    for (const link of this.links.values()) link.close(1001, "broker shutting down");
+  }
+
+  private removeLink(link: AppLink): void {
+    this.links.delete(link.id);
+    // The app server that owned these sessions is gone: close them so that socket.io-client
+    // reconnects and lands on a remaining app server.
+    for (const session of this.sessions.values()) if (session.linkId === link.id) session.close();
+    this.serverSideEmits.linkGone(link.id);
+    this.ctx.log.info({ hub: this.name, link: link.id }, "app server unlinked");
+  }
+
+  /** New sessions go to the app server with the fewest sessions on this node. */
+  private pickLink(): AppLink | undefined {
+    let best: AppLink | undefined;
+    for (const link of this.links.values()) {
+      if (link.isOpen && (!best || link.sessionCount < best.sessionCount)) best = link;
+    }
+    return best;
+  }
+
+  private onClientConnection(socket: EngineSocket): void {
+    const link = this.pickLink();
+    if (!link) {
+      socket.close();
+      return;
+    }
+    const session = new ClientSession(socket, link.id, this.ctx.connectTimeoutMs);
+    this.sessions.set(session.id, session);
+    link.sessionCount++;
+    link.send({ type: MessageType.SessionOpen, sessionId: session.id, handshake: session.handshake() });
+    socket.on("message", (data: string | Buffer) => {
+      if (!session.acks.idle && session.acks.offer(data)) return;
+      link.send({ type: MessageType.SessionMessage, sessionId: session.id, data });
+    });
+    socket.on("upgrade", (transport: { name: string }) => {
+      link.send({ type: MessageType.SessionUpgraded, sessionId: session.id, transport: transport.name });
+    });
+    socket.once("close", (reason: string, description?: unknown) => {
+      this.sessions.delete(session.id);
+      link.sessionCount--;
+      for (const [nsp, sid] of session.sockets) this.index.remove(nsp, sid);
+      link.send({
+        type: MessageType.SessionClosed,
+        sessionId: session.id,
+        reason,
+        description: describe(description),
+      });
+    });
+  }
+
+  private onLinkMessage(link: AppLink, message: Message): void {
+    switch (message.type) {
+      case MessageType.SessionSend: {
+        const session = this.ownedSession(link, message.sessionId);
+        session?.write(preparePacket(message.data, message.flags, false));
+        return;
+      }
+      case MessageType.SessionClose:
+        this.ownedSession(link, message.sessionId)?.close();
+        return;
+      case MessageType.Join: {
+        const session = this.ownedSession(link, message.sessionId);
+        if (!session) return;
+        const owner = { nodeId: this.ctx.nodeId, sessionId: session.id, linkId: link.id };
+        this.index.join(message.nsp, message.sid, owner, message.rooms, message.snapshot);
+        session.addSocket(message.nsp, message.sid);
+        return;
+      }
+      case MessageType.Leave:
+        if (this.ownsSocket(link, message.nsp, message.sid))
+          this.index.leave(message.nsp, message.sid, message.rooms);
+        return;
+      case MessageType.LeaveAll:
+        if (this.ownsSocket(link, message.nsp, message.sid)) this.index.remove(message.nsp, message.sid);
+        return;
+      case MessageType.SocketData:
+        if (this.ownsSocket(link, message.nsp, message.sid))
+          this.index.setData(message.nsp, message.sid, message.data);
+        return;
+      case MessageType.Broadcast:
+      case MessageType.BroadcastWithAck:
+      case MessageType.SocketsJoin:
+      case MessageType.SocketsLeave:
+      case MessageType.DisconnectSockets:
+      case MessageType.ServerSideEmit:
+        this.onOperation(link, message);
+        return;
+      case MessageType.FetchSockets:
+        link.send({
+          type: MessageType.FetchSocketsResult,
+          requestId: message.requestId,
+          sockets: this.executor.fetchSockets(message.target, link.id),
+        });
+        return;
+      case MessageType.ServerCount:
+        link.send({
+          type: MessageType.ServerCountResult,
+          requestId: message.requestId,
+          count: this.serverCount(),
+        });
+        return;
+      case MessageType.ServerSideEmitResponse:
+        this.serverSideEmits.respond(link.id, message.requestId, message.response);
+        return;
+      default:
+        link.sendError(
+          new RegioError(
+            ErrorCode.UnexpectedMessage,
+            `message type ${message.type} is not accepted from an app server`,
+          ),
+        );
+    }
+  }
+
+  private onOperation(link: AppLink, operation: Operation): void {
+    // seq 0: an operation that is a request (with acknowledgements), never re-sent, not sequenced.
+    if (operation.seq === 0) {
+      this.executor.execute(operation, link);
+      return;
+    }
+    const last = this.lastSeq.get(link.appServerId) ?? 0;
+    if (operation.seq <= last) {
+      link.send({ type: MessageType.OpAck, seq: operation.seq });
+      return;
+    }
+    this.lastSeq.set(link.appServerId, operation.seq);
+    this.executor.execute(operation, link);
+    if (operation.type === MessageType.BroadcastWithAck || isLocal(operation)) {
+      link.send({ type: MessageType.OpAck, seq: operation.seq });
+      return;
+    }
+    const record: ReplicatedRecord = {
+      hub: this.name,
+      origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
+      appServerId: link.appServerId,
+      seq: operation.seq,
+      operation,
+    };
+    // The ack waits for the replicator: until then the SDK keeps the operation and re-sends it after
+    // a reconnect, so an operation is never lost between node and Kafka.
+    this.ctx.replicator.publish(record).then(
+      () => link.send({ type: MessageType.OpAck, seq: operation.seq }),
+      (error: unknown) =>
+        this.ctx.log.error({ hub: this.name, seq: operation.seq, err: error }, "publish failed"),
+    );
+  }
+
+  private serverCount(): number {
+    return new Set([...this.links.values()].map((link) => link.appServerId)).size;
+  }
+
+  private ownedSession(link: AppLink, sessionId: string): ClientSession | undefined {
+    const session = this.sessions.get(sessionId);
+    return session?.linkId === link.id ? session : undefined;
+  }
+
+  private ownsSocket(link: AppLink, nsp: string, sid: string): boolean {
+    return this.index.get(nsp, sid)?.owner.linkId === link.id;
+  }
+}
+
+function isLocal(operation: Operation): boolean {
+  return "target" in operation && operation.target.local === true;
+}
+
+function describe(description: unknown): string | undefined {
+  if (description === undefined || description === null) return undefined;
+  if (description instanceof Error) return description.message;
+  if (typeof description === "object" && "description" in description) return String(description.description);
+  return String(description);
+}

@@ -1,0 +1,168 @@
+import {
+  MessageType,
+  SocketAction,
+  type BroadcastWithAck,
+  type Operation,
+  type ServerSideEmit,
+  type SocketSnapshot,
+  type Target,
+} from "@regio/sdk/protocol";
+import type { AppLink } from "./app-link.ts";
+import type { ClientSession } from "./client-session.ts";
+import type { MembershipIndex, SocketEntry } from "./membership.ts";
+import { preparePacket } from "./prepared-packet.ts";
+import type { ServerSideEmitRequests } from "./server-side-emit.ts";
+
+const DEFAULT_SERVER_SIDE_EMIT_TIMEOUT_MS = 5000;
+
+/**
+ * Carries out an app server's operation on this node's part of the hub: the sockets whose client
+ * sessions live here. `origin` is the link the operation arrived on, or undefined when it was
+ * replicated from another node (then it may only be delivered, never published again).
+ */
+export class OperationExecutor {
+  constructor(
+    private readonly nodeId: string,
+    private readonly index: MembershipIndex,
+    private readonly sessions: ReadonlyMap<string, ClientSession>,
+    private readonly links: ReadonlyMap<string, AppLink>,
+    private readonly serverSideEmits: ServerSideEmitRequests,
+  ) {}
+
+  execute(operation: Operation, origin: AppLink | undefined): void {
+    switch (operation.type) {
+      case MessageType.Broadcast: {
+        const packet = preparePacket(operation.packet, operation.flags, true);
+        for (const entry of this.localTargets(operation.target, origin)) {
+          this.sessions.get(entry.owner.sessionId)?.write(packet);
+        }
+        return;
+      }
+      case MessageType.BroadcastWithAck:
+        if (origin) this.broadcastWithAck(operation, origin);
+        return;
+      case MessageType.SocketsJoin:
+        return this.applyToSockets(operation.target, origin, SocketAction.join, operation.rooms);
+      case MessageType.SocketsLeave:
+        return this.applyToSockets(operation.target, origin, SocketAction.leave, operation.rooms);
+      case MessageType.DisconnectSockets: {
+        const action = operation.close ? SocketAction.disconnectAndClose : SocketAction.disconnect;
+        return this.applyToSockets(operation.target, origin, action, []);
+      }
+      case MessageType.ServerSideEmit:
+        return this.serverSideEmit(operation, origin);
+    }
+  }
+
+  fetchSockets(target: Target, linkId: string): SocketSnapshot[] {
+    const snapshots: SocketSnapshot[] = [];
+    for (const entry of this.index.select(target)) {
+      if (target.local && entry.owner.linkId !== linkId) continue;
+      snapshots.push(snapshotOf(entry));
+    }
+    return snapshots;
+  }
+
+  /** This node's sockets a target reaches; with `local`, only those of the origin link. */
+  private *localTargets(target: Target, origin: AppLink | undefined): Generator<SocketEntry> {
+    for (const entry of this.index.select(target)) {
+      if (entry.owner.nodeId !== this.nodeId) continue;
+      if (target.local && entry.owner.linkId !== origin?.id) continue;
+      yield entry;
+    }
+  }
+
+  private broadcastWithAck(operation: BroadcastWithAck, origin: AppLink): void {
+    const packet = preparePacket(operation.packet, operation.flags, true);
+    const nsp = operation.target.nsp;
+    const waiter = {
+      onAck: (ack: BroadcastWithAck["packet"]) =>
+        origin.send({ type: MessageType.BroadcastAck, requestId: operation.requestId, packet: ack }),
+    };
+    const awaited: ClientSession[] = [];
+    for (const entry of this.localTargets(operation.target, origin)) {
+      const session = this.sessions.get(entry.owner.sessionId);
+      if (!session) continue;
+      session.acks.expect(nsp, operation.ackId, waiter);
+      if (session.write(packet)) awaited.push(session);
+      else session.acks.forget(nsp, operation.ackId);
+    }
+    origin.send({
+      type: MessageType.BroadcastAckCount,
+      requestId: operation.requestId,
+      clientCount: awaited.length,
+    });
+    // After the timeout the emitter has given up: stop watching for these acks.
+    setTimeout(() => {
+      for (const session of awaited) session.acks.forget(nsp, operation.ackId);
+    }, operation.timeoutMs).unref();
+  }
+
+  /**
+   * socketsJoin/socketsLeave/disconnectSockets. The view changes at once, so that an operation the
+   * same app server sends next (say, a broadcast to the joined room) already sees it; the owning app
+   * servers are then told to apply it to their Socket.IO sockets. The origin link applied it to its
+   * own sockets before sending, so it is skipped.
+   */
+  private applyToSockets(
+    target: Target,
+    origin: AppLink | undefined,
+    action: SocketAction,
+    rooms: string[],
+  ): void {
+    const sidsByLink = new Map<string, string[]>();
+    for (const entry of [...this.localTargets(target, origin)]) {
+      if (origin && entry.owner.linkId === origin.id) continue;
+      if (action === SocketAction.join) this.index.join(target.nsp, entry.sid, entry.owner, rooms);
+      else if (action === SocketAction.leave) this.index.leave(target.nsp, entry.sid, rooms);
+      else this.index.remove(target.nsp, entry.sid);
+      const sids = sidsByLink.get(entry.owner.linkId);
+      if (sids) sids.push(entry.sid);
+      else sidsByLink.set(entry.owner.linkId, [entry.sid]);
+    }
+    for (const [linkId, sids] of sidsByLink) {
+      this.links
+        .get(linkId)
+        ?.send({ type: MessageType.ApplyToSockets, nsp: target.nsp, sids, action, rooms });
+    }
+  }
+
+  private serverSideEmit(operation: ServerSideEmit, origin: AppLink | undefined): void {
+    const targets = [...this.links.values()].filter((link) => link !== origin);
+    const deliver = (link: AppLink, requestId?: number) =>
+      link.send({
+        type: MessageType.ServerSideEmitDeliver,
+        nsp: operation.nsp,
+        args: operation.args,
+        requestId,
+        trace: operation.trace,
+      });
+    if (origin && operation.requestId !== undefined) {
+      const timeoutMs = operation.timeoutMs ?? DEFAULT_SERVER_SIDE_EMIT_TIMEOUT_MS;
+      this.serverSideEmits.start(origin, operation.requestId, targets, timeoutMs, deliver);
+      return;
+    }
+    for (const link of targets) deliver(link);
+  }
+}
+
+function snapshotOf(entry: SocketEntry): SocketSnapshot {
+  const rooms = [...entry.rooms];
+  if (entry.snapshot) return { ...entry.snapshot, rooms };
+  return {
+    id: entry.sid,
+    rooms,
+    data: undefined,
+    handshake: {
+      headers: {},
+      time: "",
+      address: "",
+      xdomain: false,
+      secure: false,
+      issued: 0,
+      url: "",
+      query: {},
+      auth: {},
+    },
+  };
+}

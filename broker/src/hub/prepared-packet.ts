@@ -1,0 +1,48 @@
+import * as ws from "ws";
+import { SendFlags, type Payload } from "@regio/sdk/protocol";
+
+type RawData = string | Buffer;
+
+/** Options engine.io accepts on write, including ws's pre-built frame (engine.io >= 6.5). */
+export interface WriteOptions {
+  compress: boolean;
+  wsPreEncodedFrame?: Buffer[];
+}
+
+/**
+ * A Socket.IO packet ready to be written to any number of client sessions: converted once, and
+ * for the common single-part packet, framed once for every WebSocket client (engine.io writes the
+ * pre-built frame as is). Fan-out never encodes per socket.
+ */
+export interface PreparedPacket {
+  data: RawData[];
+  flags: number;
+  options: WriteOptions;
+  /** Options for the parts of a multi-part (binary) packet, which cannot share one frame. */
+  partOptions: WriteOptions;
+}
+
+// ws exposes its frame builder on Sender; it is untyped, hence the narrow local type.
+const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
+
+export function preparePacket(parts: Payload[], flags: number, preFrame: boolean): PreparedPacket {
+  const data = parts.map((part) =>
+    typeof part === "string" ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength),
+  );
+  const compress = (flags & SendFlags.compress) !== 0;
+  const partOptions: WriteOptions = { compress };
+  let options = partOptions;
+  const only = data[0];
+  if (preFrame && data.length === 1 && typeof only === "string") {
+    // "4" is Engine.IO's "message" packet type.
+    const frame = Sender.frame(Buffer.from("4" + only), {
+      readOnly: false,
+      mask: false,
+      rsv1: false,
+      opcode: 1,
+      fin: true,
+    });
+    options = { compress, wsPreEncodedFrame: frame };
+  }
+  return { data, flags, options, partOptions };
+}

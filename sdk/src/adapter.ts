@@ -1,0 +1,310 @@
+import { encode } from "@msgpack/msgpack";
+import { Adapter, type BroadcastOptions, type Room, type SocketId } from "socket.io-adapter";
+import type { Namespace, Socket } from "socket.io";
+import { Decoder, type Packet } from "socket.io-parser";
+import type { LinkClient } from "./link/link-client.ts";
+import {
+  MessageType,
+  SendFlags,
+  type Payload,
+  type SocketSnapshot,
+  type Target,
+  type SnapshotHandshake,
+} from "./protocol/index.ts";
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/**
+ * Ack ids of broadcasts-with-ack are drawn from [2^48, 2^53): the broker routes a client's ack by
+ * (namespace, id), and socket.io's own per-socket ack ids count up from 0 on every app server, so
+ * the two never meet.
+ */
+const BROADCAST_ACK_ID_BASE = 2 ** 48;
+
+/** What socket.io calls on an adapter, served by the broker instead of the local process. */
+export class RegioAdapter extends Adapter {
+  private readonly link: LinkClient;
+  /** Sockets whose first Join (with their snapshot) has been sent. */
+  private readonly announced = new Set<SocketId>();
+  private readonly sentData = new Map<SocketId, string>();
+  private lastServerCount: Promise<number> = Promise.resolve(1);
+
+  constructor(nsp: Namespace, link: LinkClient) {
+    super(nsp);
+    this.link = link;
+  }
+
+  override addAll(id: SocketId, rooms: Set<Room>): void {
+    super.addAll(id, rooms);
+    const socket = this.nsp.sockets.get(id);
+    // Joins made before the socket is connected (middleware, session recovery) are announced
+    // together with the socket's own room when socket.io connects it.
+    if (!socket) return;
+    const first = !this.announced.has(id);
+    if (first) this.announced.add(id);
+    this.link.send({
+      type: MessageType.Join,
+      sessionId: socket.conn.id,
+      nsp: this.nsp.name,
+      sid: id,
+      rooms: first ? [...(this.sids.get(id) ?? rooms)] : [...rooms],
+      snapshot: first ? this.snapshot(socket) : undefined,
+    });
+    // The connection handler usually fills socket.data right after connect: send it once it ran.
+    if (first) setImmediate(() => this.refreshData(id));
+    else this.refreshData(id);
+  }
+
+  override del(id: SocketId, room: Room): void {
+    super.del(id, room);
+    if (!this.announced.has(id)) return;
+    this.link.send({ type: MessageType.Leave, nsp: this.nsp.name, sid: id, rooms: [room] });
+    this.refreshData(id);
+  }
+
+  override delAll(id: SocketId): void {
+    super.delAll(id);
+    if (!this.announced.delete(id)) return;
+    this.sentData.delete(id);
+    this.link.send({ type: MessageType.LeaveAll, nsp: this.nsp.name, sid: id });
+  }
+
+  override broadcast(packet: Packet, opts: BroadcastOptions): void {
+    packet.nsp = this.nsp.name;
+    this.notifyOutgoing(packet, opts);
+    this.link.sendOperation({
+      type: MessageType.Broadcast,
+      target: targetOf(this.nsp.name, opts),
+      packet: this.nsp.server.encoder.encode(packet) as Payload[],
+      flags: flagsOf(opts),
+    });
+  }
+
+  override broadcastWithAck(
+    packet: Packet,
+    opts: BroadcastOptions,
+    clientCountCallback: (clientCount: number) => void,
+    ack: (...args: unknown[]) => void,
+  ): void {
+    packet.nsp = this.nsp.name;
+    packet.id = BROADCAST_ACK_ID_BASE + Math.floor(Math.random() * (2 ** 53 - BROADCAST_ACK_ID_BASE));
+    this.notifyOutgoing(packet, opts);
+    const timeoutMs = opts.flags?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    // socket.io's BroadcastOperator calls serverCount() right after this method and then expects one
+    // clientCountCallback per server; the broker counts all clients at once, so the total goes in
+    // the first call and the other servers report zero.
+    const serverCount = Promise.resolve().then(() => this.lastServerCount);
+    const cancel = this.link.request(
+      (requestId) => ({
+        type: MessageType.BroadcastWithAck,
+        seq: 0,
+        requestId,
+        target: targetOf(this.nsp.name, opts),
+        packet: this.nsp.server.encoder.encode(packet) as Payload[],
+        ackId: packet.id as number,
+        flags: flagsOf(opts),
+        timeoutMs,
+      }),
+      (reply) => {
+        if (reply.type === MessageType.BroadcastAckCount) {
+          void serverCount.then((servers) => {
+            clientCountCallback(reply.clientCount);
+            for (let i = 1; i < servers; i++) clientCountCallback(0);
+          });
+        } else if (reply.type === MessageType.BroadcastAck) {
+          decodePacket(reply.packet, (decoded) => ack(...((decoded.data as unknown[]) ?? [])));
+        }
+        return false;
+      },
+      { resend: false },
+    );
+    setTimeout(cancel, timeoutMs).unref();
+  }
+
+  override serverCount(): Promise<number> {
+    this.lastServerCount = new Promise((resolve) => {
+      const cancel = this.link.request(
+        (requestId) => ({ type: MessageType.ServerCount, requestId }),
+        (reply) => {
+          if (reply.type !== MessageType.ServerCountResult) return false;
+          resolve(reply.count);
+          return true;
+        },
+      );
+      setTimeout(() => {
+        cancel();
+        resolve(1);
+      }, DEFAULT_REQUEST_TIMEOUT_MS).unref();
+    });
+    return this.lastServerCount;
+  }
+
+  override async fetchSockets(opts: BroadcastOptions): Promise<(Socket | SocketSnapshot)[]> {
+    if (opts.flags?.local) return super.fetchSockets(opts) as Promise<Socket[]>;
+    for (const id of this.announced) this.refreshData(id);
+    const timeoutMs = opts.flags?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const snapshots = await new Promise<SocketSnapshot[]>((resolve, reject) => {
+      const cancel = this.link.request(
+        (requestId) => ({ type: MessageType.FetchSockets, requestId, target: targetOf(this.nsp.name, opts) }),
+        (reply) => {
+          if (reply.type !== MessageType.FetchSocketsResult) return false;
+          clearTimeout(timer);
+          resolve(reply.sockets);
+          return true;
+        },
+      );
+      const timer = setTimeout(() => {
+        cancel();
+        reject(new Error("timeout reached while waiting for fetchSockets response"));
+      }, timeoutMs);
+    });
+    // This app server's own sockets are returned as the live Socket objects, as socket.io does.
+    return snapshots.map((snapshot) => this.nsp.sockets.get(snapshot.id) ?? snapshot);
+  }
+
+  override async sockets(rooms: Set<Room>): Promise<Set<SocketId>> {
+    const sockets = await this.fetchSockets({ rooms, except: new Set() });
+    return new Set(sockets.map((socket) => socket.id));
+  }
+
+  override addSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    super.addSockets(opts, rooms);
+    if (opts.flags?.local) return;
+    this.link.sendOperation({ type: MessageType.SocketsJoin, target: targetOf(this.nsp.name, opts), rooms });
+  }
+
+  override delSockets(opts: BroadcastOptions, rooms: Room[]): void {
+    super.delSockets(opts, rooms);
+    if (opts.flags?.local) return;
+    this.link.sendOperation({ type: MessageType.SocketsLeave, target: targetOf(this.nsp.name, opts), rooms });
+  }
+
+  override disconnectSockets(opts: BroadcastOptions, close: boolean): void {
+    super.disconnectSockets(opts, close);
+    if (opts.flags?.local) return;
+    this.link.sendOperation({
+      type: MessageType.DisconnectSockets,
+      target: targetOf(this.nsp.name, opts),
+      close,
+    });
+  }
+
+  override serverSideEmit(packet: unknown[]): void {
+    const last = packet[packet.length - 1];
+    if (typeof last !== "function") {
+      this.link.sendOperation({ type: MessageType.ServerSideEmit, nsp: this.nsp.name, args: packet });
+      return;
+    }
+    const ack = last as (err: Error | null, responses: unknown[]) => void;
+    const args = packet.slice(0, -1);
+    const timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+    let settled = false;
+    const settle = (err: Error | null, responses: unknown[]) => {
+      if (settled) return;
+      settled = true;
+      ack(err, responses);
+    };
+    const cancel = this.link.request(
+      (requestId) => ({
+        type: MessageType.ServerSideEmit,
+        seq: 0,
+        nsp: this.nsp.name,
+        args,
+        requestId,
+        timeoutMs,
+      }),
+      (reply) => {
+        if (reply.type !== MessageType.ServerSideEmitResult) return false;
+        if (reply.complete) settle(null, reply.responses);
+        else settle(new Error("timeout reached: some app servers did not answer"), reply.responses);
+        return true;
+      },
+      { resend: false },
+    );
+    // The broker settles on time; this covers a broker that went away with the request.
+    setTimeout(() => {
+      cancel();
+      settle(new Error("timeout reached: no answer from the broker"), []);
+    }, timeoutMs + 1000).unref();
+  }
+
+  /** How this socket looks to other app servers' fetchSockets(). */
+  private snapshot(socket: Socket): SocketSnapshot {
+    return {
+      id: socket.id,
+      handshake: socket.handshake as unknown as SnapshotHandshake,
+      rooms: [...(this.sids.get(socket.id) ?? [])],
+      data: serializable(socket.data),
+    };
+  }
+
+  /** socket.data is a plain property: it is re-sent whenever it changed since it was last sent. */
+  private refreshData(id: SocketId): void {
+    const socket = this.nsp.sockets.get(id);
+    if (!socket || !this.announced.has(id)) return;
+    const encoded = fingerprint(socket.data);
+    if (this.sentData.get(id) === encoded) return;
+    this.sentData.set(id, encoded);
+    this.link.send({
+      type: MessageType.SocketData,
+      nsp: this.nsp.name,
+      sid: id,
+      data: serializable(socket.data),
+    });
+  }
+
+  /** onAnyOutgoing listeners of this app server's sockets see broadcast packets, as on plain socket.io. */
+  private notifyOutgoing(packet: Packet, opts: BroadcastOptions): void {
+    const except = new Set<SocketId>();
+    for (const room of opts.except ?? []) for (const id of this.rooms.get(room) ?? []) except.add(id);
+    const ids =
+      opts.rooms.size === 0
+        ? this.sids.keys()
+        : [...opts.rooms].flatMap((r) => [...(this.rooms.get(r) ?? [])]);
+    for (const id of new Set(ids)) {
+      if (except.has(id)) continue;
+      const socket = this.nsp.sockets.get(id) as unknown as { notifyOutgoingListeners?: (p: Packet) => void };
+      socket?.notifyOutgoingListeners?.(packet);
+    }
+  }
+}
+
+function targetOf(nsp: string, opts: BroadcastOptions): Target {
+  return {
+    nsp,
+    rooms: [...opts.rooms],
+    except: [...(opts.except ?? [])],
+    local: opts.flags?.local || undefined,
+  };
+}
+
+function flagsOf(opts: BroadcastOptions): number {
+  const flags = opts.flags ?? {};
+  return (flags.compress === false ? 0 : SendFlags.compress) | (flags.volatile ? SendFlags.volatile : 0);
+}
+
+function fingerprint(data: unknown): string {
+  try {
+    return Buffer.from(encode(data)).toString("base64");
+  } catch {
+    return "unserializable";
+  }
+}
+
+/** socket.data that MessagePack cannot carry (functions, sockets...) is left out of the snapshot. */
+function serializable(data: unknown): unknown {
+  try {
+    encode(data);
+    return data;
+  } catch {
+    return undefined;
+  }
+}
+
+function decodePacket(parts: Payload[], onPacket: (packet: Packet) => void): void {
+  const decoder = new Decoder();
+  decoder.on("decoded", onPacket);
+  for (const part of parts) {
+    decoder.add(typeof part === "string" ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+  }
+  decoder.destroy();
+}

@@ -1,0 +1,45 @@
+import { EventEmitter } from "node:events";
+import type { SessionOpen } from "../protocol/index.ts";
+import { VirtualConnection, type SessionWriter } from "./virtual-connection.ts";
+
+/**
+ * Replaces `io.engine` (socket.io's engine.io Server) in the app server: it emits "connection"
+ * with a VirtualConnection for every client session a broker node hands to this app server.
+ */
+export class RegioEngine extends EventEmitter {
+  readonly clients = new Map<string, VirtualConnection>();
+
+  constructor(
+    private readonly writer: SessionWriter,
+    private readonly onClose: () => void,
+  ) {
+    super();
+  }
+
+  get clientsCount(): number {
+    return this.clients.size;
+  }
+
+  open(message: SessionOpen): void {
+    const connection = new VirtualConnection(message, this.writer);
+    this.clients.set(connection.id, connection);
+    connection.once("close", () => this.clients.delete(connection.id));
+    this.emit("connection", connection);
+  }
+
+  get(sessionId: string): VirtualConnection | undefined {
+    return this.clients.get(sessionId);
+  }
+
+  /** Every session ends with the link that carried it. */
+  closeAll(reason: string): void {
+    for (const connection of [...this.clients.values()]) connection.onClosed(reason);
+  }
+
+  /** socket.io calls this from `io.close()`. */
+  close(): this {
+    this.closeAll("forced server close");
+    this.onClose();
+    return this;
+  }
+}

@@ -1,0 +1,103 @@
+import { EventEmitter } from "node:events";
+import { SendFlags, type Payload, type SessionOpen } from "../protocol/index.ts";
+
+/** Where a virtual connection's writes go: the app link, one session at a time. */
+export interface SessionWriter {
+  sendSessionData(sessionId: string, part: Payload, flags: number): void;
+  closeSession(sessionId: string): void;
+}
+
+/** The parts of Node's IncomingMessage that socket.io reads to build `socket.handshake`. */
+export interface HandshakeRequest {
+  method: "GET";
+  url: string;
+  headers: Record<string, string | string[]>;
+  connection: { encrypted: boolean };
+  socket: { encrypted: boolean };
+  _query: Record<string, string>;
+}
+
+type ReadyState = "open" | "closing" | "closed";
+
+/**
+ * Stands in for an engine.io Socket inside the app server: socket.io's Client reads and writes it
+ * exactly as it would a real client connection, while the real connection lives on a broker node.
+ * It implements what socket.io uses: `id`, `protocol`, `request`, `remoteAddress`, `readyState`,
+ * `transport.{name,writable}`, `upgraded`, `write()`, `close()`, and the events "data", "message",
+ * "upgrade", "close".
+ */
+export class VirtualConnection extends EventEmitter {
+  readonly id: string;
+  readonly protocol: number;
+  readonly remoteAddress: string;
+  readonly request: HandshakeRequest;
+  readyState: ReadyState = "open";
+  upgraded = false;
+  /** Always writable here: volatile packets are dropped by the broker, which sees the real transport. */
+  transport: { name: string; writable: boolean };
+
+  constructor(
+    open: SessionOpen,
+    private readonly writer: SessionWriter,
+  ) {
+    super();
+    const { handshake } = open;
+    this.id = open.sessionId;
+    this.protocol = handshake.protocol;
+    this.remoteAddress = handshake.remoteAddress;
+    this.transport = { name: handshake.transport, writable: true };
+    const query = Object.fromEntries(new URL(handshake.url, "http://regio").searchParams);
+    this.request = {
+      method: "GET",
+      url: handshake.url,
+      headers: handshake.headers,
+      connection: { encrypted: handshake.secure },
+      socket: { encrypted: handshake.secure },
+      _query: query,
+    };
+  }
+
+  write(data: Payload, options?: { compress?: boolean; volatile?: boolean }, callback?: () => void): this {
+    if (this.readyState !== "open") return this;
+    const flags =
+      (options?.compress === false ? 0 : SendFlags.compress) | (options?.volatile ? SendFlags.volatile : 0);
+    this.writer.sendSessionData(this.id, data, flags);
+    if (callback) process.nextTick(callback);
+    return this;
+  }
+
+  send(data: Payload, options?: { compress?: boolean; volatile?: boolean }, callback?: () => void): this {
+    return this.write(data, options, callback);
+  }
+
+  /** The app server closes the connection: the broker flushes what was written, then closes the client. */
+  close(): void {
+    if (this.readyState !== "open") return;
+    this.readyState = "closing";
+    this.writer.closeSession(this.id);
+    process.nextTick(() => this.onClosed("forced close"));
+  }
+
+  /** The broker reports a message from the client. */
+  onMessage(data: Payload): void {
+    if (this.readyState !== "open") return;
+    // socket.io on Node hands binary payloads to the app as Buffer: keep that.
+    const payload =
+      typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    this.emit("data", payload);
+    this.emit("message", payload);
+  }
+
+  onUpgraded(transport: string): void {
+    this.transport = { name: transport, writable: true };
+    this.upgraded = true;
+    this.emit("upgrade", this.transport);
+  }
+
+  /** The client's connection ended (reason as engine.io gives it: "transport close", "ping timeout", ...). */
+  onClosed(reason: string, description?: string): void {
+    if (this.readyState === "closed") return;
+    this.readyState = "closed";
+    this.emit("close", reason, description);
+  }
+}

@@ -1,0 +1,7 @@
+/** The app-link protocol, written once, imported by both the broker and the SDK. Spec: docs/protocol.md. */
+export * from "./messages.ts";
+export * from "./codec.ts";
+export * from "./errors.ts";
+export * from "./token.ts";
+export * from "./connection-string.ts";
+export * from "./paths.ts";

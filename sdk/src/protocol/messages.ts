@@ -1,0 +1,361 @@
+/**
+ * The app-link protocol: every message an app server (SDK) and a broker node exchange.
+ *
+ * Numbers are part of the wire format: never reuse or renumber one. docs/protocol.md is the prose
+ * spec of this file; the codec (codec.ts) turns each message into a MessagePack array
+ * `[type, ...fields]` in the field order given by MESSAGE_FIELDS.
+ */
+
+/** An Engine.IO message payload as it travels on the wire: text, or binary. */
+export type Payload = string | Uint8Array;
+
+/** W3C trace context carried by every message that causes work downstream. */
+export interface TraceContext {
+  traceparent: string;
+  tracestate?: string;
+}
+
+/** What the app server's socket.io needs to build `socket.handshake` and `socket.request`. */
+export interface Handshake {
+  url: string;
+  headers: Record<string, string | string[]>;
+  remoteAddress: string;
+  secure: boolean;
+  transport: string;
+  /** Engine.IO protocol revision the client speaks (4; 3 for old clients). */
+  protocol: number;
+}
+
+/** Target of a room operation, as socket.io's BroadcastOptions but with plain arrays. */
+export interface Target {
+  nsp: string;
+  rooms: string[];
+  except: string[];
+  /** Only the sockets owned by the sending app server (socket.io's `local` flag). */
+  local?: boolean;
+}
+
+export interface SocketSnapshot {
+  id: string;
+  handshake: SnapshotHandshake;
+  rooms: string[];
+  data: unknown;
+}
+
+/** socket.handshake as socket.io builds it; `auth` and `query` are what the client sent. */
+export interface SnapshotHandshake {
+  headers: Record<string, string | string[]>;
+  time: string;
+  address: string;
+  xdomain: boolean;
+  secure: boolean;
+  issued: number;
+  url: string;
+  query: Record<string, unknown>;
+  auth: Record<string, unknown>;
+}
+
+export interface NodeInfo {
+  nodeId: string;
+  url: string;
+  region: string;
+}
+
+/** Bit flags of SessionSend and Broadcast. */
+export const SendFlags = { compress: 1, volatile: 2 } as const;
+
+export const MessageType = {
+  // link lifecycle (broker -> sdk)
+  Hello: 1,
+  // client sessions (broker -> sdk)
+  SessionOpen: 10,
+  SessionMessage: 11,
+  SessionClosed: 12,
+  SessionUpgraded: 13,
+  // client sessions (sdk -> broker)
+  SessionSend: 20,
+  SessionClose: 21,
+  // membership (sdk -> broker)
+  Join: 30,
+  Leave: 31,
+  LeaveAll: 32,
+  SocketData: 33,
+  // operations (sdk -> broker); each carries the sender's sequence number
+  Broadcast: 40,
+  BroadcastWithAck: 41,
+  SocketsJoin: 42,
+  SocketsLeave: 43,
+  DisconnectSockets: 44,
+  ServerSideEmit: 45,
+  // requests (sdk -> broker) answered by a result
+  FetchSockets: 50,
+  ServerCount: 51,
+  ServerSideEmitResponse: 52,
+  // broker -> sdk
+  OpAck: 60,
+  FetchSocketsResult: 61,
+  ServerCountResult: 62,
+  BroadcastAckCount: 63,
+  BroadcastAck: 64,
+  ServerSideEmitDeliver: 65,
+  ServerSideEmitResult: 66,
+  ApplyToSockets: 67,
+  // either direction
+  Error: 90,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+export interface Hello {
+  type: typeof MessageType.Hello;
+  nodeId: string;
+  region: string;
+  nodes: NodeInfo[];
+}
+
+export interface SessionOpen {
+  type: typeof MessageType.SessionOpen;
+  sessionId: string;
+  handshake: Handshake;
+}
+
+export interface SessionMessage {
+  type: typeof MessageType.SessionMessage;
+  sessionId: string;
+  data: Payload;
+  trace?: TraceContext;
+}
+
+export interface SessionClosed {
+  type: typeof MessageType.SessionClosed;
+  sessionId: string;
+  reason: string;
+  description?: string;
+}
+
+export interface SessionUpgraded {
+  type: typeof MessageType.SessionUpgraded;
+  sessionId: string;
+  transport: string;
+}
+
+export interface SessionSend {
+  type: typeof MessageType.SessionSend;
+  sessionId: string;
+  /** One Socket.IO packet: its text part followed by its binary attachments, if any. */
+  data: Payload[];
+  flags: number;
+  trace?: TraceContext;
+}
+
+export interface SessionClose {
+  type: typeof MessageType.SessionClose;
+  sessionId: string;
+}
+
+export interface Join {
+  type: typeof MessageType.Join;
+  sessionId: string;
+  nsp: string;
+  sid: string;
+  rooms: string[];
+  snapshot?: SocketSnapshot;
+}
+
+export interface Leave {
+  type: typeof MessageType.Leave;
+  nsp: string;
+  sid: string;
+  rooms: string[];
+}
+
+export interface LeaveAll {
+  type: typeof MessageType.LeaveAll;
+  nsp: string;
+  sid: string;
+}
+
+export interface SocketData {
+  type: typeof MessageType.SocketData;
+  nsp: string;
+  sid: string;
+  data: unknown;
+}
+
+export interface Broadcast {
+  type: typeof MessageType.Broadcast;
+  seq: number;
+  target: Target;
+  /** The packet, encoded once by the SDK: text part then binary attachments. */
+  packet: Payload[];
+  flags: number;
+  trace?: TraceContext;
+}
+
+export interface BroadcastWithAck {
+  type: typeof MessageType.BroadcastWithAck;
+  seq: number;
+  requestId: number;
+  target: Target;
+  packet: Payload[];
+  /** The Socket.IO ack id inside `packet`; the broker routes the clients' acks back by it. */
+  ackId: number;
+  flags: number;
+  timeoutMs: number;
+  trace?: TraceContext;
+}
+
+export interface SocketsJoin {
+  type: typeof MessageType.SocketsJoin;
+  seq: number;
+  target: Target;
+  rooms: string[];
+  trace?: TraceContext;
+}
+
+export interface SocketsLeave {
+  type: typeof MessageType.SocketsLeave;
+  seq: number;
+  target: Target;
+  rooms: string[];
+  trace?: TraceContext;
+}
+
+export interface DisconnectSockets {
+  type: typeof MessageType.DisconnectSockets;
+  seq: number;
+  target: Target;
+  close: boolean;
+  trace?: TraceContext;
+}
+
+export interface ServerSideEmit {
+  type: typeof MessageType.ServerSideEmit;
+  seq: number;
+  nsp: string;
+  /** Set when the emitter waits for acknowledgements. */
+  requestId?: number;
+  timeoutMs?: number;
+  args: unknown[];
+  trace?: TraceContext;
+}
+
+export interface FetchSockets {
+  type: typeof MessageType.FetchSockets;
+  requestId: number;
+  target: Target;
+}
+
+export interface ServerCount {
+  type: typeof MessageType.ServerCount;
+  requestId: number;
+}
+
+export interface ServerSideEmitResponse {
+  type: typeof MessageType.ServerSideEmitResponse;
+  requestId: number;
+  response: unknown;
+}
+
+export interface OpAck {
+  type: typeof MessageType.OpAck;
+  seq: number;
+}
+
+export interface FetchSocketsResult {
+  type: typeof MessageType.FetchSocketsResult;
+  requestId: number;
+  sockets: SocketSnapshot[];
+}
+
+export interface ServerCountResult {
+  type: typeof MessageType.ServerCountResult;
+  requestId: number;
+  count: number;
+}
+
+export interface BroadcastAckCount {
+  type: typeof MessageType.BroadcastAckCount;
+  requestId: number;
+  clientCount: number;
+}
+
+export interface BroadcastAck {
+  type: typeof MessageType.BroadcastAck;
+  requestId: number;
+  /** The client's acknowledgement: its packet (text part then attachments), decoded by the SDK. */
+  packet: Payload[];
+}
+
+export interface ServerSideEmitDeliver {
+  type: typeof MessageType.ServerSideEmitDeliver;
+  nsp: string;
+  requestId?: number;
+  args: unknown[];
+  trace?: TraceContext;
+}
+
+export interface ServerSideEmitResult {
+  type: typeof MessageType.ServerSideEmitResult;
+  requestId: number;
+  responses: unknown[];
+  /** false when some app servers did not answer before the timeout. */
+  complete: boolean;
+}
+
+export const SocketAction = { join: 1, leave: 2, disconnect: 3, disconnectAndClose: 4 } as const;
+export type SocketAction = (typeof SocketAction)[keyof typeof SocketAction];
+
+export interface ApplyToSockets {
+  type: typeof MessageType.ApplyToSockets;
+  nsp: string;
+  sids: string[];
+  action: SocketAction;
+  rooms: string[];
+  trace?: TraceContext;
+}
+
+export interface ErrorMessage {
+  type: typeof MessageType.Error;
+  code: string;
+  message: string;
+  retriable: boolean;
+  /** The seq or requestId the error answers, when it answers one. */
+  ref?: number;
+}
+
+export type Message =
+  | Hello
+  | SessionOpen
+  | SessionMessage
+  | SessionClosed
+  | SessionUpgraded
+  | SessionSend
+  | SessionClose
+  | Join
+  | Leave
+  | LeaveAll
+  | SocketData
+  | Broadcast
+  | BroadcastWithAck
+  | SocketsJoin
+  | SocketsLeave
+  | DisconnectSockets
+  | ServerSideEmit
+  | FetchSockets
+  | ServerCount
+  | ServerSideEmitResponse
+  | OpAck
+  | FetchSocketsResult
+  | ServerCountResult
+  | BroadcastAckCount
+  | BroadcastAck
+  | ServerSideEmitDeliver
+  | ServerSideEmitResult
+  | ApplyToSockets
+  | ErrorMessage;
+
+export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;
+
+/** Operations: the SDK keeps each until the broker acknowledges its seq (OpAck). */
+export type Operation =
+  Broadcast | BroadcastWithAck | SocketsJoin | SocketsLeave | DisconnectSockets | ServerSideEmit;

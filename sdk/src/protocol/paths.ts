@@ -1,0 +1,13 @@
+/** URL layout of a broker node, shared by broker and SDK. */
+
+/** Hub names: what Azure Web PubSub accepts (letters, digits, `_`; starting with a letter), up to 128. */
+export const HUB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
+
+export const clientPath = (hub: string): string => `/clients/socketio/hubs/${hub}`;
+export const appLinkPath = (hub: string): string => `/server/hubs/${hub}`;
+
+export const CLIENT_PATH_PATTERN = /^\/clients\/socketio\/hubs\/([^/?]+)(\/|$|\?)/;
+export const APP_LINK_PATH_PATTERN = /^\/server\/hubs\/([^/?]+)\/?(\?|$)/;
+
+export const HEALTH_PATH = "/healthz";
+export const READY_PATH = "/readyz";

@@ -1,0 +1,138 @@
+import { randomUUID } from "node:crypto";
+import type { Server } from "socket.io";
+import { RegioAdapter } from "./adapter.ts";
+import { RegioEngine } from "./engine/regio-engine.ts";
+import { LinkClient } from "./link/link-client.ts";
+import {
+  ErrorCode,
+  HUB_NAME,
+  MessageType,
+  parseConnectionString,
+  RegioError,
+  SocketAction,
+  type ApplyToSockets,
+  type Hello,
+  type Message,
+  type ServerSideEmitDeliver,
+} from "./protocol/index.ts";
+
+export interface RegioOptions {
+  /** The hub this app serves (letters, digits and `_`, starting with a letter). */
+  hub: string;
+  /** `Endpoint=http://127.0.0.1:7400;AccessKey=<key>;Version=1.0;` */
+  connectionString: string;
+  /** Stable id of this app server (default: a random UUID per process). */
+  appServerId?: string;
+}
+
+export interface RegioHandle {
+  readonly appServerId: string;
+  /** Resolves when the link to the broker is up the first time. */
+  readonly ready: Promise<Hello>;
+  /** Unlinks from the broker; the app's clients on this app server are disconnected. */
+  close(): Promise<void>;
+  /** Link errors (refused token, bad frames) for logging; the link keeps re-trying by itself. */
+  onError(listener: (error: RegioError) => void): void;
+}
+
+/**
+ * Serves the app's own socket.io Server through a Regio broker: after this call, clients that
+ * connect to the broker are this Server's clients, and everything else in the app stays as it is.
+ *
+ * Throws RegioError(BAD_HUB) or ConnectionStringError (BAD_CONNECTION_STRING, naming the field).
+ */
+export function useRegio(io: Server, options: RegioOptions): RegioHandle {
+  if (typeof options.hub !== "string" || !HUB_NAME.test(options.hub)) {
+    throw new RegioError(ErrorCode.BadHub, `'${String(options.hub)}' is not a valid hub name`);
+  }
+  const { endpoint, accessKey } = parseConnectionString(options.connectionString);
+  const appServerId = options.appServerId ?? randomUUID();
+  const link = new LinkClient({ endpoint, hub: options.hub, accessKey, appServerId });
+
+  const engine = new RegioEngine(
+    {
+      sendSessionData: (sessionId, part, flags) => link.sendSessionData(sessionId, part, flags),
+      closeSession: (sessionId) => link.send({ type: MessageType.SessionClose, sessionId }),
+    },
+    () => void link.close(),
+  );
+  io.bind(engine as unknown as Parameters<Server["bind"]>[0]);
+  io.adapter(
+    class extends RegioAdapter {
+      constructor(nsp: ConstructorParameters<typeof RegioAdapter>[0]) {
+        super(nsp, link);
+      }
+    } as unknown as Parameters<Server["adapter"]>[0],
+  );
+
+  link.on("message", (message) => dispatch(io, engine, link, message));
+  // Sessions live as long as the link that carries them: the broker closes them on its side too.
+  link.on("down", () => engine.closeAll("transport close"));
+  const ready = new Promise<Hello>((resolve) => link.once("up", resolve));
+  link.start();
+
+  return {
+    appServerId,
+    ready,
+    async close() {
+      engine.closeAll("transport close");
+      await link.close();
+    },
+    onError(listener) {
+      link.on("error", listener);
+    },
+  };
+}
+
+function dispatch(io: Server, engine: RegioEngine, link: LinkClient, message: Message): void {
+  switch (message.type) {
+    case MessageType.SessionOpen:
+      return engine.open(message);
+    case MessageType.SessionMessage:
+      return engine.get(message.sessionId)?.onMessage(message.data);
+    case MessageType.SessionClosed:
+      return engine.get(message.sessionId)?.onClosed(message.reason, message.description);
+    case MessageType.SessionUpgraded:
+      return engine.get(message.sessionId)?.onUpgraded(message.transport);
+    case MessageType.ApplyToSockets:
+      return applyToSockets(io, message);
+    case MessageType.ServerSideEmitDeliver:
+      return deliverServerSideEmit(io, link, message);
+  }
+}
+
+function applyToSockets(io: Server, message: ApplyToSockets): void {
+  const nsp = io._nsps.get(message.nsp);
+  if (!nsp) return;
+  for (const sid of message.sids) {
+    const socket = nsp.sockets.get(sid);
+    if (!socket) continue;
+    switch (message.action) {
+      case SocketAction.join:
+        socket.join(message.rooms);
+        break;
+      case SocketAction.leave:
+        for (const room of message.rooms) socket.leave(room);
+        break;
+      case SocketAction.disconnect:
+      case SocketAction.disconnectAndClose:
+        socket.disconnect(message.action === SocketAction.disconnectAndClose);
+        break;
+    }
+  }
+}
+
+function deliverServerSideEmit(io: Server, link: LinkClient, message: ServerSideEmitDeliver): void {
+  const nsp = io._nsps.get(message.nsp) as unknown as
+    { _onServerSideEmit(args: unknown[]): void } | undefined;
+  if (!nsp) return;
+  const { requestId } = message;
+  if (requestId === undefined) return nsp._onServerSideEmit(message.args);
+  let answered = false;
+  const reply = (response: unknown) => {
+    if (answered) return;
+    answered = true;
+    link.send({ type: MessageType.ServerSideEmitResponse, requestId, response });
+  };
+  nsp._onServerSideEmit([...message.args, reply]);
+}

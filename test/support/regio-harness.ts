@@ -1,0 +1,64 @@
+import { Server, type ServerOptions } from "socket.io";
+import {
+  io as connectClient,
+  type ManagerOptions,
+  type Socket as ClientSocket,
+  type SocketOptions,
+} from "socket.io-client";
+import { startBroker, type BrokerHandle, type BrokerOptions } from "@regio/broker";
+import { useRegio, type RegioHandle } from "@regio/sdk";
+import { clientPath, formatConnectionString } from "@regio/sdk/protocol";
+
+export const ACCESS_KEY = "test-access-key";
+export const HUB = "chat";
+
+export interface AppServer {
+  io: Server;
+  regio: RegioHandle;
+}
+
+/** A broker on a free port of 127.0.0.1, silent unless REGIO_LOG_LEVEL says otherwise. */
+export async function startTestBroker(options: Partial<BrokerOptions> = {}): Promise<BrokerHandle> {
+  return startBroker({
+    accessKey: ACCESS_KEY,
+    port: 0,
+    ...options,
+    logger: options.logger,
+  });
+}
+
+/** An app server: a plain socket.io Server (no HTTP server of its own) plugged into the broker. */
+export async function startAppServer(
+  broker: { url: string },
+  setup: (io: Server) => void = () => {},
+  serverOptions: Partial<ServerOptions> = {},
+): Promise<AppServer> {
+  const io = new Server(serverOptions);
+  setup(io);
+  const regio = useRegio(io, { hub: HUB, connectionString: formatConnectionString(broker.url, ACCESS_KEY) });
+  await regio.ready;
+  return { io, regio };
+}
+
+export async function stopAppServer(app: AppServer): Promise<void> {
+  await app.regio.close();
+  await app.io.close();
+}
+
+type ClientOptions = Partial<ManagerOptions & SocketOptions>;
+
+/** A real socket.io-client to the broker's hub path; not connected until the caller waits for it. */
+export function connect(broker: { url: string }, nsp = "/", options: ClientOptions = {}): ClientSocket {
+  return connectClient(broker.url + (nsp === "/" ? "" : nsp), {
+    path: clientPath(HUB),
+    forceNew: true,
+    reconnection: false,
+    ...options,
+  });
+}
+
+export const TRANSPORTS: Record<string, ClientOptions> = {
+  websocket: { transports: ["websocket"] },
+  polling: { transports: ["polling"] },
+  upgrade: {},
+};
