@@ -315,4 +315,23 @@ export const scenarios: Scenario[] = [
       log(`poll: ${JSON.stringify(await voters[0]!.emitWithAck("poll"))}`);
     },
   },
+  {
+    name: "a malformed Socket.IO packet closes only that client",
+    setup(io, log) {
+      io.on("connection", (socket) => {
+        socket.on("error", (err) => log(`server: socket error ${err.message}`));
+        socket.on("disconnect", (reason) => log(`server: disconnect ${reason}`));
+        socket.on("still-there", (ack: (r: string) => void) => ack("yes"));
+      });
+    },
+    async run({ client, log }) {
+      const bystander = await connected(client());
+      const offender = await connected(client());
+      const closed = once<[string]>(offender, "disconnect");
+      // An EVENT packet whose JSON never ends, written under the client library.
+      (offender.io.engine as unknown as { send(data: string): void }).send('2["unterminated');
+      log(`offender: ${(await closed)[0]}`);
+      log(`bystander: ${await bystander.emitWithAck("still-there")}`);
+    },
+  },
 ];

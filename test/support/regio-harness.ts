@@ -40,9 +40,10 @@ export async function startAppServer(
   return { io, regio };
 }
 
+/** io.close() first, as an app would: sockets see "server shutting down", then the link closes. */
 export async function stopAppServer(app: AppServer): Promise<void> {
-  await app.regio.close();
   await app.io.close();
+  await app.regio.close();
 }
 
 type ClientOptions = Partial<ManagerOptions & SocketOptions>;

@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { BrokerHandle } from "@regio/broker";
+import { ConnectionStringError, ErrorCode, parseConnectionString, RegioError, useRegio } from "@regio/sdk";
+import {
+  appLinkPath,
+  clientPath,
+  decodeMessage,
+  encodeMessage,
+  formatConnectionString,
+  MessageType,
+  signLinkToken,
+  type Message,
+} from "@regio/sdk/protocol";
+import { Server } from "socket.io";
+import {
+  ACCESS_KEY,
+  connect,
+  HUB,
+  startAppServer,
+  startTestBroker,
+  stopAppServer,
+  type AppServer,
+} from "../support/regio-harness.ts";
+import { connected, once } from "../support/events.ts";
+
+interface LinkAttempt {
+  status: number;
+  body: { code?: string; message?: string };
+  ws: WebSocket;
+  /** The next message of `type`, including ones that arrived before the call. */
+  next(type: number): Promise<Message>;
+}
+
+/** A raw WebSocket upgrade to the app-link endpoint; resolves with the HTTP refusal or the open link. */
+function rawLink(broker: BrokerHandle, token?: string, hub = HUB): Promise<LinkAttempt> {
+  const url = broker.url.replace("http", "ws") + appLinkPath(hub);
+  const ws = new WebSocket(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const received: Message[] = [];
+  const waiters: Array<{ type: number; resolve: (m: Message) => void }> = [];
+  ws.on("message", (data: Buffer) => {
+    const message = decodeMessage(data);
+    const i = waiters.findIndex((w) => w.type === message.type);
+    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(message);
+    else received.push(message);
+  });
+  const next = (type: number) =>
+    new Promise<Message>((resolve) => {
+      const i = received.findIndex((m) => m.type === type);
+      if (i >= 0) resolve(received.splice(i, 1)[0]!);
+      else waiters.push({ type, resolve });
+    });
+  return new Promise((resolve, reject) => {
+    ws.on("unexpected-response", (_req, res) => {
+      let text = "";
+      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), ws, next }));
+    });
+    ws.on("open", () => resolve({ status: 101, body: {}, ws, next }));
+    ws.on("error", reject);
+  });
+}
+
+describe("bad input gets a clear answer and the node keeps serving everyone else", () => {
+  let broker: BrokerHandle;
+  let app: AppServer;
+
+  beforeAll(async () => {
+    broker = await startTestBroker({ maxHttpBufferSize: 2000 });
+    app = await startAppServer(broker, (io) => {
+      io.on("connection", (socket) => socket.on("ping?", (ack: (r: string) => void) => ack("pong")));
+    });
+  });
+  afterAll(async () => {
+    await stopAppServer(app);
+    await broker.close();
+  });
+
+  async function stillServing(): Promise<void> {
+    const bystander = await connected(connect(broker));
+    expect(await bystander.emitWithAck("ping?")).toBe("pong");
+    bystander.disconnect();
+  }
+
+  it("refuses an app link without a token: 401 TOKEN_MISSING", async () => {
+    const { status, body } = await rawLink(broker);
+    expect(status).toBe(401);
+    expect(body.code).toBe(ErrorCode.TokenMissing);
+    await stillServing();
+  });
+
+  it("refuses a forged token: 401 TOKEN_INVALID", async () => {
+    const { status, body } = await rawLink(
+      broker,
+      signLinkToken("not-the-key", { hub: HUB, sub: "mallory" }),
+    );
+    expect(status).toBe(401);
+    expect(body).toEqual({
+      code: ErrorCode.TokenInvalid,
+      message: "token signature does not match the access key",
+    });
+    const garbage = await rawLink(broker, "not.a.jwt-at-all");
+    expect(garbage.status).toBe(401);
+    expect(garbage.body.code).toBe(ErrorCode.TokenInvalid);
+    await stillServing();
+  });
+
+  it("refuses an expired token: 401 TOKEN_EXPIRED", async () => {
+    const token = signLinkToken(
+      ACCESS_KEY,
+      { hub: HUB, sub: "late", ttlSeconds: 60 },
+      Date.now() - 3_600_000,
+    );
+    const { status, body } = await rawLink(broker, token);
+    expect(status).toBe(401);
+    expect(body).toEqual({ code: ErrorCode.TokenExpired, message: "token has expired" });
+  });
+
+  it("refuses a token minted for another hub", async () => {
+    const { status, body } = await rawLink(broker, signLinkToken(ACCESS_KEY, { hub: "other", sub: "x" }));
+    expect(status).toBe(401);
+    expect(body.message).toBe("token is for hub 'other', not 'chat'");
+  });
+
+  it("tells the SDK why its link is refused, as a typed error", async () => {
+    const io = new Server();
+    const regio = useRegio(io, {
+      hub: HUB,
+      connectionString: formatConnectionString(broker.url, "wrong-key"),
+    });
+    const error = await new Promise<RegioError>((resolve) => regio.onError(resolve));
+    expect(error).toBeInstanceOf(RegioError);
+    expect(error.code).toBe(ErrorCode.TokenInvalid);
+    expect(error.message).toContain("HTTP 401");
+    await regio.close();
+    await io.close();
+  });
+
+  it("answers an undecodable app-link frame with an Error and keeps the link", async () => {
+    const link = await rawLink(broker, signLinkToken(ACCESS_KEY, { hub: HUB, sub: "fuzzer" }));
+    try {
+      await link.next(MessageType.Hello);
+      link.ws.send(Buffer.from([0xc1, 0xff, 0x00]));
+      expect(await link.next(MessageType.Error)).toMatchObject({
+        code: ErrorCode.BadFrame,
+        retriable: false,
+      });
+      link.ws.send(encodeMessage({ type: MessageType.ServerCount, requestId: 1 }).subarray(0, 1));
+      expect(await link.next(MessageType.Error)).toMatchObject({ code: ErrorCode.BadFrame });
+      link.ws.send(encodeMessage({ type: MessageType.OpAck, seq: 1 }));
+      expect(await link.next(MessageType.Error)).toMatchObject({ code: ErrorCode.UnexpectedMessage });
+      link.ws.send(encodeMessage({ type: MessageType.ServerCount, requestId: 7 }));
+      expect(await link.next(MessageType.ServerCountResult)).toEqual({
+        type: MessageType.ServerCountResult,
+        requestId: 7,
+        count: 2,
+      });
+    } finally {
+      link.ws.close();
+    }
+    await stillServing();
+  });
+
+  it("rejects a malformed connection string with a typed error naming the field", () => {
+    const field = (text: string) => {
+      try {
+        parseConnectionString(text);
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConnectionStringError);
+        expect((error as ConnectionStringError).code).toBe(ErrorCode.BadConnectionString);
+        return (error as ConnectionStringError).field;
+      }
+      throw new Error(`'${text}' was accepted`);
+    };
+    expect(field("AccessKey=k;Version=1.0;")).toBe("Endpoint");
+    expect(field("Endpoint=not a url;AccessKey=k;")).toBe("Endpoint");
+    expect(field("Endpoint=ftp://host;AccessKey=k;")).toBe("Endpoint");
+    expect(field("Endpoint=http://127.0.0.1:7400;Version=1.0;")).toBe("AccessKey");
+    expect(field("Endpoint=http://127.0.0.1:7400;AccessKey=k;Version=2.0;")).toBe("Version");
+    expect(field("Endpoint=http://127.0.0.1:7400;garbage;")).toBe("format");
+    expect(() => useRegio(new Server(), { hub: HUB, connectionString: "nonsense" })).toThrow(
+      ConnectionStringError,
+    );
+    expect(() => useRegio(new Server(), { hub: "bad hub!", connectionString: "x" })).toThrow(
+      /not a valid hub name/,
+    );
+  });
+
+  it("answers a client of a hub without app servers with 503 NO_APP_SERVER, and connect_error", async () => {
+    const response = await fetch(`${broker.url}${clientPath("empty")}/?EIO=4&transport=polling`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({
+      code: ErrorCode.NoAppServer,
+      message: "no app server is connected to hub 'empty'",
+    });
+    const client = connect(broker, "/", { path: clientPath("empty") });
+    expect((await once<[Error]>(client, "connect_error"))[0].message).toBe("xhr poll error");
+    client.disconnect();
+  });
+
+  it("answers an invalid hub name with 400 BAD_HUB and an unknown path with 404", async () => {
+    const bad = await fetch(`${broker.url}/clients/socketio/hubs/no%20spaces/?EIO=4&transport=polling`);
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).code).toBe(ErrorCode.BadHub);
+    expect((await fetch(`${broker.url}/nothing-here`)).status).toBe(404);
+  });
+
+  it("closes a polling session that posts a malformed Engine.IO payload, and only that one", async () => {
+    const base = `${broker.url}${clientPath(HUB)}/?EIO=4&transport=polling`;
+    const open = await (await fetch(base)).text();
+    const { sid } = JSON.parse(open.slice(1)) as { sid: string };
+    // engine.io acknowledges the POST itself ("ok") and closes the session with "parse error".
+    const post = await fetch(`${base}&sid=${sid}`, { method: "POST", body: "\u00ffnot-a-packet" });
+    expect(await post.text()).toBe("ok");
+    const after = await fetch(`${base}&sid=${sid}`);
+    expect(after.status).toBe(400);
+    expect(await after.json()).toEqual({ code: 1, message: "Session ID unknown" });
+    await stillServing();
+  });
+
+  it("closes a WebSocket client that sends a malformed Engine.IO frame, and only that one", async () => {
+    const client = await connected(connect(broker, "/", { transports: ["websocket"] }));
+    const appSocket = app.io.of("/").sockets.get(client.id!)!;
+    const serverReason = once<[string]>(appSocket, "disconnect");
+    const transport = client.io.engine.transport as unknown as { ws: WebSocket };
+    transport.ws.send("\u00ffgarbage");
+    expect((await once<[string]>(client, "disconnect"))[0]).toBe("transport close");
+    expect((await serverReason)[0]).toBe("parse error");
+    await stillServing();
+  });
+
+  it("closes a client whose message exceeds maxHttpBufferSize, over WebSocket and polling", async () => {
+    for (const transports of [["websocket"], ["polling"]]) {
+      const client = await connected(connect(broker, "/", { transports }));
+      const gone = once<[string]>(client, "disconnect");
+      client.emit("big", "x".repeat(10_000));
+      expect(["transport close", "transport error"]).toContain((await gone)[0]);
+    }
+    await stillServing();
+  });
+});
