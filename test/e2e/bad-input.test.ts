@@ -201,7 +201,7 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
   it("answers an invalid hub name with 400 BAD_HUB and an unknown path with 404", async () => {
     const bad = await fetch(`${broker.url}/clients/socketio/hubs/no%20spaces/?EIO=4&transport=polling`);
     expect(bad.status).toBe(400);
-    expect((await bad.json()).code).toBe(ErrorCode.BadHub);
+    expect(((await bad.json()) as { code: string }).code).toBe(ErrorCode.BadHub);
     expect((await fetch(`${broker.url}/nothing-here`)).status).toBe(404);
   });
 

@@ -1,0 +1,138 @@
+import { parseArgs } from "node:util";
+
+/** One Kafka cluster as the broker reaches it. */
+export interface KafkaConnection {
+  brokers: string[];
+  ssl: boolean;
+  sasl?: { mechanism: "plain"; username: string; password: string };
+}
+
+export interface BrokerConfig {
+  port: number;
+  host: string;
+  accessKey: string;
+  region: string;
+  nodeId?: string;
+  advertisedUrl?: string;
+  pingInterval: number;
+  pingTimeout: number;
+  maxHttpBufferSize: number;
+  connectTimeout: number;
+  corsOrigin?: string[];
+  /** This region's Kafka; absent: a lone node with in-process replication. */
+  kafka?: KafkaConnection;
+  /** Every other region's Kafka, by region name. */
+  peers: Map<string, KafkaConnection>;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Flag -> environment variable; a flag given on the command line wins. */
+const FLAGS = {
+  port: "REGIO_PORT",
+  host: "REGIO_HOST",
+  "access-key": "REGIO_ACCESS_KEY",
+  region: "REGIO_REGION",
+  "node-id": "REGIO_NODE_ID",
+  advertise: "REGIO_ADVERTISED_URL",
+  "ping-interval": "REGIO_PING_INTERVAL",
+  "ping-timeout": "REGIO_PING_TIMEOUT",
+  "max-http-buffer-size": "REGIO_MAX_HTTP_BUFFER_SIZE",
+  "connect-timeout": "REGIO_CONNECT_TIMEOUT",
+  "cors-origin": "REGIO_CORS_ORIGIN",
+  kafka: "REGIO_KAFKA",
+} as const;
+
+export const USAGE = `usage: regio broker --access-key KEY [options]   (every flag also reads REGIO_<FLAG>)
+  --port N                  listen port (7400)                    REGIO_PORT
+  --host ADDR               bind address (127.0.0.1)              REGIO_HOST
+  --access-key KEY          hub access key (required)             REGIO_ACCESS_KEY
+  --region NAME             region name (local)                   REGIO_REGION
+  --node-id ID              node id (random)                      REGIO_NODE_ID
+  --advertise URL           URL app servers reach this node at    REGIO_ADVERTISED_URL
+  --ping-interval MS        Engine.IO ping interval (25000)       REGIO_PING_INTERVAL
+  --ping-timeout MS         Engine.IO ping timeout (20000)        REGIO_PING_TIMEOUT
+  --max-http-buffer-size B  largest client message (1000000)      REGIO_MAX_HTTP_BUFFER_SIZE
+  --connect-timeout MS      time to join a namespace (45000)      REGIO_CONNECT_TIMEOUT
+  --cors-origin LIST        allowed origins, comma-separated      REGIO_CORS_ORIGIN
+  --kafka HOST:PORT,...     this region's Kafka                   REGIO_KAFKA (+ REGIO_KAFKA_SSL, _SASL_*)
+  --peer NAME=HOST:PORT,..  another region's Kafka (repeatable)   REGIO_PEERS="a=h:p;b=h:p" (+ REGIO_PEER_<NAME>_*)`;
+
+export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])),
+      peer: { type: "string", multiple: true },
+    },
+    strict: true,
+  });
+  const flags = values as Record<string, string | string[] | undefined>;
+  const get = (flag: keyof typeof FLAGS): string | undefined =>
+    (flags[flag] as string | undefined) ?? env[FLAGS[flag]];
+  const accessKey = get("access-key");
+  if (!accessKey) throw new ConfigError("--access-key (or REGIO_ACCESS_KEY) is required");
+  const kafkaBrokers = get("kafka");
+  const peerSpecs =
+    (flags.peer as string[] | undefined) ?? (env.REGIO_PEERS ?? "").split(";").filter(Boolean);
+  const peers = new Map<string, KafkaConnection>();
+  for (const spec of peerSpecs) {
+    const eq = spec.indexOf("=");
+    if (eq <= 0) throw new ConfigError(`--peer '${spec}' must look like NAME=HOST:PORT[,HOST:PORT]`);
+    const name = spec.slice(0, eq);
+    peers.set(name, kafkaConnection(spec.slice(eq + 1), env, `REGIO_PEER_${envName(name)}_`));
+  }
+  return {
+    port: integer(get("port") ?? "7400", "port"),
+    host: get("host") ?? "127.0.0.1",
+    accessKey,
+    region: get("region") ?? "local",
+    nodeId: get("node-id"),
+    advertisedUrl: get("advertise"),
+    pingInterval: integer(get("ping-interval") ?? "25000", "ping-interval"),
+    pingTimeout: integer(get("ping-timeout") ?? "20000", "ping-timeout"),
+    maxHttpBufferSize: integer(get("max-http-buffer-size") ?? "1000000", "max-http-buffer-size"),
+    connectTimeout: integer(get("connect-timeout") ?? "45000", "connect-timeout"),
+    corsOrigin: get("cors-origin")?.split(",").filter(Boolean),
+    kafka: kafkaBrokers ? kafkaConnection(kafkaBrokers, env, "REGIO_KAFKA_") : undefined,
+    peers,
+  };
+}
+
+/** Region names as they appear in environment variable names: upper case, `_` for anything else. */
+export function envName(region: string): string {
+  return region.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+}
+
+function kafkaConnection(brokers: string, env: NodeJS.ProcessEnv, prefix: string): KafkaConnection {
+  const list = brokers.split(",").map((b) => b.trim());
+  for (const broker of list) {
+    if (!/^[^:\s]+:\d+$/.test(broker))
+      throw new ConfigError(`Kafka broker '${broker}' must look like HOST:PORT`);
+  }
+  const username = env[`${prefix}SASL_USERNAME`];
+  const password = env[`${prefix}SASL_PASSWORD`];
+  const mechanism = env[`${prefix}SASL_MECHANISM`] ?? "plain";
+  if (mechanism !== "plain")
+    throw new ConfigError(`${prefix}SASL_MECHANISM '${mechanism}' is not supported (plain)`);
+  if ((username === undefined) !== (password === undefined)) {
+    throw new ConfigError(`${prefix}SASL_USERNAME and ${prefix}SASL_PASSWORD go together`);
+  }
+  return {
+    brokers: list,
+    ssl: env[`${prefix}SSL`] === "true",
+    sasl:
+      username !== undefined && password !== undefined
+        ? { mechanism: "plain", username, password }
+        : undefined,
+  };
+}
+
+function integer(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new ConfigError(`--${flag} must be a whole number, got '${text}'`);
+  return value;
+}
