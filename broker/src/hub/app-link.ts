@@ -24,8 +24,22 @@ export class AppLink {
     readonly appServerId: string,
     private readonly ws: WebSocket,
     private readonly log: Logger,
+    heartbeatTimeoutMs = 20_000,
   ) {
     ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
+    // An app server that stopped answering pings (hung, or cut off) must not keep its clients.
+    let alive = true;
+    ws.on("pong", () => (alive = true));
+    const heartbeat = setInterval(() => {
+      if (!alive) {
+        this.log.warn({ link: id }, "app link missed its heartbeat, dropping it");
+        return ws.terminate();
+      }
+      alive = false;
+      ws.ping();
+    }, heartbeatTimeoutMs / 2);
+    heartbeat.unref();
+    ws.once("close", () => clearInterval(heartbeat));
   }
 
   onMessage(handler: (message: Message) => void): void {
