@@ -11,7 +11,7 @@ export function once<T extends unknown[] = unknown[]>(
     emitter.once(event, ((...args: T) => {
       clearTimeout(timer);
       resolve(args);
-    }) as (...args: never[]) => void);
+    }) as unknown as (...args: never[]) => void);
   });
 }
 
