@@ -1,6 +1,6 @@
 /**
  * Regio on Azure. This file only composes: one `Global` (resource group, registry and broker
- * image, global endpoint) and one `Region` per configured region. See docs/deploy-azure.md.
+ * image, global endpoint) and one `Region` per configured region. See "Deploy to Azure" in README.md.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Global } from "./components/global.ts";
