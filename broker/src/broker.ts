@@ -20,6 +20,9 @@ import { createLogger, type Logger } from "./logger.ts";
 import { InProcessBus } from "./replication/in-process.ts";
 import type { Replicator } from "./replication/replicator.ts";
 import { rejectUpgrade, sendJson } from "./http-replies.ts";
+import { forwardRequest, forwardUpgrade, sessionNode } from "./forward.ts";
+import { NodeDirectory } from "./replication/node-directory.ts";
+import type { NodeHeartbeat } from "./replication/replicator.ts";
 
 export interface BrokerOptions {
   /** Hub access key: app-link tokens must be signed with it. */
@@ -39,6 +42,10 @@ export interface BrokerOptions {
   cors?: EngineOptions["cors"];
   /** How this node replicates to the others; default: an in-process bus of its own (a lone node). */
   replicator?: Replicator;
+  /** A node not heard from for this long is gone, and its sockets leave the view (default 10 s). */
+  leaseMs?: number;
+  /** Heartbeat period (default lease / 4). */
+  heartbeatMs?: number;
   logger?: Logger;
 }
 
@@ -49,6 +56,8 @@ export interface BrokerHandle {
   readonly region: string;
   /** The hub's state on this node (for tests and diagnostics). */
   hub(name: string): Hub | undefined;
+  /** Live nodes this node knows of (itself included). */
+  nodes(): NodeHeartbeat[];
   close(): Promise<void>;
 }
 
@@ -61,7 +70,24 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const hubs = new Map<string, Hub>();
   let linkCounter = 0;
   let advertisedUrl = options.advertisedUrl ?? "";
-  const nodes = (): NodeInfo[] => [{ nodeId, url: advertisedUrl, region }];
+  const leaseMs = options.leaseMs ?? 10_000;
+  const heartbeat = (leaving = false): NodeHeartbeat => ({
+    nodeId,
+    region,
+    url: advertisedUrl,
+    appServers: Object.fromEntries([...hubs].map(([name, hub]) => [name, hub.appServerIds()])),
+    sessions: [...hubs.values()].reduce((n, hub) => n + hub.sessions.size, 0),
+    at: Date.now(),
+    leaving,
+  });
+  const directory = new NodeDirectory(heartbeat(), leaseMs, (gone) => {
+    const removed = [...hubs.values()].reduce((n, hub) => n + hub.nodeGone(gone), 0);
+    log.warn({ gone, removedSockets: removed }, "node left the cluster");
+  });
+  const nodes = (): NodeInfo[] =>
+    directory.list(region).map((node) => ({ nodeId: node.nodeId, url: node.url, region: node.region }));
+  const remoteAppServers = (hub: string): string[] =>
+    directory.list().flatMap((node) => (node.nodeId === nodeId ? [] : (node.appServers[hub] ?? [])));
 
   const engineOptions: Partial<EngineOptions> = {
     pingInterval: options.pingInterval ?? 25_000,
@@ -81,15 +107,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
         engineOptions,
         connectTimeoutMs: options.connectTimeout ?? 45_000,
         nodes,
+        remoteAppServers,
       });
       hubs.set(name, hub);
     }
     return hub;
   };
-  replicator.subscribe((record) => {
-    if (record.origin.nodeId === nodeId) return; // one-hop rule: never act on our own records twice
-    hubs.get(record.hub)?.onReplicated(record);
-  });
 
   const linkServer = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   const server = createServer((req, res) => onRequest(req, res));
@@ -97,9 +120,20 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   function onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0];
     if (path === HEALTH_PATH) return sendJson(res, 200, { status: "ok", nodeId, region });
-    if (path === READY_PATH) return sendJson(res, 200, { status: "ready", nodeId, region });
+    if (path === READY_PATH) {
+      const status = replicator.status();
+      const ready = started && status.ready;
+      return sendJson(res, ready ? 200 : 503, {
+        status: ready ? "ready" : "not ready",
+        nodeId,
+        region,
+        replication: status,
+      });
+    }
     const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
     if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
+    const owner = ownerElsewhere(req);
+    if (owner) return forwardRequest(req, res, owner);
     const hub = clientHub(clientMatch[1]!, req);
     if (hub instanceof RegioError)
       return sendJson(res, statusOf(hub), { code: hub.code, message: hub.message });
@@ -111,6 +145,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     const url = req.url ?? "/";
     const clientMatch = CLIENT_PATH_PATTERN.exec(url);
     if (clientMatch) {
+      const owner = ownerElsewhere(req);
+      if (owner) return forwardUpgrade(req, socket, head, owner);
       const hub = clientHub(clientMatch[1]!, req);
       if (hub instanceof RegioError) return rejectUpgrade(socket, statusOf(hub), hub);
       return hub.engine.handleUpgrade(req, socket, head);
@@ -118,6 +154,15 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     const linkMatch = APP_LINK_PATH_PATTERN.exec(url);
     if (linkMatch) return acceptAppLink(linkMatch[1]!, req, socket, head);
     rejectUpgrade(socket, 404, new RegioError(ErrorCode.BadHub, `no route for ${url.split("?")[0]}`));
+  }
+
+  /** The URL of the node that owns the request's session, when that is another live node. */
+  function ownerElsewhere(req: IncomingMessage): URL | undefined {
+    const sid = new URL(req.url ?? "/", "http://x").searchParams.get("sid");
+    const owner = sid ? sessionNode(sid) : undefined;
+    if (!owner || owner === nodeId) return undefined;
+    const url = directory.get(owner)?.url;
+    return url ? new URL(url) : undefined;
   }
 
   /** The hub a client request belongs to; a new session needs a linked app server to serve it. */
@@ -167,6 +212,25 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
   if (!advertisedUrl) advertisedUrl = url;
+
+  let started = false;
+  await replicator.start({
+    record(record) {
+      // One-hop rule: a node never acts twice on its own records (implementations do not echo them).
+      if (record.origin.nodeId !== nodeId) hubs.get(record.hub)?.onReplicated(record);
+    },
+    membership(record) {
+      if (record.owner.nodeId !== nodeId) hubFor(record.hub).onMembership(record);
+    },
+    heartbeat(beat) {
+      directory.update(beat);
+    },
+  });
+  started = true;
+  const beat = () => replicator.publishHeartbeat(heartbeat());
+  beat();
+  const heartbeatTimer = setInterval(beat, options.heartbeatMs ?? leaseMs / 4);
+  heartbeatTimer.unref();
   log.info({ url, advertisedUrl }, "broker listening");
 
   return {
@@ -175,8 +239,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     nodeId,
     region,
     hub: (name) => hubs.get(name),
+    nodes: () => directory.list(),
     async close() {
+      clearInterval(heartbeatTimer);
+      directory.close();
       for (const hub of hubs.values()) hub.close();
+      replicator.publishHeartbeat(heartbeat(true));
       for (const client of linkServer.clients) client.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

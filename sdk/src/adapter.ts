@@ -71,12 +71,15 @@ export class RegioAdapter extends Adapter {
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
     packet.nsp = this.nsp.name;
     this.notifyOutgoing(packet, opts);
-    this.link.sendOperation({
+    const broadcast = {
       type: MessageType.Broadcast,
       target: targetOf(this.nsp.name, opts),
       packet: this.nsp.server.encoder.encode(packet) as Payload[],
       flags: flagsOf(opts),
-    });
+    } as const;
+    // `local` reaches only this app server's clients: nothing to replicate, so no sequence number.
+    if (opts.flags?.local) this.link.send({ ...broadcast, seq: 0 });
+    else this.link.sendOperation(broadcast);
   }
 
   override broadcastWithAck(

@@ -8,10 +8,11 @@ import {
   type Operation,
 } from "@regio/sdk/protocol";
 import type { Logger } from "../logger.ts";
-import type { ReplicatedRecord, Replicator } from "../replication/replicator.ts";
+import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replication/replicator.ts";
+import { SequenceGate } from "../replication/sequence-gate.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession } from "./client-session.ts";
-import { MembershipIndex } from "./membership.ts";
+import { MembershipIndex, type SocketEntry } from "./membership.ts";
 import { OperationExecutor } from "./operations.ts";
 import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
@@ -23,7 +24,10 @@ export interface HubContext {
   log: Logger;
   engineOptions: Partial<ServerOptions>;
   connectTimeoutMs: number;
+  /** This region's live nodes, for the SDK to link to each. */
   nodes(): NodeInfo[];
+  /** App server ids linked to this hub on other live nodes, from their heartbeats. */
+  remoteAppServers(hub: string): string[];
 }
 
 /**
@@ -38,14 +42,19 @@ export class Hub {
   readonly sessions = new Map<string, ClientSession>();
   private readonly executor: OperationExecutor;
   private readonly serverSideEmits: ServerSideEmitRequests;
-  /** Highest operation seq executed per app server: re-sent operations are acknowledged, not re-run. */
-  private readonly lastSeq = new Map<string, number>();
+  /** Every operation, direct or replicated, is executed here once and in its app server's order. */
+  private readonly gate: SequenceGate<() => void>;
+  /** This node's sockets whose entry changed this tick: replicated once per tick. */
+  private readonly dirty = new Map<SocketEntry, boolean>();
 
   constructor(
     readonly name: string,
     private readonly ctx: HubContext,
   ) {
     this.engine = new EngineServer(ctx.engineOptions);
+    // The session id names its node, so any node can forward a polling request to the owner.
+    const generateId = this.engine.generateId.bind(this.engine);
+    this.engine.generateId = (req) => `${String(generateId(req))}.${ctx.nodeId}`;
     this.engine.on("connection", (socket: EngineSocket) => this.onClientConnection(socket));
     this.serverSideEmits = new ServerSideEmitRequests(this.links);
     this.executor = new OperationExecutor(
@@ -55,6 +64,24 @@ export class Hub {
       this.links,
       this.serverSideEmits,
     );
+    this.gate = new SequenceGate(
+      (execute) => execute(),
+      (appServerId, from, to) =>
+        ctx.log.warn(
+          { hub: name, appServerId, from, to },
+          "operations never arrived; moving on without them",
+        ),
+    );
+    this.index.onChange = (entry, removed) => {
+      if (entry.owner.nodeId !== ctx.nodeId) return;
+      if (this.dirty.size === 0) queueMicrotask(() => this.flushMembership());
+      this.dirty.set(entry, removed);
+    };
+  }
+
+  /** The app servers linked to this node, for heartbeats (serverCount across nodes). */
+  appServerIds(): string[] {
+    return [...new Set([...this.links.values()].map((link) => link.appServerId))];
   }
 
   get hasAppServers(): boolean {
@@ -76,12 +103,41 @@ export class Hub {
 
   /** A record another node published: delivered to this node's clients, never published again. */
   onReplicated(record: ReplicatedRecord): void {
-    this.executor.execute(record.operation, undefined);
+    this.gate.offer(record.appServerId, record.seq, () => this.executor.execute(record.operation, undefined));
+  }
+
+  /** Another node's socket changed: the view follows (for fetchSockets and friends). */
+  onMembership(record: MembershipRecord): void {
+    if (record.snapshot) {
+      this.index.replace(record.nsp, record.sid, record.owner, record.rooms, record.snapshot);
+    } else if (this.index.get(record.nsp, record.sid)?.owner.nodeId === record.owner.nodeId) {
+      this.index.remove(record.nsp, record.sid);
+    }
+  }
+
+  nodeGone(nodeId: string): number {
+    return this.index.removeOwnedBy(nodeId);
   }
 
   close(): void {
     this.engine.close();
     for (const link of this.links.values()) link.close(1001, "broker shutting down");
+    this.flushMembership();
+    this.gate.close();
+  }
+
+  private flushMembership(): void {
+    for (const [entry, removed] of this.dirty) {
+      this.ctx.replicator.publishMembership({
+        hub: this.name,
+        nsp: entry.nsp,
+        sid: entry.sid,
+        owner: entry.owner,
+        rooms: removed ? [] : [...entry.rooms],
+        snapshot: removed ? undefined : entry.snapshot,
+      });
+    }
+    this.dirty.clear();
   }
 
   private removeLink(link: AppLink): void {
@@ -145,7 +201,12 @@ export class Hub {
       case MessageType.Join: {
         const session = this.ownedSession(link, message.sessionId);
         if (!session) return;
-        const owner = { nodeId: this.ctx.nodeId, sessionId: session.id, linkId: link.id };
+        const owner = {
+          region: this.ctx.region,
+          nodeId: this.ctx.nodeId,
+          sessionId: session.id,
+          linkId: link.id,
+        };
         this.index.join(message.nsp, message.sid, owner, message.rooms, message.snapshot);
         session.addSocket(message.nsp, message.sid);
         return;
@@ -197,22 +258,15 @@ export class Hub {
   }
 
   private onOperation(link: AppLink, operation: Operation): void {
-    // seq 0: an operation that is a request (with acknowledgements), never re-sent, not sequenced.
+    // seq 0: requests (with acknowledgements) and `local` broadcasts: not sequenced, not replicated.
     if (operation.seq === 0) {
       this.executor.execute(operation, link);
       return;
     }
-    const last = this.lastSeq.get(link.appServerId) ?? 0;
-    if (operation.seq <= last) {
-      link.send({ type: MessageType.OpAck, seq: operation.seq });
-      return;
-    }
-    this.lastSeq.set(link.appServerId, operation.seq);
-    this.executor.execute(operation, link);
-    if (operation.type === MessageType.BroadcastWithAck || isLocal(operation)) {
-      link.send({ type: MessageType.OpAck, seq: operation.seq });
-      return;
-    }
+    if (operation.type === MessageType.BroadcastWithAck) return;
+    // A duplicate was executed here already (sent before a re-link, or read from another node after
+    // the SDK failed over); it is still published, for nodes that may not have it yet.
+    this.gate.offer(link.appServerId, operation.seq, () => this.executor.execute(operation, link));
     const record: ReplicatedRecord = {
       hub: this.name,
       origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
@@ -220,17 +274,20 @@ export class Hub {
       seq: operation.seq,
       operation,
     };
-    // The ack waits for the replicator: until then the SDK keeps the operation and re-sends it after
-    // a reconnect, so an operation is never lost between node and Kafka.
+    // The ack waits for the replicator: until then the SDK keeps the operation and re-sends it, so an
+    // operation is never lost between node and log. A full buffer rejects; the SDK re-sends later.
     this.ctx.replicator.publish(record).then(
       () => link.send({ type: MessageType.OpAck, seq: operation.seq }),
       (error: unknown) =>
-        this.ctx.log.error({ hub: this.name, seq: operation.seq, err: error }, "publish failed"),
+        this.ctx.log.warn(
+          { hub: this.name, seq: operation.seq, err: String(error) },
+          "operation not accepted yet",
+        ),
     );
   }
 
   private serverCount(): number {
-    return new Set([...this.links.values()].map((link) => link.appServerId)).size;
+    return new Set([...this.appServerIds(), ...this.ctx.remoteAppServers(this.name)]).size;
   }
 
   private ownedSession(link: AppLink, sessionId: string): ClientSession | undefined {
@@ -241,10 +298,6 @@ export class Hub {
   private ownsSocket(link: AppLink, nsp: string, sid: string): boolean {
     return this.index.get(nsp, sid)?.owner.linkId === link.id;
   }
-}
-
-function isLocal(operation: Operation): boolean {
-  return "target" in operation && operation.target.local === true;
 }
 
 function describe(description: unknown): string | undefined {

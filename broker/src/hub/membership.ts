@@ -2,6 +2,7 @@ import type { SocketSnapshot, Target } from "@regio/sdk/protocol";
 
 /** Where a Socket.IO socket lives: the node that holds its client session, and the app server link that owns it. */
 export interface SocketOwner {
+  region: string;
   nodeId: string;
   sessionId: string;
   linkId: string;
@@ -24,6 +25,8 @@ export interface SocketEntry {
  */
 export class MembershipIndex {
   private readonly namespaces = new Map<string, NamespaceView>();
+  /** Told of every change to a socket's entry (`removed` once it is gone), e.g. to replicate it. */
+  onChange: (entry: SocketEntry, removed: boolean) => void = () => {};
 
   join(
     nsp: string,
@@ -41,6 +44,30 @@ export class MembershipIndex {
     }
     if (snapshot) entry.snapshot = snapshot;
     for (const room of rooms) view.addToRoom(room, entry);
+    this.onChange(entry, false);
+  }
+
+  /** Sets a socket's entry to exactly what another node says it is. */
+  replace(
+    nsp: string,
+    sid: string,
+    owner: SocketOwner,
+    rooms: Iterable<string>,
+    snapshot?: SocketSnapshot,
+  ): void {
+    const current = this.get(nsp, sid);
+    if (current && current.owner.nodeId !== owner.nodeId) this.remove(nsp, sid);
+    const wanted = new Set(rooms);
+    const stale = [...(this.get(nsp, sid)?.rooms ?? [])].filter((room) => !wanted.has(room));
+    if (stale.length > 0) this.leave(nsp, sid, stale);
+    this.join(nsp, sid, owner, wanted, snapshot);
+  }
+
+  /** Removes every socket a node owns (the node is gone); returns how many. */
+  removeOwnedBy(nodeId: string): number {
+    const gone = [...this.all()].filter((entry) => entry.owner.nodeId === nodeId);
+    for (const entry of gone) this.remove(entry.nsp, entry.sid);
+    return gone.length;
   }
 
   leave(nsp: string, sid: string, rooms: Iterable<string>): void {
@@ -48,6 +75,7 @@ export class MembershipIndex {
     const entry = view?.sockets.get(sid);
     if (!view || !entry) return;
     for (const room of rooms) if (room !== sid) view.removeFromRoom(room, entry);
+    this.onChange(entry, false);
   }
 
   remove(nsp: string, sid: string): SocketEntry | undefined {
@@ -57,12 +85,15 @@ export class MembershipIndex {
     for (const room of [...entry.rooms]) view.removeFromRoom(room, entry);
     view.sockets.delete(sid);
     if (view.sockets.size === 0) this.namespaces.delete(nsp);
+    this.onChange(entry, true);
     return entry;
   }
 
   setData(nsp: string, sid: string, data: unknown): void {
     const entry = this.namespaces.get(nsp)?.sockets.get(sid);
-    if (entry?.snapshot) entry.snapshot = { ...entry.snapshot, data };
+    if (!entry?.snapshot) return;
+    entry.snapshot = { ...entry.snapshot, data };
+    this.onChange(entry, false);
   }
 
   get(nsp: string, sid: string): SocketEntry | undefined {

@@ -1,13 +1,22 @@
-import type { ReplicatedRecord, Replicator } from "./replicator.ts";
+import type {
+  MembershipRecord,
+  NodeHeartbeat,
+  ReplicatedRecord,
+  ReplicationHandlers,
+  Replicator,
+  ReplicatorStatus,
+} from "./replicator.ts";
 
 /**
- * The in-process replication bus: several broker nodes in one process (tests, the single-node
- * default) replicate through it, in publish order (each delivery on its own microtask, so a
- * publisher never re-enters a receiver's stack). A node with a bus of its own
- * simply has nobody to replicate to.
+ * The in-process replication bus: broker nodes in one process (tests, a lone node) replicate
+ * through it, in publish order, each delivery on its own microtask so that a publisher never
+ * re-enters a receiver. It keeps the latest membership record per socket and the latest heartbeat
+ * per node, like the compacted Kafka topics, so a node that joins later reads the current view.
  */
 export class InProcessBus {
   private readonly members = new Map<string, InProcessReplicator>();
+  private readonly membership = new Map<string, MembershipRecord>();
+  private readonly heartbeats = new Map<string, NodeHeartbeat>();
 
   connect(nodeId: string): Replicator {
     if (this.members.has(nodeId)) throw new Error(`node '${nodeId}' is already on this bus`);
@@ -17,10 +26,30 @@ export class InProcessBus {
   }
 
   /** @internal */
-  deliver(record: ReplicatedRecord): void {
-    for (const [nodeId, member] of this.members) {
-      if (nodeId !== record.origin.nodeId) queueMicrotask(() => member.receive(record));
+  joined(replicator: InProcessReplicator): void {
+    for (const heartbeat of this.heartbeats.values())
+      replicator.deliver("heartbeat", heartbeat, heartbeat.nodeId);
+    for (const record of this.membership.values())
+      replicator.deliver("membership", record, record.owner.nodeId);
+  }
+
+  /** @internal */
+  broadcast<K extends keyof ReplicationHandlers>(
+    kind: K,
+    value: Parameters<ReplicationHandlers[K]>[0],
+    from: string,
+  ) {
+    if (kind === "membership") {
+      const record = value as MembershipRecord;
+      const key = `${record.hub}\u0000${record.nsp}\u0000${record.sid}`;
+      if (record.snapshot) this.membership.set(key, record);
+      else this.membership.delete(key);
+    } else if (kind === "heartbeat") {
+      const heartbeat = value as NodeHeartbeat;
+      if (heartbeat.leaving) this.heartbeats.delete(heartbeat.nodeId);
+      else this.heartbeats.set(heartbeat.nodeId, heartbeat);
     }
+    for (const [nodeId, member] of this.members) if (nodeId !== from) member.deliver(kind, value, from);
   }
 
   /** @internal */
@@ -30,26 +59,44 @@ export class InProcessBus {
 }
 
 class InProcessReplicator implements Replicator {
-  private handler: ((record: ReplicatedRecord) => void) | undefined;
+  private handlers: ReplicationHandlers | undefined;
 
   constructor(
     private readonly nodeId: string,
     private readonly bus: InProcessBus,
   ) {}
 
+  async start(handlers: ReplicationHandlers): Promise<void> {
+    this.handlers = handlers;
+    this.bus.joined(this);
+  }
+
   async publish(record: ReplicatedRecord): Promise<void> {
-    this.bus.deliver(record);
+    this.bus.broadcast("record", record, this.nodeId);
   }
 
-  subscribe(handler: (record: ReplicatedRecord) => void): void {
-    this.handler = handler;
+  publishMembership(record: MembershipRecord): void {
+    this.bus.broadcast("membership", record, this.nodeId);
   }
 
-  receive(record: ReplicatedRecord): void {
-    this.handler?.(record);
+  publishHeartbeat(heartbeat: NodeHeartbeat): void {
+    this.bus.broadcast("heartbeat", heartbeat, this.nodeId);
+  }
+
+  status(): ReplicatorStatus {
+    return { ready: true, bufferedBytes: 0, detail: "in-process" };
   }
 
   async close(): Promise<void> {
     this.bus.leave(this.nodeId);
+  }
+
+  deliver<K extends keyof ReplicationHandlers>(
+    kind: K,
+    value: Parameters<ReplicationHandlers[K]>[0],
+    from: string,
+  ) {
+    if (from === this.nodeId) return;
+    queueMicrotask(() => (this.handlers?.[kind] as ((v: typeof value) => void) | undefined)?.(value));
   }
 }

@@ -2,6 +2,7 @@ import type {
   Broadcast,
   DisconnectSockets,
   ServerSideEmit,
+  SocketSnapshot,
   SocketsJoin,
   SocketsLeave,
 } from "@regio/sdk/protocol";
@@ -9,33 +10,83 @@ import type {
 /** Operations that cross nodes: what an app server asked one node to do for the whole hub. */
 export type ReplicatedOperation = Broadcast | SocketsJoin | SocketsLeave | DisconnectSockets | ServerSideEmit;
 
+export interface Origin {
+  region: string;
+  nodeId: string;
+}
+
 /**
- * One record on the replication stream. Its identity is born in the SDK (`appServerId`, `seq`) and
- * never changes, so receivers can drop duplicates; `origin` says which node published it.
+ * One record on the events stream. Its identity is born in the SDK (`appServerId`, `seq`) and never
+ * changes, so receivers can drop duplicates and restore order; `origin` says which node published it.
  */
 export interface ReplicatedRecord {
   hub: string;
-  origin: { region: string; nodeId: string };
+  origin: Origin;
   appServerId: string;
   seq: number;
   operation: ReplicatedOperation;
 }
 
+/** A socket's place in the global view; `snapshot` undefined means the socket is gone. */
+export interface MembershipRecord {
+  hub: string;
+  nsp: string;
+  sid: string;
+  owner: { region: string; nodeId: string; sessionId: string; linkId: string };
+  rooms: string[];
+  snapshot: SocketSnapshot | undefined;
+}
+
+/** A node saying it is alive, and where app servers and other nodes reach it. */
+export interface NodeHeartbeat {
+  nodeId: string;
+  region: string;
+  url: string;
+  /** App server ids linked to this node, by hub (serverCount() counts them across nodes). */
+  appServers: Record<string, string[]>;
+  sessions: number;
+  /** Sender's clock, ms; a heartbeat older than the lease means the node is gone. */
+  at: number;
+  /** true on a graceful shutdown: the node is gone now, no need to wait for the lease. */
+  leaving?: boolean;
+}
+
+export interface ReplicationHandlers {
+  record(record: ReplicatedRecord): void;
+  membership(record: MembershipRecord): void;
+  heartbeat(heartbeat: NodeHeartbeat): void;
+}
+
+export interface ReplicatorStatus {
+  /** false while the node cannot publish (its Kafka is unreachable) or is still catching up. */
+  ready: boolean;
+  /** Bytes accepted but not yet durably published. */
+  bufferedBytes: number;
+  detail: string;
+}
+
 /**
  * The seam between a broker node and the other nodes of every region.
  *
- * Guarantees an implementation must give (the contract suite checks each):
- * - `publish` resolves only once the record is accepted: delivered to every other node (in-process)
- *   or durably appended (Kafka). A record that cannot be accepted yet is kept, bounded, and retried;
- *   it is never dropped silently.
- * - Every other node's handler receives each record at least once, and records of one app server in
- *   the order they were published.
- * - A node never receives its own records (the one-hop rule: records read from the stream are
- *   delivered locally and never published again; the node enforces that by having no path from its
- *   handler to `publish`).
+ * Guarantees an implementation must give (test/replication/contract.ts checks each, for every
+ * implementation):
+ * - `publish` resolves only once the record is accepted for good: delivered to every other node
+ *   (in-process) or durably appended to the node's region log (Kafka). While that cannot happen the
+ *   record is kept in a bounded buffer (bytes) and retried; when the buffer is full `publish`
+ *   rejects, so the caller keeps the record (the SDK re-sends it): nothing is dropped silently.
+ * - Every other node, in every region, receives each record at least once, and the records of one
+ *   app server in the order they were published by one node.
+ * - Membership records and heartbeats reach every other node too (latest value per socket / node).
+ * - A node never receives its own events, membership records or heartbeats (the one-hop rule: what a
+ *   node reads is delivered locally and never published again).
+ * - `start` resolves once the node has read the current membership view and its subscriptions are
+ *   in place, so that nothing published after `start` resolves is missed.
  */
 export interface Replicator {
+  start(handlers: ReplicationHandlers): Promise<void>;
   publish(record: ReplicatedRecord): Promise<void>;
-  subscribe(handler: (record: ReplicatedRecord) => void): void;
+  publishMembership(record: MembershipRecord): void;
+  publishHeartbeat(heartbeat: NodeHeartbeat): void;
+  status(): ReplicatorStatus;
   close(): Promise<void>;
 }

@@ -1,0 +1,113 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import { trackChild } from "./children.ts";
+import { KAFKA_JVM_FLAGS, javaBinary, kafkaClasspath } from "./java.ts";
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the JVM never ran (e.g. no java on PATH). */
+  spawnError?: string;
+}
+
+export interface JvmLaunch {
+  libsDir: string;
+  propsFile: string;
+  log4jFile: string;
+  logFile: string;
+}
+
+/**
+ * One run of the Kafka JVM, from spawn to exit. Signals go to the exact child we spawned (by its
+ * ChildProcess/PID), never to processes matched by name, so other Kafkas on the machine are safe.
+ */
+export class KafkaJvm {
+  readonly exited: Promise<ExitInfo>;
+  private exitInfo: ExitInfo | undefined;
+  private paused = false;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(private readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => {
+      child.once("exit", (code, signal) => {
+        this.exitInfo = { code, signal };
+        resolve(this.exitInfo);
+      });
+      // Spawn failures (e.g. no java on PATH) emit "error" and may never emit "exit".
+      child.once("error", (err) => {
+        this.exitInfo ??= { code: null, signal: null, spawnError: `${javaBinary()}: ${err.message}` };
+        resolve(this.exitInfo);
+      });
+    });
+  }
+
+  static launch(l: JvmLaunch): KafkaJvm {
+    // stdout/stderr go to the log file as well: the JVM prints some failures (bad flags, missing
+    // classes) before log4j is up, and those must show up in the log tail of an error.
+    const out = openSync(l.logFile, "a");
+    try {
+      const child = spawn(
+        javaBinary(),
+        [
+          ...KAFKA_JVM_FLAGS,
+          `-Dlog4j.configuration=file:${l.log4jFile}`,
+          "-cp",
+          kafkaClasspath(l.libsDir),
+          "kafka.Kafka",
+          l.propsFile,
+        ],
+        { stdio: ["ignore", out, out] },
+      );
+      trackChild(child);
+      return new KafkaJvm(child);
+    } finally {
+      closeSync(out); // the child has its own copy of the descriptor
+    }
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get exit(): ExitInfo | undefined {
+    return this.exitInfo;
+  }
+
+  /** SIGTERM (Kafka's clean shutdown), then SIGKILL if it takes longer than `timeoutMs`. Idempotent. */
+  terminate(timeoutMs: number): Promise<void> {
+    this.stopping ??= this.doTerminate(timeoutMs);
+    return this.stopping;
+  }
+
+  /** SIGKILL: simulates a crash (no clean shutdown, log recovery on next start). */
+  async kill(): Promise<void> {
+    this.signal("SIGKILL");
+    await this.exited;
+  }
+
+  pause(): void {
+    if (this.signal("SIGSTOP")) this.paused = true;
+  }
+
+  resume(): void {
+    if (this.signal("SIGCONT")) this.paused = false;
+  }
+
+  private async doTerminate(timeoutMs: number): Promise<void> {
+    if (this.exitInfo) return;
+    this.signal("SIGTERM");
+    // A stopped process only acts on SIGTERM once it runs again.
+    if (this.paused) this.resume();
+    const timer = setTimeout(() => this.signal("SIGKILL"), timeoutMs);
+    try {
+      await this.exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private signal(sig: NodeJS.Signals): boolean {
+    if (this.exitInfo) return false;
+    return this.child.kill(sig);
+  }
+}

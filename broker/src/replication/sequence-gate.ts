@@ -1,0 +1,76 @@
+/**
+ * Exactly once and in order, per app server: the one place where duplicates are dropped and
+ * out-of-order operations are held back.
+ *
+ * Operations of one app server are numbered 1, 2, 3, ... by its SDK and every replicated number
+ * reaches every node, but not always once (a record mirrored twice, an operation re-sent to another
+ * node after a failover) nor in order (the SDK moved to a node of another region whose log a
+ * receiver reads faster). The gate delivers each number once, in ascending order. A number that is
+ * missing holds back the later ones for at most `gapTimeoutMs`; then the gate gives up on it (it was
+ * lost before anyone accepted it, e.g. a node died with it) and moves on, and says so.
+ *
+ * The first number seen from an app server starts its stream: a node that starts late does not wait
+ * for history it will never see.
+ */
+export type GateVerdict = "delivered" | "duplicate" | "held";
+
+interface Stream<T> {
+  next: number;
+  held: Map<number, T>;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class SequenceGate<T> {
+  private readonly streams = new Map<string, Stream<T>>();
+
+  constructor(
+    private readonly deliver: (item: T) => void,
+    private readonly onGap: (appServerId: string, from: number, to: number) => void = () => {},
+    private readonly gapTimeoutMs = 2000,
+  ) {}
+
+  offer(appServerId: string, seq: number, item: T): GateVerdict {
+    let stream = this.streams.get(appServerId);
+    if (!stream) this.streams.set(appServerId, (stream = { next: seq, held: new Map(), timer: undefined }));
+    if (seq < stream.next || stream.held.has(seq)) return "duplicate";
+    if (seq > stream.next) {
+      stream.held.set(seq, item);
+      stream.timer ??= setTimeout(() => this.skipGap(appServerId), this.gapTimeoutMs).unref();
+      return "held";
+    }
+    this.deliver(item);
+    stream.next++;
+    this.drain(stream);
+    return "delivered";
+  }
+
+  close(): void {
+    for (const stream of this.streams.values()) clearTimeout(stream.timer);
+  }
+
+  private drain(stream: Stream<T>): void {
+    let item: T | undefined;
+    while ((item = stream.held.get(stream.next)) !== undefined) {
+      stream.held.delete(stream.next);
+      this.deliver(item);
+      stream.next++;
+    }
+    if (stream.held.size === 0 && stream.timer) {
+      clearTimeout(stream.timer);
+      stream.timer = undefined;
+    }
+  }
+
+  private skipGap(appServerId: string): void {
+    const stream = this.streams.get(appServerId);
+    if (!stream) return;
+    stream.timer = undefined;
+    if (stream.held.size === 0) return;
+    const resume = Math.min(...stream.held.keys());
+    this.onGap(appServerId, stream.next, resume - 1);
+    stream.next = resume;
+    this.drain(stream);
+    if (stream.held.size > 0)
+      stream.timer = setTimeout(() => this.skipGap(appServerId), this.gapTimeoutMs).unref();
+  }
+}

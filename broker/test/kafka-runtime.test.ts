@@ -1,0 +1,198 @@
+import { Kafka, Partitioners, logLevel } from "kafkajs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { startKafka, type KafkaHandle } from "../src/kafka-runtime/index.ts";
+
+// Real JVMs on a small shared machine: allow for slow starts, far above the usual 2-5 s.
+const TIMEOUT_MS = 180_000;
+const TOPIC = "runtime-check";
+
+const handles: KafkaHandle[] = [];
+const dirs: string[] = [];
+
+afterAll(async () => {
+  // Runs even when a test failed halfway, so no JVM or temp dir outlives the suite.
+  await Promise.allSettled(handles.map((h) => h.stop()));
+  await Promise.allSettled(dirs.map((d) => rm(d, { recursive: true, force: true })));
+}, TIMEOUT_MS);
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "regio-kafka-test-"));
+  dirs.push(dir);
+  return dir;
+}
+
+function client(brokers: string): Kafka {
+  // Quiet: kafkajs logs retriable errors (e.g. coordinator not ready yet) that the assertions already cover.
+  return new Kafka({ clientId: "kafka-runtime-test", brokers: [brokers], logLevel: logLevel.NOTHING });
+}
+
+async function createTopicAndProduce(brokers: string, value: string): Promise<void> {
+  const kafka = client(brokers);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    expect(await admin.createTopics({ topics: [{ topic: TOPIC }], waitForLeaders: true })).toBe(true);
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    await producer.send({ topic: TOPIC, acks: -1, messages: [{ key: "k", value }] });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+/** Reads the topic from the beginning with a brand-new group, so only what is on disk can be seen. */
+async function readAll(brokers: string, expectedCount: number): Promise<string[]> {
+  // A short fetch wait keeps disconnect() from waiting out a 5 s long poll.
+  const consumer = client(brokers).consumer({
+    groupId: `check-${Date.now()}-${Math.random()}`,
+    maxWaitTimeInMs: 100,
+  });
+  const values: string[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only got ${JSON.stringify(values)}`)), 60_000);
+      void consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            values.push(message.value?.toString() ?? "");
+            if (values.length >= expectedCount) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return values;
+}
+
+/** One metadata round trip with no retries: does Kafka answer right now? */
+async function answers(brokers: string): Promise<boolean> {
+  const kafka = new Kafka({
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 1_000,
+    requestTimeout: 2_000,
+    retry: { retries: 0 },
+  });
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  try {
+    await admin.connect();
+    await admin.describeCluster();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("startKafka", () => {
+  it(
+    "serves produce/consume and keeps records when restarted on the same dataDir",
+    async () => {
+      const dataDir = await tempDir();
+      const first = await startKafka({ port: 0, dataDir });
+      handles.push(first);
+      expect(first.brokers).toBe(`127.0.0.1:${first.port}`);
+      expect(isRunning(first.pid)).toBe(true);
+
+      await createTopicAndProduce(first.brokers, "survives-restart");
+      expect(await readAll(first.brokers, 1)).toEqual(["survives-restart"]);
+
+      await first.stop();
+      expect(isRunning(first.pid)).toBe(false);
+      expect(() => process.kill(first.pid, 0)).toThrow();
+      await first.stop(); // idempotent
+
+      // A new start on the same port and dataDir must reuse the formatted log, not reformat it.
+      const second = await startKafka({ port: first.port, dataDir });
+      handles.push(second);
+      expect(second.pid).not.toBe(first.pid);
+      expect(await readAll(second.brokers, 1)).toEqual(["survives-restart"]);
+
+      // A crash (SIGKILL) followed by restart() recovers the log too.
+      const crashedPid = second.pid;
+      await second.kill();
+      expect(isRunning(crashedPid)).toBe(false);
+      await second.restart();
+      expect(second.pid).not.toBe(crashedPid);
+      expect(await readAll(second.brokers, 1)).toEqual(["survives-restart"]);
+
+      const lastPid = second.pid;
+      await second.stop();
+      expect(() => process.kill(lastPid, 0)).toThrow();
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "refuses a taken port even when a Kafka answers there; pause()/resume(); stop() while paused",
+    async () => {
+      const kafka = await startKafka({ port: 0 });
+      handles.push(kafka);
+      expect(await answers(kafka.brokers)).toBe(true);
+
+      // A second Kafka on the same port must not mistake the first one's answers for its own.
+      await expect(startKafka({ port: kafka.port })).rejects.toThrow(/Address already in use/);
+
+      kafka.pause();
+      expect(await answers(kafka.brokers)).toBe(false);
+      kafka.resume();
+      expect(await answers(kafka.brokers)).toBe(true);
+
+      kafka.pause();
+      const pid = kafka.pid;
+      const started = Date.now();
+      await kafka.stop();
+      expect(isRunning(pid)).toBe(false);
+      // Well under the 20 s SIGKILL fallback: SIGTERM was acted on, so the process was resumed.
+      expect(Date.now() - started).toBeLessThan(15_000);
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "rejects with Kafka's own error when the port is already taken, and leaves no JVM behind",
+    async () => {
+      // Squats on the port; drops connections so the readiness probe's socket can't keep close() waiting.
+      const blocker: Server = createServer((socket) => socket.destroy());
+      await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+      const address = blocker.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      try {
+        const attempt = startKafka({ port, dataDir: await tempDir(), readyTimeoutMs: 90_000 });
+        await expect(attempt).rejects.toThrow(/exited with code 1 before it was ready/);
+        await expect(attempt).rejects.toThrow(/Address already in use/);
+        const pid = Number(/pid (\d+)/.exec(String(await attempt.catch((e: unknown) => e)))?.[1]);
+        expect(pid).toBeGreaterThan(0);
+        expect(isRunning(pid)).toBe(false);
+      } finally {
+        await new Promise<void>((resolve) => blocker.close(() => resolve()));
+      }
+    },
+    TIMEOUT_MS,
+  );
+});
