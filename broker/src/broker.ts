@@ -80,10 +80,19 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     at: Date.now(),
     leaving,
   });
-  const directory = new NodeDirectory(heartbeat(), leaseMs, (gone) => {
-    const removed = [...hubs.values()].reduce((n, hub) => n + hub.nodeGone(gone), 0);
-    log.warn({ gone, removedSockets: removed }, "node left the cluster");
-  });
+  const directory = new NodeDirectory(
+    heartbeat(),
+    leaseMs,
+    (gone) => {
+      const removed = [...hubs.values()].reduce((n, hub) => n + hub.nodeGone(gone), 0);
+      log.warn({ gone, removedSockets: removed }, "node left the cluster");
+    },
+    (joined) => {
+      log.info({ joined }, "node joined the cluster");
+      // App servers learn the region's nodes from Hello: tell them there is a new one to link to.
+      for (const hub of hubs.values()) hub.announceNodes();
+    },
+  );
   const nodes = (): NodeInfo[] =>
     directory.list(region).map((node) => ({ nodeId: node.nodeId, url: node.url, region: node.region }));
   const remoteAppServers = (hub: string): string[] =>

@@ -2,7 +2,8 @@ import { encode } from "@msgpack/msgpack";
 import { Adapter, type BroadcastOptions, type Room, type SocketId } from "socket.io-adapter";
 import type { Namespace, Socket } from "socket.io";
 import { Decoder, type Packet } from "socket.io-parser";
-import type { LinkClient } from "./link/link-client.ts";
+import type { LinkSet } from "./link/link-set.ts";
+import type { VirtualConnection } from "./engine/virtual-connection.ts";
 import {
   MessageType,
   SendFlags,
@@ -22,13 +23,13 @@ const BROADCAST_ACK_ID_BASE = 2 ** 48;
 
 /** What socket.io calls on an adapter, served by the broker instead of the local process. */
 export class RegioAdapter extends Adapter {
-  private readonly link: LinkClient;
+  private readonly link: LinkSet;
   /** Sockets whose first Join (with their snapshot) has been sent. */
   private readonly announced = new Set<SocketId>();
   private readonly sentData = new Map<SocketId, string>();
   private lastServerCount: Promise<number> = Promise.resolve(1);
 
-  constructor(nsp: Namespace, link: LinkClient) {
+  constructor(nsp: Namespace, link: LinkSet) {
     super(nsp);
     this.link = link;
   }
@@ -41,7 +42,7 @@ export class RegioAdapter extends Adapter {
     if (!socket) return;
     const first = !this.announced.has(id);
     if (first) this.announced.add(id);
-    this.link.send({
+    linkOf(socket).send({
       type: MessageType.Join,
       sessionId: socket.conn.id,
       nsp: this.nsp.name,
@@ -56,16 +57,18 @@ export class RegioAdapter extends Adapter {
 
   override del(id: SocketId, room: Room): void {
     super.del(id, room);
-    if (!this.announced.has(id)) return;
-    this.link.send({ type: MessageType.Leave, nsp: this.nsp.name, sid: id, rooms: [room] });
+    const socket = this.nsp.sockets.get(id);
+    if (!socket || !this.announced.has(id)) return;
+    linkOf(socket).send({ type: MessageType.Leave, nsp: this.nsp.name, sid: id, rooms: [room] });
     this.refreshData(id);
   }
 
   override delAll(id: SocketId): void {
     super.delAll(id);
+    const socket = this.nsp.sockets.get(id);
     if (!this.announced.delete(id)) return;
     this.sentData.delete(id);
-    this.link.send({ type: MessageType.LeaveAll, nsp: this.nsp.name, sid: id });
+    if (socket) linkOf(socket).send({ type: MessageType.LeaveAll, nsp: this.nsp.name, sid: id });
   }
 
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
@@ -269,6 +272,11 @@ export class RegioAdapter extends Adapter {
       socket?.notifyOutgoingListeners?.(packet);
     }
   }
+}
+
+/** Membership travels on the link of the node that holds the socket's client session. */
+function linkOf(socket: Socket): VirtualConnection["link"] {
+  return (socket.conn as unknown as VirtualConnection).link;
 }
 
 function targetOf(nsp: string, opts: BroadcastOptions): Target {

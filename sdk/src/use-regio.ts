@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "socket.io";
 import { RegioAdapter } from "./adapter.ts";
 import { RegioEngine } from "./engine/regio-engine.ts";
-import { LinkClient } from "./link/link-client.ts";
+import { LinkSet } from "./link/link-set.ts";
+import type { NodeLink } from "./link/node-link.ts";
 import {
   ErrorCode,
   HUB_NAME,
@@ -47,15 +48,8 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   }
   const { endpoint, accessKey } = parseConnectionString(options.connectionString);
   const appServerId = options.appServerId ?? randomUUID();
-  const link = new LinkClient({ endpoint, hub: options.hub, accessKey, appServerId });
-
-  const engine = new RegioEngine(
-    {
-      sendSessionData: (sessionId, part, flags) => link.sendSessionData(sessionId, part, flags),
-      closeSession: (sessionId) => link.send({ type: MessageType.SessionClose, sessionId }),
-    },
-    () => void link.close(),
-  );
+  const link = new LinkSet({ endpoint, hub: options.hub, accessKey, appServerId });
+  const engine = new RegioEngine(() => void link.close());
   io.bind(engine as unknown as Parameters<Server["bind"]>[0]);
   io.adapter(
     class extends RegioAdapter {
@@ -65,9 +59,9 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
     } as unknown as Parameters<Server["adapter"]>[0],
   );
 
-  link.on("message", (message) => dispatch(io, engine, link, message));
-  // Sessions live as long as the link that carries them: the broker closes them on its side too.
-  link.on("down", () => engine.closeAll("transport close"));
+  link.on("message", (message, from) => dispatch(io, engine, from, message));
+  // Sessions live as long as the link that carries them: the node closes them on its side too.
+  link.on("down", (from) => engine.closeAll("transport close", from));
   const ready = new Promise<Hello>((resolve) => link.once("up", resolve));
   link.start();
 
@@ -84,10 +78,10 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   };
 }
 
-function dispatch(io: Server, engine: RegioEngine, link: LinkClient, message: Message): void {
+function dispatch(io: Server, engine: RegioEngine, link: NodeLink, message: Message): void {
   switch (message.type) {
     case MessageType.SessionOpen:
-      return engine.open(message);
+      return engine.open(message, link);
     case MessageType.SessionMessage:
       return engine.get(message.sessionId)?.onMessage(message.data);
     case MessageType.SessionClosed:
@@ -122,7 +116,7 @@ function applyToSockets(io: Server, message: ApplyToSockets): void {
   }
 }
 
-function deliverServerSideEmit(io: Server, link: LinkClient, message: ServerSideEmitDeliver): void {
+function deliverServerSideEmit(io: Server, link: NodeLink, message: ServerSideEmitDeliver): void {
   const nsp = io._nsps.get(message.nsp) as unknown as
     { _onServerSideEmit(args: unknown[]): void } | undefined;
   if (!nsp) return;

@@ -79,6 +79,20 @@ export class Hub {
     };
   }
 
+  /** Sends every linked app server the current list of the region's nodes. */
+  announceNodes(): void {
+    for (const link of this.links.values()) this.hello(link);
+  }
+
+  private hello(link: AppLink): void {
+    link.send({
+      type: MessageType.Hello,
+      nodeId: this.ctx.nodeId,
+      region: this.ctx.region,
+      nodes: this.ctx.nodes(),
+    });
+  }
+
   /** The app servers linked to this node, for heartbeats (serverCount across nodes). */
   appServerIds(): string[] {
     return [...new Set([...this.links.values()].map((link) => link.appServerId))];
@@ -92,12 +106,7 @@ export class Hub {
     this.links.set(link.id, link);
     link.onMessage((message) => this.onLinkMessage(link, message));
     link.onClose(() => this.removeLink(link));
-    link.send({
-      type: MessageType.Hello,
-      nodeId: this.ctx.nodeId,
-      region: this.ctx.region,
-      nodes: this.ctx.nodes(),
-    });
+    this.hello(link);
     this.ctx.log.info({ hub: this.name, link: link.id, appServer: link.appServerId }, "app server linked");
   }
 

@@ -13,6 +13,7 @@ export class NodeDirectory {
     private readonly self: NodeHeartbeat,
     private readonly leaseMs: number,
     private readonly onGone: (nodeId: string) => void,
+    private readonly onJoined: (nodeId: string) => void = () => {},
   ) {
     this.timer = setInterval(() => this.expire(), Math.max(50, leaseMs / 4));
     this.timer.unref();
@@ -29,6 +30,7 @@ export class NodeDirectory {
     // A heartbeat read back from a log may be old news: a node that stopped long ago is not alive.
     if (Date.now() - heartbeat.at > this.leaseMs) return;
     this.nodes.set(heartbeat.nodeId, heartbeat);
+    if (!known) this.onJoined(heartbeat.nodeId);
   }
 
   isAlive(nodeId: string): boolean {

@@ -9,10 +9,7 @@ import { VirtualConnection, type SessionWriter } from "./virtual-connection.ts";
 export class RegioEngine extends EventEmitter {
   readonly clients = new Map<string, VirtualConnection>();
 
-  constructor(
-    private readonly writer: SessionWriter,
-    private readonly onClose: () => void,
-  ) {
+  constructor(private readonly onClose: () => void) {
     super();
   }
 
@@ -20,8 +17,8 @@ export class RegioEngine extends EventEmitter {
     return this.clients.size;
   }
 
-  open(message: SessionOpen): void {
-    const connection = new VirtualConnection(message, this.writer);
+  open(message: SessionOpen, link: SessionWriter): void {
+    const connection = new VirtualConnection(message, link);
     this.clients.set(connection.id, connection);
     connection.once("close", () => this.clients.delete(connection.id));
     this.emit("connection", connection);
@@ -31,9 +28,11 @@ export class RegioEngine extends EventEmitter {
     return this.clients.get(sessionId);
   }
 
-  /** Every session ends with the link that carried it. */
-  closeAll(reason: string): void {
-    for (const connection of [...this.clients.values()]) connection.onClosed(reason);
+  /** Every session ends with the link that carried it (all sessions, without `link`). */
+  closeAll(reason: string, link?: SessionWriter): void {
+    for (const connection of [...this.clients.values()]) {
+      if (!link || connection.link === link) connection.onClosed(reason);
+    }
   }
 
   /** socket.io calls this from `io.close()`. */

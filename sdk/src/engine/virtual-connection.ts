@@ -1,10 +1,10 @@
 import { EventEmitter } from "node:events";
-import { SendFlags, type Payload, type SessionOpen } from "../protocol/index.ts";
+import { MessageType, SendFlags, type Message, type Payload, type SessionOpen } from "../protocol/index.ts";
 
-/** Where a virtual connection's writes go: the app link, one session at a time. */
+/** Where a virtual connection's writes go: the link to the node that holds the client session. */
 export interface SessionWriter {
   sendSessionData(sessionId: string, part: Payload, flags: number): void;
-  closeSession(sessionId: string): void;
+  send(message: Message): void;
 }
 
 /** The parts of Node's IncomingMessage that socket.io reads to build `socket.handshake`. */
@@ -38,7 +38,8 @@ export class VirtualConnection extends EventEmitter {
 
   constructor(
     open: SessionOpen,
-    private readonly writer: SessionWriter,
+    /** The link to the node that holds this session: everything about the session goes through it. */
+    readonly link: SessionWriter,
   ) {
     super();
     const { handshake } = open;
@@ -61,7 +62,7 @@ export class VirtualConnection extends EventEmitter {
     if (this.readyState !== "open") return this;
     const flags =
       (options?.compress === false ? 0 : SendFlags.compress) | (options?.volatile ? SendFlags.volatile : 0);
-    this.writer.sendSessionData(this.id, data, flags);
+    this.link.sendSessionData(this.id, data, flags);
     if (callback) process.nextTick(callback);
     return this;
   }
@@ -74,7 +75,7 @@ export class VirtualConnection extends EventEmitter {
   close(): void {
     if (this.readyState !== "open") return;
     this.readyState = "closing";
-    this.writer.closeSession(this.id);
+    this.link.send({ type: MessageType.SessionClose, sessionId: this.id });
     process.nextTick(() => this.onClosed("forced close"));
   }
 

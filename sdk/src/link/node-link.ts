@@ -10,12 +10,11 @@ import {
   signLinkToken,
   type Hello,
   type Message,
-  type Operation,
   type Payload,
   type SessionSend,
 } from "../protocol/index.ts";
 
-export interface LinkClientOptions {
+export interface NodeLinkOptions {
   endpoint: URL;
   hub: string;
   accessKey: string;
@@ -27,51 +26,37 @@ export interface LinkClientOptions {
   heartbeatTimeoutMs?: number;
 }
 
-/** Operations as the adapter hands them over: the link numbers them. */
-export type UnsequencedOperation = Operation extends infer O
-  ? O extends Operation
-    ? Omit<O, "seq">
-    : never
-  : never;
-
-/** Answers to a request: return true when the request is complete. */
-type ReplyHandler = (message: Message) => boolean;
-
-interface PendingRequest {
-  build: (requestId: number) => Message;
-  onReply: ReplyHandler;
-  resend: boolean;
-}
-
-export interface LinkClientEvents {
+export interface NodeLinkEvents {
   up: [hello: Hello];
+  nodes: [hello: Hello];
   down: [reason: string];
   message: [message: Message];
   error: [error: RegioError];
 }
 
 /**
- * One app server's link to one broker node. It re-links with backoff until closed, and it never
- * loses an operation: each gets a sequence number, stays in the outbox until the broker
- * acknowledges it (after replicating it), and is re-sent after every re-link; the broker drops the
- * ones it has already executed. Requests (fetchSockets, serverCount, ...) are re-sent too.
+ * One app server's link to one broker node: a WebSocket that re-links with backoff until closed,
+ * and a heartbeat that drops it when the node stops answering. What must survive a re-link (the
+ * outbox of operations, pending requests) is kept by the LinkSet above it.
  */
-export class LinkClient extends EventEmitter<LinkClientEvents> {
+export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private ws: WebSocket | undefined;
   private up = false;
   private closed = false;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private lastSeq = 0;
-  private readonly outbox = new Map<number, Operation>();
-  private lastRequestId = 0;
-  private readonly requests = new Map<number, PendingRequest>();
   /** Session data of the current tick, sent as one frame per session (see sendSessionData). */
   private pendingSend: SessionSend | undefined;
+  /** The node's id, once it said hello. */
+  nodeId: string | undefined;
 
-  constructor(private readonly options: LinkClientOptions) {
+  constructor(private readonly options: NodeLinkOptions) {
     super();
+  }
+
+  get endpoint(): URL {
+    return this.options.endpoint;
   }
 
   get isUp(): boolean {
@@ -80,31 +65,6 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
 
   start(): void {
     this.connect();
-  }
-
-  /** Queues an operation; it is sent now if the link is up, else after the next re-link. */
-  sendOperation(operation: UnsequencedOperation): number {
-    const seq = ++this.lastSeq;
-    const sequenced = { ...operation, seq } as Operation;
-    this.outbox.set(seq, sequenced);
-    this.send(sequenced);
-    return seq;
-  }
-
-  /**
-   * Sends a request and routes its replies to onReply until it reports completion. Reads are
-   * re-sent after a re-link; requests that deliver something (`resend: false`) are not, since a
-   * second delivery could reach clients twice: they time out instead, as socket.io's do.
-   */
-  request(
-    build: (requestId: number) => Message,
-    onReply: ReplyHandler,
-    options = { resend: true },
-  ): () => void {
-    const requestId = ++this.lastRequestId;
-    this.requests.set(requestId, { build, onReply, resend: options.resend });
-    this.send(build(requestId));
-    return () => this.requests.delete(requestId);
   }
 
   /**
@@ -190,18 +150,6 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
       case MessageType.Hello:
         this.onHello(message);
         return;
-      case MessageType.OpAck:
-        this.outbox.delete(message.seq);
-        return;
-      case MessageType.FetchSocketsResult:
-      case MessageType.ServerCountResult:
-      case MessageType.ServerSideEmitResult:
-      case MessageType.BroadcastAckCount:
-      case MessageType.BroadcastAck: {
-        const request = this.requests.get(message.requestId);
-        if (request?.onReply(message)) this.requests.delete(message.requestId);
-        return;
-      }
       case MessageType.Error:
         this.emit("error", new RegioError(ErrorCode.BadFrame, `broker: ${message.code}: ${message.message}`));
         return;
@@ -211,14 +159,12 @@ export class LinkClient extends EventEmitter<LinkClientEvents> {
   }
 
   private onHello(hello: Hello): void {
+    this.nodeId = hello.nodeId;
+    const first = !this.up;
     this.up = true;
     this.attempt = 0;
-    this.emit("up", hello);
-    for (const operation of this.outbox.values()) this.write(operation);
-    for (const [requestId, request] of this.requests) {
-      if (request.resend) this.write(request.build(requestId));
-      else this.requests.delete(requestId);
-    }
+    // A later Hello on the same link only updates the list of the region's nodes.
+    this.emit(first ? "up" : "nodes", hello);
   }
 
   private startHeartbeat(ws: WebSocket): void {

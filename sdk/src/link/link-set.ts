@@ -1,0 +1,174 @@
+import { EventEmitter } from "node:events";
+import { MessageType, type Hello, type Message, type Operation, RegioError } from "../protocol/index.ts";
+import { NodeLink, type NodeLinkOptions } from "./node-link.ts";
+
+/** Operations as the adapter hands them over: the link set numbers them. */
+export type UnsequencedOperation = Operation extends infer O
+  ? O extends Operation
+    ? Omit<O, "seq">
+    : never
+  : never;
+
+/** Answers to a request: return true when the request is complete. */
+type ReplyHandler = (message: Message) => boolean;
+
+interface PendingRequest {
+  build: (requestId: number) => Message;
+  onReply: ReplyHandler;
+  resend: boolean;
+}
+
+export interface LinkSetEvents {
+  up: [hello: Hello];
+  /** A message for the app (sessions, ApplyToSockets, ServerSideEmitDeliver) and the link it came on. */
+  message: [message: Message, link: NodeLink];
+  /** A node's link went down: the sessions it carried are gone. */
+  down: [link: NodeLink];
+  error: [error: RegioError];
+}
+
+/**
+ * An app server's links to every broker node of its region. Any node may hand it client sessions;
+ * operations and requests go to one node at a time (the primary: the first link that is up, in
+ * the order the nodes were learned). The set never loses an operation: each gets a sequence number,
+ * stays in the outbox until some node acknowledges it (after replicating it), and is re-sent to the
+ * primary whenever the primary changes or comes back, and periodically while unacknowledged; nodes
+ * execute each number once. Requests (fetchSockets, serverCount) are re-sent too.
+ */
+export class LinkSet extends EventEmitter<LinkSetEvents> {
+  private readonly links = new Map<string, NodeLink>();
+  private primary: NodeLink | undefined;
+  private lastSeq = 0;
+  private readonly outbox = new Map<number, { operation: Operation; sentAt: number }>();
+  private lastRequestId = 0;
+  private readonly requests = new Map<number, PendingRequest>();
+  private readonly resendTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(
+    private readonly options: Omit<NodeLinkOptions, "endpoint"> & { endpoint: URL; resendAfterMs?: number },
+  ) {
+    super();
+    const resendAfterMs = options.resendAfterMs ?? 3000;
+    this.resendTimer = setInterval(() => this.resendStale(resendAfterMs), resendAfterMs / 2);
+    this.resendTimer.unref();
+  }
+
+  get isUp(): boolean {
+    return this.primary !== undefined;
+  }
+
+  /** The nodes linked now, for diagnostics and tests. */
+  linkedNodes(): string[] {
+    return [...this.links.values()].filter((l) => l.isUp).map((l) => l.nodeId ?? l.endpoint.href);
+  }
+
+  start(): void {
+    this.addLink(this.options.endpoint);
+  }
+
+  sendOperation(operation: UnsequencedOperation): number {
+    const seq = ++this.lastSeq;
+    const sequenced = { ...operation, seq } as Operation;
+    this.outbox.set(seq, { operation: sequenced, sentAt: Date.now() });
+    this.primary?.send(sequenced);
+    return seq;
+  }
+
+  /** Sends a message that is neither an operation nor a request (e.g. a `local` broadcast) to the primary. */
+  send(message: Message): void {
+    this.primary?.send(message);
+  }
+
+  /**
+   * Sends a request and routes its replies to onReply until it reports completion. Reads are
+   * re-sent after a failover; requests that deliver something (`resend: false`) are not, since a
+   * second delivery could reach clients twice: they time out instead, as socket.io's do.
+   */
+  request(
+    build: (requestId: number) => Message,
+    onReply: ReplyHandler,
+    options = { resend: true },
+  ): () => void {
+    const requestId = ++this.lastRequestId;
+    this.requests.set(requestId, { build, onReply, resend: options.resend });
+    this.primary?.send(build(requestId));
+    return () => this.requests.delete(requestId);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.resendTimer);
+    await Promise.all([...this.links.values()].map((link) => link.close()));
+  }
+
+  private addLink(endpoint: URL): void {
+    const key = endpoint.href;
+    if (this.links.has(key) || this.closed) return;
+    const link = new NodeLink({ ...this.options, endpoint });
+    this.links.set(key, link);
+    link.on("up", (hello) => {
+      this.learnNodes(hello);
+      if (!this.primary) this.choosePrimary();
+      if (this.primary === link) this.emit("up", hello);
+    });
+    link.on("nodes", (hello) => this.learnNodes(hello));
+    link.on("down", () => {
+      this.emit("down", link);
+      if (this.primary === link) this.choosePrimary();
+    });
+    link.on("message", (message) => this.receive(message, link));
+    link.on("error", (error) => this.emit("error", error));
+    link.start();
+  }
+
+  /** Every node of the region gets a link; the SDK learns them from any node. */
+  private learnNodes(hello: Hello): void {
+    for (const node of hello.nodes) if (node.url) this.addLink(new URL(node.url));
+  }
+
+  private choosePrimary(): void {
+    this.primary = [...this.links.values()].find((link) => link.isUp);
+    const primary = this.primary;
+    if (!primary) return;
+    for (const entry of this.outbox.values()) {
+      entry.sentAt = Date.now();
+      primary.send(entry.operation);
+    }
+    for (const [requestId, request] of this.requests) {
+      if (request.resend) primary.send(request.build(requestId));
+      else this.requests.delete(requestId);
+    }
+  }
+
+  private receive(message: Message, link: NodeLink): void {
+    switch (message.type) {
+      case MessageType.OpAck:
+        this.outbox.delete(message.seq);
+        return;
+      case MessageType.FetchSocketsResult:
+      case MessageType.ServerCountResult:
+      case MessageType.ServerSideEmitResult:
+      case MessageType.BroadcastAckCount:
+      case MessageType.BroadcastAck: {
+        const request = this.requests.get(message.requestId);
+        if (request?.onReply(message)) this.requests.delete(message.requestId);
+        return;
+      }
+      default:
+        this.emit("message", message, link);
+    }
+  }
+
+  /** A node that could not accept an operation yet (its log is down, its buffer full) gets it again. */
+  private resendStale(afterMs: number): void {
+    const primary = this.primary;
+    if (!primary) return;
+    const stale = Date.now() - afterMs;
+    for (const entry of this.outbox.values()) {
+      if (entry.sentAt > stale) continue;
+      entry.sentAt = Date.now();
+      primary.send(entry.operation);
+    }
+  }
+}
