@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // One real Kafka per region (eastus, westeurope), started once for the whole run: inject("kafka").
+    globalSetup: ["test/support/kafka-global-setup.ts"],
   },
 });

@@ -119,7 +119,8 @@ export class Hub {
   onMembership(record: MembershipRecord): void {
     if (record.snapshot) {
       this.index.replace(record.nsp, record.sid, record.owner, record.rooms, record.snapshot);
-    } else if (this.index.get(record.nsp, record.sid)?.owner.nodeId === record.owner.nodeId) {
+    } else if (this.index.get(record.nsp, record.sid)?.owner.nodeId !== this.ctx.nodeId) {
+      // Gone: whoever owned it, unless it is one of ours (this node is the authority on those).
       this.index.remove(record.nsp, record.sid);
     }
   }

@@ -1,0 +1,133 @@
+import { decode, encode } from "@msgpack/msgpack";
+import { decodeMessage, encodeMessage } from "@regio/sdk/protocol";
+import type {
+  MembershipRecord,
+  NodeHeartbeat,
+  ReplicatedOperation,
+  ReplicatedRecord,
+} from "../replicator.ts";
+
+/**
+ * Kafka record layouts. Events: key = app server id (one app server's records share a partition,
+ * so they stay in order), headers = origin, sequence and W3C trace context, value = the operation as
+ * the app-link codec frames it (the packet inside is the bytes the SDK encoded; no node re-encodes
+ * it). Membership and node records are keyed per socket / per node on compacted topics; a null
+ * value (tombstone) means "gone".
+ */
+export interface KafkaMessage {
+  key: Buffer;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | string>;
+}
+
+const H = {
+  hub: "regio-hub",
+  region: "regio-origin-region",
+  node: "regio-origin-node",
+  appServer: "regio-app-server",
+  seq: "regio-seq",
+  traceparent: "traceparent",
+  tracestate: "tracestate",
+} as const;
+
+export function encodeEvent(record: ReplicatedRecord): KafkaMessage {
+  const headers: Record<string, string> = {
+    [H.hub]: record.hub,
+    [H.region]: record.origin.region,
+    [H.node]: record.origin.nodeId,
+    [H.appServer]: record.appServerId,
+    [H.seq]: String(record.seq),
+  };
+  const trace = record.operation.trace;
+  if (trace) {
+    headers[H.traceparent] = trace.traceparent;
+    if (trace.tracestate) headers[H.tracestate] = trace.tracestate;
+  }
+  return {
+    key: Buffer.from(record.appServerId),
+    value: Buffer.from(encodeMessage(record.operation)),
+    headers,
+  };
+}
+
+type Headers = Record<string, Buffer | string | (Buffer | string)[] | undefined> | undefined;
+
+function header(headers: Headers, name: string): string | undefined {
+  const value = headers?.[name];
+  const one = Array.isArray(value) ? value[0] : value;
+  return one === undefined ? undefined : one.toString();
+}
+
+/** Undefined when the record is not a Regio event (a stranger on the topic is skipped, not fatal). */
+export function decodeEvent(value: Buffer | null, headers: Headers): ReplicatedRecord | undefined {
+  const hub = header(headers, H.hub);
+  const region = header(headers, H.region);
+  const nodeId = header(headers, H.node);
+  const appServerId = header(headers, H.appServer);
+  const seq = Number(header(headers, H.seq));
+  if (!value || !hub || !region || !nodeId || !appServerId || !Number.isSafeInteger(seq)) return undefined;
+  // A plain Uint8Array view: the decoded packet parts are then plain byte arrays, not Buffer slices.
+  const operation = decodeMessage(
+    new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
+  ) as ReplicatedOperation;
+  return { hub, origin: { region, nodeId }, appServerId, seq, operation };
+}
+
+export function membershipKey(hub: string, nsp: string, sid: string): Buffer {
+  return Buffer.from(`${hub}\u0000${nsp}\u0000${sid}`);
+}
+
+export function encodeMembership(record: MembershipRecord): KafkaMessage {
+  return {
+    key: membershipKey(record.hub, record.nsp, record.sid),
+    value: record.snapshot ? Buffer.from(encode(record, { ignoreUndefined: true })) : null,
+    // A tombstone has no value: the header still says whose it is (the one-hop rule needs it).
+    headers: { [H.region]: record.owner.region, [H.node]: record.owner.nodeId },
+  };
+}
+
+export function decodeMembership(
+  key: Buffer | null,
+  value: Buffer | null,
+  headers?: Headers,
+): MembershipRecord | undefined {
+  if (!key) return undefined;
+  if (value) return decode(value) as MembershipRecord;
+  const [hub, nsp, sid] = key.toString().split("\u0000");
+  if (!hub || !nsp || !sid) return undefined;
+  const owner = {
+    region: header(headers, H.region) ?? "",
+    nodeId: header(headers, H.node) ?? "",
+    sessionId: "",
+    linkId: "",
+  };
+  return { hub, nsp, sid, owner, rooms: [], snapshot: undefined };
+}
+
+export function encodeHeartbeat(heartbeat: NodeHeartbeat): KafkaMessage {
+  return {
+    key: Buffer.from(heartbeat.nodeId),
+    value: heartbeat.leaving ? null : Buffer.from(encode(heartbeat, { ignoreUndefined: true })),
+  };
+}
+
+export function decodeHeartbeat(key: Buffer | null, value: Buffer | null): NodeHeartbeat | undefined {
+  if (!key) return undefined;
+  if (value) return decode(value) as NodeHeartbeat;
+  return {
+    nodeId: key.toString(),
+    region: "",
+    url: "",
+    appServers: {},
+    sessions: 0,
+    at: Date.now(),
+    leaving: true,
+  };
+}
+
+/** Bytes a message holds, for the bounded buffer. */
+export function sizeOf(message: KafkaMessage): number {
+  let bytes = message.key.length + (message.value?.length ?? 0);
+  for (const [name, value] of Object.entries(message.headers ?? {})) bytes += name.length + value.length;
+  return bytes;
+}

@@ -1,0 +1,31 @@
+import { randomUUID } from "node:crypto";
+import { describe, inject } from "vitest";
+import { KafkaReplicator } from "../../broker/src/replication/kafka/kafka-replicator.ts";
+import { createLogger } from "../../broker/src/logger.ts";
+import type { KafkaConnection } from "../../broker/src/config.ts";
+import { replicatorContract } from "./contract.ts";
+
+describe("Replicator contract: Kafka, one cluster per region", () => {
+  const clusters = inject("kafka");
+  const connection = (region: string): KafkaConnection => ({ brokers: [clusters[region]!], ssl: false });
+  replicatorContract(() => {
+    // Fresh topic names per test: the clusters are shared by the whole run.
+    const base = `t${randomUUID().slice(0, 8)}`;
+    const topics = { events: `${base}.events`, membership: `${base}.membership`, nodes: `${base}.nodes` };
+    return {
+      create: (nodeId, region = "eastus") =>
+        new KafkaReplicator({
+          region,
+          nodeId,
+          local: connection(region),
+          peers: new Map(
+            Object.keys(clusters)
+              .filter((r) => r !== region)
+              .map((r) => [r, connection(r)]),
+          ),
+          topics,
+          log: createLogger({ node: nodeId }, process.env.REGIO_LOG_LEVEL ?? "silent"),
+        }),
+    };
+  }, ["eastus", "westeurope"]);
+});
