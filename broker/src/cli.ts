@@ -1,5 +1,10 @@
+import { randomUUID } from "node:crypto";
+import { parseArgs } from "node:util";
 import { startBroker } from "./broker.ts";
 import { ConfigError, parseBrokerConfig, USAGE } from "./config.ts";
+import { startKafka } from "./kafka-runtime/index.ts";
+import { createLogger } from "./logger.ts";
+import { KafkaReplicator } from "./replication/kafka/kafka-replicator.ts";
 
 /** `regio broker ...` and `regio kafka ...`; exits non-zero with a clear message on bad flags. */
 async function main(argv: string[]): Promise<void> {
@@ -7,6 +12,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case "broker":
       return runBroker(rest);
+    case "kafka":
+      return runKafka(rest);
     default:
       console.error(`unknown command '${command ?? ""}'\ncommands: broker, kafka\n\n${USAGE}`);
       process.exit(2);
@@ -21,16 +28,49 @@ async function runBroker(argv: string[]): Promise<void> {
     console.error(`regio broker: ${(error as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
-  if (config.kafka || config.peers.size > 0) {
-    console.error("regio broker: Kafka replication is not available in this build yet");
+  const nodeId = config.nodeId ?? randomUUID();
+  const logger = createLogger({ node: nodeId, region: config.region });
+  if (!config.kafka && config.peers.size > 0) {
+    console.error("regio broker: --peer needs --kafka (this region's own Kafka)");
     process.exit(2);
   }
+  const replicator = config.kafka
+    ? new KafkaReplicator({
+        region: config.region,
+        nodeId,
+        local: config.kafka,
+        peers: config.peers,
+        topics: config.topics,
+        mirrored: config.mirrored,
+        maxBufferBytes: config.maxBufferBytes,
+        log: logger,
+      })
+    : undefined;
   const broker = await startBroker({
     ...config,
+    nodeId,
+    logger,
+    replicator,
     cors: config.corsOrigin ? { origin: config.corsOrigin } : undefined,
   });
   const stop = async () => {
     await broker.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+/** `regio kafka --port 19092 --data DIR`: a single-node Kafka for development, until Ctrl-C. */
+async function runKafka(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: { port: { type: "string" }, data: { type: "string" } },
+  });
+  const kafka = await startKafka({ port: Number(values.port ?? 19092), dataDir: values.data });
+  console.log(`Kafka ${kafka.brokers} (data ${kafka.dataDir}, pid ${kafka.pid}); Ctrl-C stops it`);
+  const stop = async () => {
+    await kafka.stop();
     process.exit(0);
   };
   process.once("SIGINT", stop);

@@ -23,6 +23,14 @@ export interface BrokerConfig {
   kafka?: KafkaConnection;
   /** Every other region's Kafka, by region name. */
   peers: Map<string, KafkaConnection>;
+  /** Topic base names (default regio.events, regio.membership, regio.nodes). */
+  topics: { events?: string; membership?: string; nodes?: string };
+  /** Peers' topics are mirrored into the local Kafka as `<region>.<topic>` (MirrorMaker 2). */
+  mirrored: boolean;
+  /** Lease after which a silent node is gone, ms. */
+  leaseMs: number;
+  /** Events waiting for Kafka, at most, bytes. */
+  maxBufferBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -43,6 +51,12 @@ const FLAGS = {
   "connect-timeout": "REGIO_CONNECT_TIMEOUT",
   "cors-origin": "REGIO_CORS_ORIGIN",
   kafka: "REGIO_KAFKA",
+  "topic-events": "REGIO_TOPIC_EVENTS",
+  "topic-membership": "REGIO_TOPIC_MEMBERSHIP",
+  "topic-nodes": "REGIO_TOPIC_NODES",
+  mirrored: "REGIO_MIRRORED",
+  "lease-ms": "REGIO_LEASE_MS",
+  "max-buffer-bytes": "REGIO_MAX_BUFFER_BYTES",
 } as const;
 
 export const USAGE = `usage: regio broker --access-key KEY [options]   (every flag also reads REGIO_<FLAG>)
@@ -58,7 +72,13 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --connect-timeout MS      time to join a namespace (45000)      REGIO_CONNECT_TIMEOUT
   --cors-origin LIST        allowed origins, comma-separated      REGIO_CORS_ORIGIN
   --kafka HOST:PORT,...     this region's Kafka                   REGIO_KAFKA (+ REGIO_KAFKA_SSL, _SASL_*)
-  --peer NAME=HOST:PORT,..  another region's Kafka (repeatable)   REGIO_PEERS="a=h:p;b=h:p" (+ REGIO_PEER_<NAME>_*)`;
+  --peer NAME=HOST:PORT,..  another region's Kafka (repeatable)   REGIO_PEERS="a=h:p;b=h:p" (+ REGIO_PEER_<NAME>_*)
+  --topic-events NAME       events topic (regio.events)           REGIO_TOPIC_EVENTS
+  --topic-membership NAME   membership topic (regio.membership)   REGIO_TOPIC_MEMBERSHIP
+  --topic-nodes NAME        heartbeat topic (regio.nodes)         REGIO_TOPIC_NODES
+  --mirrored true           read peers as <region>.<topic> locally REGIO_MIRRORED
+  --lease-ms MS             a silent node is gone after (10000)   REGIO_LEASE_MS
+  --max-buffer-bytes B      events waiting for Kafka (67108864)   REGIO_MAX_BUFFER_BYTES`;
 
 export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
   const { values } = parseArgs({
@@ -98,6 +118,10 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
     corsOrigin: get("cors-origin")?.split(",").filter(Boolean),
     kafka: kafkaBrokers ? kafkaConnection(kafkaBrokers, env, "REGIO_KAFKA_") : undefined,
     peers,
+    topics: { events: get("topic-events"), membership: get("topic-membership"), nodes: get("topic-nodes") },
+    mirrored: get("mirrored") === "true",
+    leaseMs: integer(get("lease-ms") ?? "10000", "lease-ms"),
+    maxBufferBytes: integer(get("max-buffer-bytes") ?? String(64 * 1024 * 1024), "max-buffer-bytes"),
   };
 }
 

@@ -81,7 +81,7 @@ export class RegioAdapter extends Adapter {
       flags: flagsOf(opts),
     } as const;
     // `local` reaches only this app server's clients: nothing to replicate, so no sequence number.
-    if (opts.flags?.local) this.link.send({ ...broadcast, seq: 0 });
+    if (opts.flags?.local) this.link.sendToAll({ ...broadcast, seq: 0 });
     else this.link.sendOperation(broadcast);
   }
 
@@ -99,7 +99,10 @@ export class RegioAdapter extends Adapter {
     // clientCountCallback per server; the broker counts all clients at once, so the total goes in
     // the first call and the other servers report zero.
     const serverCount = Promise.resolve().then(() => this.lastServerCount);
-    const cancel = this.link.request(
+    // Every node of the region writes to the clients it holds and counts them; the counts add up.
+    let counted = 0;
+    let clients = 0;
+    const { nodes, cancel } = this.link.requestAll(
       (requestId) => ({
         type: MessageType.BroadcastWithAck,
         seq: 0,
@@ -112,16 +115,18 @@ export class RegioAdapter extends Adapter {
       }),
       (reply) => {
         if (reply.type === MessageType.BroadcastAckCount) {
-          void serverCount.then((servers) => {
-            clientCountCallback(reply.clientCount);
-            for (let i = 1; i < servers; i++) clientCountCallback(0);
-          });
+          clients += reply.clientCount;
+          if (++counted === nodes) {
+            void serverCount.then((servers) => {
+              clientCountCallback(clients);
+              for (let i = 1; i < servers; i++) clientCountCallback(0);
+            });
+          }
         } else if (reply.type === MessageType.BroadcastAck) {
           decodePacket(reply.packet, (decoded) => ack(...((decoded.data as unknown[]) ?? [])));
         }
         return false;
       },
-      { resend: false },
     );
     setTimeout(cancel, timeoutMs).unref();
   }
@@ -250,7 +255,7 @@ export class RegioAdapter extends Adapter {
     const encoded = fingerprint(socket.data);
     if (this.sentData.get(id) === encoded) return;
     this.sentData.set(id, encoded);
-    this.link.send({
+    linkOf(socket).send({
       type: MessageType.SocketData,
       nsp: this.nsp.name,
       sid: id,

@@ -92,6 +92,17 @@ describe("several nodes in a region", () => {
     expect(sockets.every((s) => s.rooms.has("all"))).toBe(true);
   });
 
+  it("reaches this app server's clients on every node with local broadcasts and broadcasts with acks", async () => {
+    await start();
+    for (const node of nodes) clients.push(await connected(connect(node)));
+    clients.forEach((c, i) => c.on("vote", (ack: (n: number) => void) => ack(i)));
+    const local = Promise.all(clients.map((c) => once<[string]>(c, "local")));
+    apps[0]!.io.local.emit("local", "only mine");
+    expect((await local).map((l) => l[0])).toEqual(["only mine", "only mine"]);
+    const votes = (await apps[0]!.io.timeout(3000).emitWithAck("vote")) as number[];
+    expect(votes.sort()).toEqual([0, 1]);
+  });
+
   it("serves a polling session whose requests land on different nodes (no sticky sessions)", async () => {
     await start();
     const balancer = await startRoundRobinProxy(nodes.map((n) => n.url));

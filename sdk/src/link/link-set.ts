@@ -75,9 +75,25 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     return seq;
   }
 
-  /** Sends a message that is neither an operation nor a request (e.g. a `local` broadcast) to the primary. */
-  send(message: Message): void {
-    this.primary?.send(message);
+  /**
+   * Sends a message to every node of the region this app server is linked to: for what each node
+   * must do for the clients it holds itself (a `local` broadcast). Returns how many nodes got it.
+   */
+  sendToAll(message: Message): number {
+    const up = [...this.links.values()].filter((link) => link.isUp);
+    for (const link of up) link.send(message);
+    return up.length;
+  }
+
+  /** A request every linked node answers (never re-sent); returns how many nodes were asked. */
+  requestAll(
+    build: (requestId: number) => Message,
+    onReply: ReplyHandler,
+  ): { nodes: number; cancel: () => void } {
+    const requestId = ++this.lastRequestId;
+    this.requests.set(requestId, { build, onReply, resend: false });
+    const nodes = this.sendToAll(build(requestId));
+    return { nodes, cancel: () => this.requests.delete(requestId) };
   }
 
   /**

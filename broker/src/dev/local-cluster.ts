@@ -1,0 +1,79 @@
+import type { ServerOptions as EngineOptions } from "engine.io";
+import { startBroker, type BrokerHandle } from "../broker.ts";
+import type { KafkaConnection } from "../config.ts";
+import { createLogger } from "../logger.ts";
+import { KafkaReplicator } from "../replication/kafka/kafka-replicator.ts";
+import type { TopicNames } from "../replication/kafka/topics.ts";
+
+export interface LocalClusterOptions {
+  accessKey: string;
+  /** region name -> its Kafka's bootstrap address ("127.0.0.1:19092") */
+  kafka: Record<string, string>;
+  nodesPerRegion: number;
+  /** First port; nodes take consecutive ports (0: any free port). */
+  basePort?: number;
+  topics?: Partial<TopicNames>;
+  leaseMs?: number;
+  cors?: EngineOptions["cors"];
+  logLevel?: string;
+}
+
+export interface LocalCluster {
+  /** region -> its nodes */
+  regions: Map<string, BrokerHandle[]>;
+  all(): BrokerHandle[];
+  close(): Promise<void>;
+}
+
+/** Several regions of several broker nodes in this process, each region on its own Kafka. */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const connection = (brokers: string): KafkaConnection => ({ brokers: [brokers], ssl: false });
+  const regions = new Map<string, BrokerHandle[]>();
+  let port = options.basePort ?? 0;
+  try {
+    for (const [region, brokers] of Object.entries(options.kafka)) {
+      const peers = new Map(
+        Object.entries(options.kafka)
+          .filter(([other]) => other !== region)
+          .map(([other, b]) => [other, connection(b)]),
+      );
+      const nodes: BrokerHandle[] = [];
+      regions.set(region, nodes);
+      for (let i = 1; i <= options.nodesPerRegion; i++) {
+        const nodeId = `${region}-${i}`;
+        const logger = createLogger({ node: nodeId, region }, options.logLevel);
+        const replicator = new KafkaReplicator({
+          region,
+          nodeId,
+          local: connection(brokers),
+          peers,
+          topics: options.topics,
+          log: logger,
+        });
+        nodes.push(
+          await startBroker({
+            accessKey: options.accessKey,
+            port: port === 0 ? 0 : port++,
+            region,
+            nodeId,
+            replicator,
+            logger,
+            leaseMs: options.leaseMs,
+            cors: options.cors,
+          }),
+        );
+      }
+    }
+  } catch (error) {
+    await Promise.allSettled([...regions.values()].flat().map((node) => node.close()));
+    throw error;
+  }
+  const all = () => [...regions.values()].flat();
+  return {
+    regions,
+    all,
+    async close() {
+      await Promise.allSettled(all().map((node) => node.close()));
+    },
+  };
+}
