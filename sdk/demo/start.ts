@@ -1,40 +1,76 @@
 /**
- * `npm start`: a broker and the demo chat app on this machine, URLs printed; Ctrl-C stops all.
+ * `npm start`: two regions on this machine, each with its own Kafka (fetched on first use) and two
+ * broker nodes, plus the demo chat app linked in each region; URLs printed; Ctrl-C stops it all.
  */
-import { startBroker } from "@regio/broker";
+import { mkdirSync } from "node:fs";
+import { startKafka, startLocalCluster, type KafkaHandle, type LocalCluster } from "@regio/broker";
 import { formatConnectionString } from "../src/protocol/index.ts";
-import { startChatServer } from "./chat-server.ts";
+import { startChatServer, type ChatServer } from "./chat-server.ts";
 
 const ACCESS_KEY = process.env.REGIO_ACCESS_KEY ?? "demo-access-key";
-const HUB = "chat";
+// Broker nodes take consecutive ports from 7400 (eastus-1, eastus-2, westeurope-1, westeurope-2).
+const REGIONS = [
+  { name: "eastus", kafkaPort: 19092, pagePort: 3000 },
+  { name: "westeurope", kafkaPort: 29092, pagePort: 3001 },
+];
 
-const broker = await startBroker({
-  accessKey: ACCESS_KEY,
-  port: Number(process.env.REGIO_PORT ?? 7400),
-  region: "local",
-  cors: { origin: true },
-});
-const chat = await startChatServer({
-  hub: HUB,
-  connectionString: formatConnectionString(broker.url, ACCESS_KEY),
-  brokerUrls: { [broker.region]: broker.url },
-  port: Number(process.env.DEMO_PORT ?? 3000),
-});
-
-console.log(`
-Regio is running.
-  broker (region ${broker.region}):  ${broker.url}   health: ${broker.url}/healthz
-  demo chat page:            ${chat.pageUrl}
-  app servers connect with:  ${formatConnectionString(broker.url, ACCESS_KEY)}
-Press Ctrl-C to stop.`);
-
+const kafkas: KafkaHandle[] = [];
+let cluster: LocalCluster | undefined;
+const chats: ChatServer[] = [];
 let stopping = false;
-const stop = async () => {
-  if (stopping) return;
-  stopping = true;
-  await chat.close();
-  await broker.close();
-  process.exit(0);
-};
-process.on("SIGINT", stop);
-process.on("SIGTERM", stop);
+
+async function stop(code = 0): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    console.log("\nstopping...");
+    await Promise.allSettled(chats.map((chat) => chat.close()));
+    await cluster?.close();
+    await Promise.allSettled(kafkas.map((kafka) => kafka.stop()));
+  }
+  process.exit(code);
+}
+process.on("SIGINT", () => void stop());
+process.on("SIGTERM", () => void stop());
+
+try {
+  console.log("starting one Kafka per region (the first run fetches Kafka from Maven Central)...");
+  for (const region of REGIONS) {
+    const dataDir = new URL(`../../.cache/demo/${region.name}/`, import.meta.url).pathname;
+    mkdirSync(dataDir, { recursive: true });
+    kafkas.push(await startKafka({ port: region.kafkaPort, dataDir }));
+  }
+  cluster = await startLocalCluster({
+    accessKey: ACCESS_KEY,
+    kafka: Object.fromEntries(REGIONS.map((r, i) => [r.name, kafkas[i]!.brokers])),
+    nodesPerRegion: 2,
+    basePort: 7400,
+    cors: { origin: true },
+    logLevel: process.env.REGIO_LOG_LEVEL ?? "warn",
+  });
+  const brokerUrls = Object.fromEntries(cluster.all().map((node) => [`${node.region} / ${node.nodeId}`, node.url]));
+  for (const region of REGIONS) {
+    const seed = cluster.regions.get(region.name)![0]!;
+    chats.push(
+      await startChatServer({
+        hub: "chat",
+        connectionString: formatConnectionString(seed.url, ACCESS_KEY),
+        brokerUrls,
+        port: region.pagePort,
+      }),
+    );
+  }
+  console.log(`
+Regio is running: two regions, two broker nodes each, one Kafka each.
+${cluster
+  .all()
+  .map((node) => `  broker ${node.nodeId.padEnd(14)} ${node.url}   (${node.url}/readyz)`)
+  .join("\n")}
+  Kafka: ${REGIONS.map((r, i) => `${r.name} ${kafkas[i]!.brokers}`).join(", ")}
+  demo chat page (app server in eastus):      ${chats[0]!.pageUrl}
+  demo chat page (app server in westeurope):  ${chats[1]!.pageUrl}
+  Open the page twice, pick a different region in each, and chat across regions.
+Press Ctrl-C to stop.`);
+} catch (error) {
+  console.error("could not start:", error);
+  await stop(1);
+}
