@@ -47,7 +47,9 @@ try {
     cors: { origin: true },
     logLevel: process.env.REGIO_LOG_LEVEL ?? "warn",
   });
-  const brokerUrls = Object.fromEntries(cluster.all().map((node) => [`${node.region} / ${node.nodeId}`, node.url]));
+  const brokerUrls = Object.fromEntries(
+    cluster.all().map((node) => [`${node.region} / ${node.nodeId}`, node.url]),
+  );
   for (const region of REGIONS) {
     const seed = cluster.regions.get(region.name)![0]!;
     chats.push(

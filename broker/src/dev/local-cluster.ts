@@ -14,6 +14,7 @@ export interface LocalClusterOptions {
   basePort?: number;
   topics?: Partial<TopicNames>;
   leaseMs?: number;
+  maxBufferBytes?: number;
   cors?: EngineOptions["cors"];
   logLevel?: string;
 }
@@ -48,6 +49,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           local: connection(brokers),
           peers,
           topics: options.topics,
+          maxBufferBytes: options.maxBufferBytes,
           log: logger,
         });
         nodes.push(

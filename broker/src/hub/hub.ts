@@ -44,6 +44,8 @@ export class Hub {
   private readonly serverSideEmits: ServerSideEmitRequests;
   /** Every operation, direct or replicated, is executed here once and in its app server's order. */
   private readonly gate: SequenceGate<() => void>;
+  /** Operations (app server, seq) handed to the replicator and not yet accepted. */
+  private readonly publishing = new Set<string>();
   /** This node's sockets whose entry changed this tick: replicated once per tick. */
   private readonly dirty = new Map<SocketEntry, boolean>();
 
@@ -286,13 +288,22 @@ export class Hub {
     };
     // The ack waits for the replicator: until then the SDK keeps the operation and re-sends it, so an
     // operation is never lost between node and log. A full buffer rejects; the SDK re-sends later.
+    // Re-sent while its first copy still waits for Kafka: the first copy's ack will answer both.
+    const key = `${link.appServerId}\u0000${operation.seq}`;
+    if (this.publishing.has(key)) return;
+    this.publishing.add(key);
     this.ctx.replicator.publish(record).then(
-      () => link.send({ type: MessageType.OpAck, seq: operation.seq }),
-      (error: unknown) =>
+      () => {
+        this.publishing.delete(key);
+        link.send({ type: MessageType.OpAck, seq: operation.seq });
+      },
+      (error: unknown) => {
+        this.publishing.delete(key);
         this.ctx.log.warn(
           { hub: this.name, seq: operation.seq, err: String(error) },
           "operation not accepted yet",
-        ),
+        );
+      },
     );
   }
 

@@ -93,7 +93,8 @@ export class KafkaReplicator implements Replicator {
 
   publish(record: ReplicatedRecord): Promise<void> {
     if (!this.buffer) return Promise.reject(new Error("KafkaReplicator is not started"));
-    return this.buffer.publishEvent(encodeEvent(record));
+    const order = { stream: record.appServerId, seq: record.seq };
+    return this.buffer.publishEvent(encodeEvent(record), order);
   }
 
   publishMembership(record: MembershipRecord): void {
@@ -107,7 +108,9 @@ export class KafkaReplicator implements Replicator {
   status(): ReplicatorStatus {
     const buffer = this.buffer;
     const problems = [...this.consumerProblems.values()];
-    if (buffer?.lastError) problems.unshift(`cannot write to Kafka: ${buffer.lastError}`);
+    if (buffer && !buffer.healthy) {
+      problems.unshift(`cannot write to Kafka: ${buffer.lastError ?? "writes are stalled"} (buffering)`);
+    }
     return {
       ready: this.started && buffer !== undefined && buffer.healthy && this.consumerProblems.size === 0,
       bufferedBytes: buffer?.bufferedBytes ?? 0,

@@ -10,7 +10,11 @@ interface PendingEvent {
   message: KafkaMessage;
   bytes: number;
   resolve: () => void;
+  since: number;
 }
+
+/** Events waiting longer than this mean Kafka is not taking writes: the node is not ready. */
+const STALL_MS = 2000;
 
 /**
  * What a node accepted but Kafka has not durably taken yet. Events keep their order and are bounded
@@ -23,6 +27,8 @@ interface PendingEvent {
  */
 export class PublishBuffer {
   private events: PendingEvent[] = [];
+  /** Per stream, the first event refused for lack of room: later ones wait behind it. */
+  private readonly refused = new Map<string, number>();
   private eventBytes = 0;
   private latest = new Map<string, { topic: string; message: KafkaMessage }>();
   private flushing = false;
@@ -43,21 +49,27 @@ export class PublishBuffer {
   }
 
   get healthy(): boolean {
-    return this.lastError === undefined;
+    const oldest = this.events[0];
+    return this.lastError === undefined && (!oldest || Date.now() - oldest.since < STALL_MS);
   }
 
-  publishEvent(message: KafkaMessage): Promise<void> {
+  /**
+   * Accepts an event of an ordered stream (one app server's operations) or refuses it when the
+   * buffer is full. Once a stream's event is refused, its later events are refused too until the
+   * refused one comes again and is accepted: a stream never reaches Kafka with a hole in it.
+   */
+  publishEvent(message: KafkaMessage, order: { stream: string; seq: number }): Promise<void> {
     const bytes = sizeOf(message);
-    if (this.eventBytes + bytes > this.maxBytes) {
-      return Promise.reject(
-        new RegioError(
-          ErrorCode.LinkDown,
-          `replication buffer is full (${this.eventBytes} bytes waiting for Kafka)`,
-        ),
-      );
+    const firstRefused = this.refused.get(order.stream);
+    const full = this.eventBytes + bytes > this.maxBytes;
+    if (full || (firstRefused !== undefined && order.seq > firstRefused)) {
+      if (firstRefused === undefined || order.seq < firstRefused) this.refused.set(order.stream, order.seq);
+      const waiting = `${this.eventBytes} bytes waiting for Kafka`;
+      return Promise.reject(new RegioError(ErrorCode.LinkDown, `replication buffer is full (${waiting})`));
     }
+    if (firstRefused === order.seq) this.refused.delete(order.stream);
     return new Promise((resolve) => {
-      this.events.push({ message, bytes, resolve });
+      this.events.push({ message, bytes, resolve, since: Date.now() });
       this.eventBytes += bytes;
       this.schedule(0);
     });
