@@ -2,7 +2,7 @@ import { encode } from "@msgpack/msgpack";
 import { Adapter, type BroadcastOptions, type Room, type SocketId } from "socket.io-adapter";
 import type { Namespace, Socket } from "socket.io";
 import { Decoder, type Packet } from "socket.io-parser";
-import type { LinkSet } from "./link/link-set.ts";
+import type { Links } from "./link/regional-links.ts";
 import type { VirtualConnection } from "./engine/virtual-connection.ts";
 import {
   MessageType,
@@ -23,13 +23,13 @@ const BROADCAST_ACK_ID_BASE = 2 ** 48;
 
 /** What socket.io calls on an adapter, served by the broker instead of the local process. */
 export class RegioAdapter extends Adapter {
-  private readonly link: LinkSet;
+  private readonly link: Links;
   /** Sockets whose first Join (with their snapshot) has been sent. */
   private readonly announced = new Set<SocketId>();
   private readonly sentData = new Map<SocketId, string>();
   private lastServerCount: Promise<number> = Promise.resolve(1);
 
-  constructor(nsp: Namespace, link: LinkSet) {
+  constructor(nsp: Namespace, link: Links) {
     super(nsp);
     this.link = link;
   }

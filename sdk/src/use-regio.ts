@@ -3,8 +3,10 @@ import type { Server } from "socket.io";
 import { RegioAdapter } from "./adapter.ts";
 import { RegioEngine } from "./engine/regio-engine.ts";
 import { LinkSet } from "./link/link-set.ts";
+import { RegionalLinks, type Links } from "./link/regional-links.ts";
 import type { NodeLink } from "./link/node-link.ts";
 import {
+  ConnectionStringError,
   ErrorCode,
   HUB_NAME,
   MessageType,
@@ -20,8 +22,15 @@ import {
 export interface RegioOptions {
   /** The hub this app serves (letters, digits and `_`, starting with a letter). */
   hub: string;
-  /** `Endpoint=http://127.0.0.1:7400;AccessKey=<key>;Version=1.0;` */
-  connectionString: string;
+  /** `Endpoint=http://127.0.0.1:7400;AccessKey=<key>;Version=1.0;` (or give `regions`) */
+  connectionString?: string;
+  /**
+   * Several regions: the SDK links to the nearest healthy one (lowest measured round-trip time),
+   * fails over to the next when it stays down, and moves back when it is healthy again.
+   */
+  regions?: Array<{ name: string; connectionString: string }>;
+  /** How often region health is checked, ms (default 5000). */
+  regionProbeIntervalMs?: number;
   /** Stable id of this app server (default: a random UUID per process). */
   appServerId?: string;
 }
@@ -46,9 +55,8 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   if (typeof options.hub !== "string" || !HUB_NAME.test(options.hub)) {
     throw new RegioError(ErrorCode.BadHub, `'${String(options.hub)}' is not a valid hub name`);
   }
-  const { endpoint, accessKey } = parseConnectionString(options.connectionString);
   const appServerId = options.appServerId ?? randomUUID();
-  const link = new LinkSet({ endpoint, hub: options.hub, accessKey, appServerId });
+  const link = createLinks(options, appServerId);
   const engine = new RegioEngine(() => void link.close());
   io.bind(engine as unknown as Parameters<Server["bind"]>[0]);
   io.adapter(
@@ -76,6 +84,22 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
       link.on("error", listener);
     },
   };
+}
+
+function createLinks(options: RegioOptions, appServerId: string): Links {
+  const hub = options.hub;
+  if (options.regions && options.regions.length > 0) {
+    const regions = options.regions.map(({ name, connectionString }) => {
+      const { endpoint, accessKey } = parseConnectionString(connectionString);
+      return { name, endpoint, accessKey };
+    });
+    return new RegionalLinks({ hub, appServerId, regions, probeIntervalMs: options.regionProbeIntervalMs });
+  }
+  if (!options.connectionString) {
+    throw new ConnectionStringError("give connectionString or regions", "connectionString");
+  }
+  const { endpoint, accessKey } = parseConnectionString(options.connectionString);
+  return new LinkSet({ endpoint, hub, accessKey, appServerId });
 }
 
 function dispatch(io: Server, engine: RegioEngine, link: NodeLink, message: Message): void {

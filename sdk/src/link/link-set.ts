@@ -18,6 +18,28 @@ interface PendingRequest {
   resend: boolean;
 }
 
+/**
+ * What must survive a move to other nodes or another region: the sequence numbers, the operations
+ * not yet acknowledged, and the pending requests. Shared by every LinkSet an app server uses.
+ */
+export interface LinkState {
+  lastSeq: number;
+  outbox: Map<number, { operation: Operation; sentAt: number }>;
+  lastRequestId: number;
+  requests: Map<number, PendingRequest>;
+}
+
+/** Numbers an operation and keeps it in the outbox until a node acknowledges it. */
+export function sequence(state: LinkState, operation: UnsequencedOperation): Operation {
+  const sequenced = { ...operation, seq: ++state.lastSeq } as Operation;
+  state.outbox.set(sequenced.seq, { operation: sequenced, sentAt: Date.now() });
+  return sequenced;
+}
+
+export function newLinkState(): LinkState {
+  return { lastSeq: 0, outbox: new Map(), lastRequestId: 0, requests: new Map() };
+}
+
 export interface LinkSetEvents {
   up: [hello: Hello];
   /** A message for the app (sessions, ApplyToSockets, ServerSideEmitDeliver) and the link it came on. */
@@ -38,17 +60,18 @@ export interface LinkSetEvents {
 export class LinkSet extends EventEmitter<LinkSetEvents> {
   private readonly links = new Map<string, NodeLink>();
   private primary: NodeLink | undefined;
-  private lastSeq = 0;
-  private readonly outbox = new Map<number, { operation: Operation; sentAt: number }>();
-  private lastRequestId = 0;
-  private readonly requests = new Map<number, PendingRequest>();
+  private readonly state: LinkState;
+  /** URLs found to lead to a node already linked under another URL. */
+  private readonly aliases = new Set<string>();
   private readonly resendTimer: NodeJS.Timeout;
   private closed = false;
 
   constructor(
     private readonly options: Omit<NodeLinkOptions, "endpoint"> & { endpoint: URL; resendAfterMs?: number },
+    state: LinkState = newLinkState(),
   ) {
     super();
+    this.state = state;
     const resendAfterMs = options.resendAfterMs ?? 3000;
     this.resendTimer = setInterval(() => this.resendStale(resendAfterMs), resendAfterMs / 2);
     this.resendTimer.unref();
@@ -68,11 +91,9 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   }
 
   sendOperation(operation: UnsequencedOperation): number {
-    const seq = ++this.lastSeq;
-    const sequenced = { ...operation, seq } as Operation;
-    this.outbox.set(seq, { operation: sequenced, sentAt: Date.now() });
+    const sequenced = sequence(this.state, operation);
     this.primary?.send(sequenced);
-    return seq;
+    return sequenced.seq;
   }
 
   /**
@@ -90,10 +111,10 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     build: (requestId: number) => Message,
     onReply: ReplyHandler,
   ): { nodes: number; cancel: () => void } {
-    const requestId = ++this.lastRequestId;
-    this.requests.set(requestId, { build, onReply, resend: false });
+    const requestId = ++this.state.lastRequestId;
+    this.state.requests.set(requestId, { build, onReply, resend: false });
     const nodes = this.sendToAll(build(requestId));
-    return { nodes, cancel: () => this.requests.delete(requestId) };
+    return { nodes, cancel: () => this.state.requests.delete(requestId) };
   }
 
   /**
@@ -106,10 +127,10 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     onReply: ReplyHandler,
     options = { resend: true },
   ): () => void {
-    const requestId = ++this.lastRequestId;
-    this.requests.set(requestId, { build, onReply, resend: options.resend });
+    const requestId = ++this.state.lastRequestId;
+    this.state.requests.set(requestId, { build, onReply, resend: options.resend });
     this.primary?.send(build(requestId));
-    return () => this.requests.delete(requestId);
+    return () => this.state.requests.delete(requestId);
   }
 
   async close(): Promise<void> {
@@ -120,10 +141,18 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
 
   private addLink(endpoint: URL): void {
     const key = endpoint.href;
-    if (this.links.has(key) || this.closed) return;
+    if (this.links.has(key) || this.aliases.has(key) || this.closed) return;
     const link = new NodeLink({ ...this.options, endpoint });
     this.links.set(key, link);
     link.on("up", (hello) => {
+      // The same node under two URLs (a regional address and its own): keep one link to it.
+      const twin = [...this.links.values()].some((l) => l !== link && l.isUp && l.nodeId === hello.nodeId);
+      if (twin) {
+        this.links.delete(key);
+        this.aliases.add(key);
+        void link.close();
+        return;
+      }
       this.learnNodes(hello);
       if (!this.primary) this.choosePrimary();
       if (this.primary === link) this.emit("up", hello);
@@ -147,28 +176,28 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     this.primary = [...this.links.values()].find((link) => link.isUp);
     const primary = this.primary;
     if (!primary) return;
-    for (const entry of this.outbox.values()) {
+    for (const entry of this.state.outbox.values()) {
       entry.sentAt = Date.now();
       primary.send(entry.operation);
     }
-    for (const [requestId, request] of this.requests) {
+    for (const [requestId, request] of this.state.requests) {
       if (request.resend) primary.send(request.build(requestId));
-      else this.requests.delete(requestId);
+      else this.state.requests.delete(requestId);
     }
   }
 
   private receive(message: Message, link: NodeLink): void {
     switch (message.type) {
       case MessageType.OpAck:
-        this.outbox.delete(message.seq);
+        this.state.outbox.delete(message.seq);
         return;
       case MessageType.FetchSocketsResult:
       case MessageType.ServerCountResult:
       case MessageType.ServerSideEmitResult:
       case MessageType.BroadcastAckCount:
       case MessageType.BroadcastAck: {
-        const request = this.requests.get(message.requestId);
-        if (request?.onReply(message)) this.requests.delete(message.requestId);
+        const request = this.state.requests.get(message.requestId);
+        if (request?.onReply(message)) this.state.requests.delete(message.requestId);
         return;
       }
       default:
@@ -181,7 +210,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     const primary = this.primary;
     if (!primary) return;
     const stale = Date.now() - afterMs;
-    for (const entry of this.outbox.values()) {
+    for (const entry of this.state.outbox.values()) {
       if (entry.sentAt > stale) continue;
       entry.sentAt = Date.now();
       primary.send(entry.operation);
