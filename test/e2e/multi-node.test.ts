@@ -80,6 +80,22 @@ describe("several nodes in a region", () => {
     await Promise.all(clients.map((c) => c.emitWithAck("where"))); // a duplicate would have arrived by now
   });
 
+  it("delivers exactly once and in order when the app server fails over to another node mid-stream", async () => {
+    await start();
+    const watcher = await connected(connect(nodes[1]!, "/", { transports: ["websocket"] }));
+    clients.push(watcher);
+    const received = collect<number>(watcher, "n", 400, 20_000);
+    for (let i = 0; i < 200; i++) apps[0]!.io.emit("n", i);
+    // Cut the primary node's app links now: operations it executed and replicated but did not
+    // acknowledge yet are re-sent by the SDK to the other node, which must not deliver them twice.
+    for (const link of nodes[0]!.hub("chat")!.links.values()) link.terminate();
+    for (let i = 200; i < 400; i++) apps[0]!.io.emit("n", i);
+    expect(await received).toEqual([...Array(400).keys()]);
+    const marker = once(watcher, "marker");
+    apps[0]!.io.emit("marker");
+    await marker;
+  });
+
   it("answers fetchSockets with every node's sockets, rooms and data", async () => {
     await start();
     clients.push(await connected(connect(nodes[0]!)), await connected(connect(nodes[1]!)));
