@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Brokers log JSON to stdout; tests keep quiet unless REGIO_LOG_LEVEL asks for more.
+    env: { REGIO_LOG_LEVEL: process.env.REGIO_LOG_LEVEL ?? "silent" },
     // One real Kafka per region (eastus, westeurope), started once for the whole run: inject("kafka").
     globalSetup: ["test/support/kafka-global-setup.ts"],
   },
