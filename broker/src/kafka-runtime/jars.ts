@@ -21,7 +21,10 @@ const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /** Root of the jar cache: `$REGIO_KAFKA_CACHE`, else `<repo>/.cache/kafka`. Jars go in `<root>/<version>/libs`. */
 export function kafkaCacheRoot(): string {
-  return process.env.REGIO_KAFKA_CACHE ?? join(REPO_ROOT, ".cache", "kafka");
+  // Empty means unset; a relative path is taken from the working directory, made absolute because
+  // Maven runs in another directory.
+  const configured = process.env.REGIO_KAFKA_CACHE;
+  return configured ? resolve(configured) : join(REPO_ROOT, ".cache", "kafka");
 }
 
 /**
