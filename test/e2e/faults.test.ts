@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,10 +13,8 @@ import {
   type AppServer,
 } from "../support/regio-harness.ts";
 import { connected, until } from "../support/events.ts";
+import { uniqueTopics } from "../support/topics.ts";
 
-const uniqueTopics = () => {
-  const base = `f${randomUUID().slice(0, 8)}`;
-  return { events: `${base}.events`, membership: `${base}.membership`, nodes: `${base}.nodes` };
 };
 
 async function readiness(
@@ -64,7 +61,7 @@ describe("Kafka and node faults", () => {
       accessKey: ACCESS_KEY,
       kafka: { eastus: kafka.brokers, westeurope: inject("kafka").westeurope! },
       nodesPerRegion: 1,
-      topics: uniqueTopics(),
+      topics: uniqueTopics("f"),
       leaseMs: 60_000,
       maxBufferBytes: 4000,
       logLevel: process.env.REGIO_LOG_LEVEL ?? "silent",
@@ -117,7 +114,7 @@ describe("Kafka and node faults", () => {
 
   it("drops a SIGKILLed node's sockets from the view within the lease", async () => {
     const brokers = inject("kafka").eastus!;
-    const topics = uniqueTopics();
+    const topics = uniqueTopics("f");
     const leaseMs = 2000;
     const startNode = async (nodeId: string) => {
       const child = spawn(

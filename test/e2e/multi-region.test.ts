@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { startLocalCluster, type LocalCluster } from "@regio/broker";
@@ -10,6 +9,7 @@ import {
   type AppServer,
 } from "../support/regio-harness.ts";
 import { collect, connected, once, until } from "../support/events.ts";
+import { uniqueTopics } from "../support/topics.ts";
 
 /**
  * Two regions of two nodes each, each region on its own real Kafka. An app server in each region
@@ -23,12 +23,11 @@ describe("two regions x two nodes over Kafka", () => {
   const home = new Map<ClientSocket, string>();
 
   beforeAll(async () => {
-    const base = `e2e${randomUUID().slice(0, 8)}`;
     cluster = await startLocalCluster({
       accessKey: ACCESS_KEY,
       kafka: inject("kafka"),
       nodesPerRegion: 2,
-      topics: { events: `${base}.events`, membership: `${base}.membership`, nodes: `${base}.nodes` },
+      topics: uniqueTopics("e2e"),
       leaseMs: 3000,
       logLevel: process.env.REGIO_LOG_LEVEL ?? "silent",
     });

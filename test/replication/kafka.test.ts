@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { uniqueTopics } from "../support/topics.ts";
 import { describe, inject } from "vitest";
 import { KafkaReplicator } from "../../broker/src/replication/kafka/kafka-replicator.ts";
 import { createLogger } from "../../broker/src/logger.ts";
@@ -9,9 +9,7 @@ describe("Replicator contract: Kafka, one cluster per region", () => {
   const clusters = inject("kafka");
   const connection = (region: string): KafkaConnection => ({ brokers: [clusters[region]!], ssl: false });
   replicatorContract(() => {
-    // Fresh topic names per test: the clusters are shared by the whole run.
-    const base = `t${randomUUID().slice(0, 8)}`;
-    const topics = { events: `${base}.events`, membership: `${base}.membership`, nodes: `${base}.nodes` };
+    const topics = uniqueTopics("t");
     return {
       create: (nodeId, region = "eastus") =>
         new KafkaReplicator({
