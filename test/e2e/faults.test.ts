@@ -15,8 +15,6 @@ import {
 import { connected, until } from "../support/events.ts";
 import { uniqueTopics } from "../support/topics.ts";
 
-};
-
 async function readiness(
   url: string,
 ): Promise<{ status: number; body: { replication: { bufferedBytes: number } } }> {
