@@ -15,6 +15,8 @@ export interface LocalClusterOptions {
   topics?: Partial<TopicNames>;
   leaseMs?: number;
   maxBufferBytes?: number;
+  /** Read the other regions' topics mirrored into the own Kafka as `<region>.<topic>`. */
+  mirrored?: boolean;
   cors?: EngineOptions["cors"];
   logLevel?: string;
 }
@@ -50,6 +52,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           peers,
           topics: options.topics,
           maxBufferBytes: options.maxBufferBytes,
+          mirrored: options.mirrored,
           log: logger,
         });
         nodes.push(

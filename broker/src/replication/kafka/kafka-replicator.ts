@@ -176,17 +176,15 @@ export class KafkaReplicator implements Replicator {
       });
     });
     await consumer.connect();
-    // A region whose nodes never started has no topics yet: create them so reading can begin (with
-    // read-only credentials this fails, and the topics must be pre-created, as infra/ does).
-    if (connection !== this.options.local) {
-      for (const source of sources) {
-        await ensureTopics(
-          kafka,
-          source.topics,
-          this.options.partitions ?? 1,
-          this.options.replicationFactor ?? 1,
-        );
-      }
+    // Another region's topics (on its cluster, or mirrored here) may not exist yet: create them so
+    // reading can begin (with read-only credentials this fails: pre-create them, as infra/ does).
+    for (const source of sources.filter((s) => s.region !== this.options.region)) {
+      await ensureTopics(
+        kafka,
+        source.topics,
+        this.options.partitions ?? 1,
+        this.options.replicationFactor ?? 1,
+      );
     }
     const kinds = new Map<string, "events" | "membership" | "nodes">();
     const catchUp = new CatchUp();
