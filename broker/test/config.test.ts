@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, envName, parseBrokerConfig } from "../src/config.ts";
+
+describe("regio broker configuration", () => {
+  it("reads flags, falls back to REGIO_* variables, and lets a flag win", () => {
+    const config = parseBrokerConfig(
+      ["--port", "7500", "--region", "eastus", "--peer", "westeurope=10.0.0.1:9093"],
+      {
+        REGIO_ACCESS_KEY: "k",
+        REGIO_PORT: "1",
+        REGIO_KAFKA: "127.0.0.1:19092,127.0.0.1:19093",
+        REGIO_KAFKA_SSL: "true",
+        REGIO_KAFKA_SASL_USERNAME: "$ConnectionString",
+        REGIO_KAFKA_SASL_PASSWORD: "secret",
+        REGIO_PEER_WESTEUROPE_SASL_USERNAME: "u",
+        REGIO_PEER_WESTEUROPE_SASL_PASSWORD: "p",
+      },
+    );
+    expect(config.port).toBe(7500);
+    expect(config.accessKey).toBe("k");
+    expect(config.kafka).toEqual({
+      brokers: ["127.0.0.1:19092", "127.0.0.1:19093"],
+      ssl: true,
+      sasl: { mechanism: "plain", username: "$ConnectionString", password: "secret" },
+    });
+    expect(config.peers.get("westeurope")).toEqual({
+      brokers: ["10.0.0.1:9093"],
+      ssl: false,
+      sasl: { mechanism: "plain", username: "u", password: "p" },
+    });
+  });
+
+  it("reads several peers from REGIO_PEERS and names their variables by region", () => {
+    const config = parseBrokerConfig([], {
+      REGIO_ACCESS_KEY: "k",
+      REGIO_PEERS: "a=h1:1;south-east=h2:2,h3:3",
+    });
+    expect([...config.peers.keys()]).toEqual(["a", "south-east"]);
+    expect(config.peers.get("south-east")!.brokers).toEqual(["h2:2", "h3:3"]);
+    expect(envName("south-east")).toBe("SOUTH_EAST");
+  });
+
+  it("says what is wrong with a bad configuration", () => {
+    const error = (argv: string[], env: NodeJS.ProcessEnv = { REGIO_ACCESS_KEY: "k" }) => {
+      try {
+        parseBrokerConfig(argv, env);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return (e as Error).message;
+      }
+      throw new Error("accepted");
+    };
+    expect(error([], {})).toMatch(/--access-key .* is required/);
+    expect(error(["--port", "seven"])).toBe("--port must be a whole number, got 'seven'");
+    expect(error(["--kafka", "nohostport"])).toBe("Kafka broker 'nohostport' must look like HOST:PORT");
+    expect(error(["--peer", "westeurope"])).toMatch(/must look like NAME=HOST:PORT/);
+    expect(error(["--kafka", "h:1"], { REGIO_ACCESS_KEY: "k", REGIO_KAFKA_SASL_USERNAME: "u" })).toMatch(
+      /go together/,
+    );
+    expect(() => parseBrokerConfig(["--unknown-flag"], { REGIO_ACCESS_KEY: "k" })).toThrow(/Unknown option/);
+  });
+});
