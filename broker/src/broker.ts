@@ -39,6 +39,8 @@ export interface BrokerOptions {
   maxHttpBufferSize?: number;
   /** How long a client may stay without joining any namespace. */
   connectTimeout?: number;
+  /** Bytes a client may owe before it is disconnected as too slow (default 16 MiB). */
+  maxClientQueueBytes?: number;
   cors?: EngineOptions["cors"];
   /** How this node replicates to the others; default: an in-process bus of its own (a lone node). */
   replicator?: Replicator;
@@ -115,6 +117,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
         log,
         engineOptions,
         connectTimeoutMs: options.connectTimeout ?? 45_000,
+        maxClientQueueBytes: options.maxClientQueueBytes ?? 16 * 1024 * 1024,
         nodes,
         remoteAppServers,
       });

@@ -18,6 +18,7 @@ export interface BrokerConfig {
   pingTimeout: number;
   maxHttpBufferSize: number;
   connectTimeout: number;
+  maxClientQueueBytes: number;
   corsOrigin?: string[];
   /** This region's Kafka; absent: a lone node with in-process replication. */
   kafka?: KafkaConnection;
@@ -49,6 +50,7 @@ const FLAGS = {
   "ping-timeout": "REGIO_PING_TIMEOUT",
   "max-http-buffer-size": "REGIO_MAX_HTTP_BUFFER_SIZE",
   "connect-timeout": "REGIO_CONNECT_TIMEOUT",
+  "max-client-queue-bytes": "REGIO_MAX_CLIENT_QUEUE_BYTES",
   "cors-origin": "REGIO_CORS_ORIGIN",
   kafka: "REGIO_KAFKA",
   "topic-events": "REGIO_TOPIC_EVENTS",
@@ -70,6 +72,7 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --ping-timeout MS         Engine.IO ping timeout (20000)        REGIO_PING_TIMEOUT
   --max-http-buffer-size B  largest client message (1000000)      REGIO_MAX_HTTP_BUFFER_SIZE
   --connect-timeout MS      time to join a namespace (45000)      REGIO_CONNECT_TIMEOUT
+  --max-client-queue-bytes B  owed to one client before it is dropped (16777216)  REGIO_MAX_CLIENT_QUEUE_BYTES
   --cors-origin LIST        allowed origins, comma-separated      REGIO_CORS_ORIGIN
   --kafka HOST:PORT,...     this region's Kafka                   REGIO_KAFKA (+ REGIO_KAFKA_SSL, _SASL_*)
   --peer NAME=HOST:PORT,..  another region's Kafka (repeatable)   REGIO_PEERS="a=h:p;b=h:p" (+ REGIO_PEER_<NAME>_*)
@@ -115,6 +118,10 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
     pingTimeout: integer(get("ping-timeout") ?? "20000", "ping-timeout"),
     maxHttpBufferSize: integer(get("max-http-buffer-size") ?? "1000000", "max-http-buffer-size"),
     connectTimeout: integer(get("connect-timeout") ?? "45000", "connect-timeout"),
+    maxClientQueueBytes: integer(
+      get("max-client-queue-bytes") ?? String(16 * 1024 * 1024),
+      "max-client-queue-bytes",
+    ),
     corsOrigin: get("cors-origin")?.split(",").filter(Boolean),
     kafka: kafkaBrokers ? kafkaConnection(kafkaBrokers, env, "REGIO_KAFKA_") : undefined,
     peers,

@@ -22,7 +22,7 @@ import {
   stopAppServer,
   type AppServer,
 } from "../support/regio-harness.ts";
-import { connected, once } from "../support/events.ts";
+import { connected, once, until } from "../support/events.ts";
 
 interface LinkAttempt {
   status: number;
@@ -66,7 +66,7 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
   let app: AppServer;
 
   beforeAll(async () => {
-    broker = await startTestBroker({ maxHttpBufferSize: 2000 });
+    broker = await startTestBroker({ maxHttpBufferSize: 2000, maxClientQueueBytes: 20_000 });
     app = await startAppServer(broker, (io) => {
       io.on("connection", (socket) => socket.on("ping?", (ack: (r: string) => void) => ack("pong")));
     });
@@ -227,6 +227,25 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
     expect((await once<[string]>(client, "disconnect"))[0]).toBe("transport close");
     expect((await serverReason)[0]).toBe("parse error");
     await stillServing();
+  });
+
+  it("disconnects a client that stops reading once it owes more than the bound, and only that one", async () => {
+    const base = `${broker.url}${clientPath(HUB)}/?EIO=4&transport=polling`;
+    const { sid } = JSON.parse((await (await fetch(base)).text()).slice(1)) as { sid: string };
+    const before = app.io.of("/").sockets.size;
+    await fetch(`${base}&sid=${sid}`, { method: "POST", body: "40" }); // connect to "/", then never poll
+    await until(() => app.io.of("/").sockets.size === before + 1, "the silent client's socket connected");
+    const bystander = await connected(connect(broker, "/", { transports: ["websocket"] }));
+    // One at a time: a client that reads drains between them, the silent one only piles up.
+    for (let i = 0; i < 6; i++) {
+      const got = once(bystander, "big");
+      app.io.emit("big", "x".repeat(5000));
+      await got;
+    }
+    await until(() => app.io.of("/").sockets.size === before + 1, "only the silent client was dropped");
+    const after = await fetch(`${base}&sid=${sid}`);
+    expect(after.status).toBe(400);
+    bystander.disconnect();
   });
 
   it("closes a client whose message exceeds maxHttpBufferSize, over WebSocket and polling", async () => {

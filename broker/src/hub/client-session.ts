@@ -15,11 +15,15 @@ export class ClientSession {
   readonly sockets = new Map<string, string>();
   readonly acks = new AckCapture();
   private connectTimer: NodeJS.Timeout | undefined;
+  /** Bytes written since engine.io last handed its buffer to the transport. */
+  private queuedBytes = 0;
 
   constructor(
     readonly engineSocket: EngineSocket,
     linkId: string,
     connectTimeoutMs: number,
+    private readonly maxQueuedBytes: number,
+    private readonly onOverflow: (session: ClientSession, queuedBytes: number) => void,
   ) {
     // engine.io declares `id` private in its types, yet it is the session id it hands to clients.
     this.id = (engineSocket as unknown as { id: string }).id;
@@ -29,6 +33,8 @@ export class ClientSession {
       if (this.sockets.size === 0) this.close();
     }, connectTimeoutMs);
     this.connectTimer.unref();
+    // engine.io hands its whole buffer to the transport on "flush": what is queued is gone from it.
+    engineSocket.on("flush", () => (this.queuedBytes = 0));
   }
 
   get open(): boolean {
@@ -64,6 +70,14 @@ export class ClientSession {
   write(packet: PreparedPacket): boolean {
     if (!this.open) return false;
     if (packet.flags & SendFlags.volatile && !this.engineSocket.transport.writable) return false;
+    // A client that stops reading must not grow this node's memory without bound: past the limit it
+    // is disconnected (its socket.io-client reconnects and catches up, as after any network loss).
+    this.queuedBytes += packet.bytes;
+    if (this.queuedBytes > this.maxQueuedBytes) {
+      this.onOverflow(this, this.queuedBytes);
+      this.engineSocket.close(true);
+      return false;
+    }
     if (packet.data.length === 1) {
       this.engineSocket.write(packet.data[0]!, packet.options);
       return true;

@@ -24,6 +24,8 @@ export interface HubContext {
   log: Logger;
   engineOptions: Partial<ServerOptions>;
   connectTimeoutMs: number;
+  /** Bytes a client may owe (written, not yet taken by its transport) before it is disconnected. */
+  maxClientQueueBytes: number;
   /** This region's live nodes, for the SDK to link to each. */
   nodes(): NodeInfo[];
   /** App server ids linked to this hub on other live nodes, from their heartbeats. */
@@ -176,7 +178,17 @@ export class Hub {
       socket.close();
       return;
     }
-    const session = new ClientSession(socket, link.id, this.ctx.connectTimeoutMs);
+    const session = new ClientSession(
+      socket,
+      link.id,
+      this.ctx.connectTimeoutMs,
+      this.ctx.maxClientQueueBytes,
+      (slow, queuedBytes) =>
+        this.ctx.log.warn(
+          { hub: this.name, session: slow.id, queuedBytes },
+          "client is not reading; disconnected",
+        ),
+    );
     this.sessions.set(session.id, session);
     link.sessionCount++;
     link.send({ type: MessageType.SessionOpen, sessionId: session.id, handshake: session.handshake() });

@@ -20,6 +20,8 @@ export interface PreparedPacket {
   options: WriteOptions;
   /** Options for the parts of a multi-part (binary) packet, which cannot share one frame. */
   partOptions: WriteOptions;
+  /** Payload bytes, for the per-client send queue bound. */
+  bytes: number;
 }
 
 // ws exposes its frame builder on Sender; it is untyped, hence the narrow local type.
@@ -44,5 +46,9 @@ export function preparePacket(parts: Payload[], flags: number, preFrame: boolean
     });
     options = { compress, wsPreEncodedFrame: frame };
   }
-  return { data, flags, options, partOptions };
+  const bytes = data.reduce(
+    (n, part) => n + (typeof part === "string" ? Buffer.byteLength(part) : part.length),
+    0,
+  );
+  return { data, flags, options, partOptions, bytes };
 }
