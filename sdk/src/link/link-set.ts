@@ -169,7 +169,20 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
 
   /** Every node of the region gets a link; the SDK learns them from any node. */
   private learnNodes(hello: Hello): void {
-    for (const node of hello.nodes) if (node.url) this.addLink(new URL(node.url));
+    const listed = new Set<string>();
+    for (const node of hello.nodes) {
+      if (!node.url) continue;
+      const url = new URL(node.url);
+      listed.add(url.href);
+      this.addLink(url);
+    }
+    // A node that left the region (and is not the one we were given) is not re-linked forever.
+    for (const [key, link] of this.links) {
+      if (!link.isUp && !listed.has(key) && key !== this.options.endpoint.href) {
+        this.links.delete(key);
+        void link.close();
+      }
+    }
   }
 
   private choosePrimary(): void {
