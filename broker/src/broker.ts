@@ -243,6 +243,14 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   beat();
   const heartbeatTimer = setInterval(beat, options.heartbeatMs ?? leaseMs / 4);
   heartbeatTimer.unref();
+  const sweepTimer = setInterval(() => {
+    const removed = [...hubs.values()].reduce(
+      (n, hub) => n + hub.sweepOrphans((id) => directory.isAlive(id), leaseMs),
+      0,
+    );
+    if (removed > 0) log.info({ removedSockets: removed }, "dropped sockets of nodes that are not alive");
+  }, leaseMs / 2);
+  sweepTimer.unref();
   log.info({ url, advertisedUrl }, "broker listening");
 
   return {
@@ -254,6 +262,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     nodes: () => directory.list(),
     async close() {
       clearInterval(heartbeatTimer);
+      clearInterval(sweepTimer);
       directory.close();
       for (const hub of hubs.values()) hub.close();
       replicator.publishHeartbeat(heartbeat(true));

@@ -166,5 +166,19 @@ describe("Kafka and node faults", () => {
     const seen = counter(onFirst, "after");
     app.io.emit("after", 1);
     await until(() => seen.length === 1, "the app server still reaches k1's client");
+
+    // A node that starts now reads k2's last membership records from the log, but k2 never
+    // heartbeats to it: its view must drop them too (within a lease).
+    const third = await startNode("k3");
+    const viaThird = await startAppServer({ url: third.url });
+    try {
+      await until(
+        async () => (await viaThird.io.fetchSockets()).map((s) => s.id).join() === onFirst.id,
+        "k3's view holds k1's socket and not the dead k2's",
+        3 * leaseMs,
+      );
+    } finally {
+      await stopAppServer(viaThird);
+    }
   }, 60_000);
 });

@@ -133,6 +133,21 @@ export class Hub {
     return this.index.removeOwnedBy(nodeId);
   }
 
+  /**
+   * Drops other nodes' sockets whose node is not alive. A node that starts reads the whole
+   * membership log, including sockets of nodes that died before it started and whose heartbeats it
+   * never saw (so it never sees them leave). Entries get one lease of grace: a live node's
+   * membership can arrive before its first heartbeat.
+   */
+  sweepOrphans(isAlive: (nodeId: string) => boolean, graceMs: number): number {
+    const deadline = Date.now() - graceMs;
+    const orphans = [...this.index.all()].filter(
+      (e) => e.owner.nodeId !== this.ctx.nodeId && e.seenAt < deadline && !isAlive(e.owner.nodeId),
+    );
+    for (const entry of orphans) this.index.remove(entry.nsp, entry.sid);
+    return orphans.length;
+  }
+
   close(): void {
     this.engine.close();
     for (const link of this.links.values()) link.close(1001, "broker shutting down");

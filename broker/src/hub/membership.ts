@@ -14,6 +14,8 @@ export interface SocketEntry {
   owner: SocketOwner;
   rooms: Set<string>;
   snapshot: SocketSnapshot | undefined;
+  /** When this node first learned of the socket (ms). */
+  seenAt: number;
 }
 
 /**
@@ -38,7 +40,7 @@ export class MembershipIndex {
     const view = this.view(nsp);
     let entry = view.sockets.get(sid);
     if (!entry) {
-      entry = { nsp, sid, owner, rooms: new Set(), snapshot };
+      entry = { nsp, sid, owner, rooms: new Set(), snapshot, seenAt: Date.now() };
       view.sockets.set(sid, entry);
       view.addToRoom(sid, entry);
     }
