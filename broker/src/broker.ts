@@ -73,8 +73,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   let linkCounter = 0;
   let advertisedUrl = options.advertisedUrl ?? "";
   const leaseMs = options.leaseMs ?? 10_000;
+  // Sockets this start of the node owns carry it; a later start under the same id is a new node.
+  const incarnation = randomUUID();
   const heartbeat = (leaving = false): NodeHeartbeat => ({
     nodeId,
+    incarnation,
     region,
     url: advertisedUrl,
     appServers: Object.fromEntries([...hubs].map(([name, hub]) => [name, hub.appServerIds()])),
@@ -112,6 +115,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     if (!hub) {
       hub = new Hub(name, {
         nodeId,
+        incarnation,
         region,
         replicator,
         log,
@@ -245,7 +249,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   heartbeatTimer.unref();
   const sweepTimer = setInterval(() => {
     const removed = [...hubs.values()].reduce(
-      (n, hub) => n + hub.sweepOrphans((id) => directory.isAlive(id), leaseMs),
+      (n, hub) => n + hub.sweepOrphans((id, inc) => directory.isAlive(id, inc), leaseMs),
       0,
     );
     if (removed > 0) log.info({ removedSockets: removed }, "dropped sockets of nodes that are not alive");

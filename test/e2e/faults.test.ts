@@ -110,43 +110,46 @@ describe("Kafka and node faults", () => {
     }
   }, 180_000);
 
-  it("drops a SIGKILLed node's sockets from the view within the lease", async () => {
-    const brokers = inject("kafka").eastus!;
-    const topics = uniqueTopics("f");
-    const leaseMs = 2000;
-    const startNode = async (nodeId: string) => {
-      const child = spawn(
-        process.execPath,
-        [
-          "broker/bin/regio.mjs",
-          "broker",
-          "--port=0",
-          `--node-id=${nodeId}`,
-          "--region=eastus",
-          `--kafka=${brokers}`,
-          `--lease-ms=${leaseMs}`,
-          `--topic-events=${topics.events}`,
-          `--topic-membership=${topics.membership}`,
-          `--topic-nodes=${topics.nodes}`,
-        ],
-        {
-          env: { ...process.env, REGIO_ACCESS_KEY: ACCESS_KEY, REGIO_LOG_LEVEL: "info" },
-          stdio: ["ignore", "pipe", "inherit"],
-        },
-      );
-      children.push(child);
-      // The node logs its URL once it listens and has caught up with the region.
-      const url = await new Promise<string>((resolve, reject) => {
-        let out = "";
-        child.stdout!.on("data", (chunk: Buffer) => {
-          out += chunk.toString();
-          const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"broker listening"/.exec(out);
-          if (match) resolve(match[1]!);
-        });
-        child.once("exit", (code) => reject(new Error(`node ${nodeId} exited with ${code}: ${out}`)));
+  const leaseMs = 2000;
+  /** Node processes of one test share topics of their own. */
+  let nodeTopics = uniqueTopics("f");
+  /** A broker node as its own process (the CLI), so that it can be SIGKILLed. */
+  const startNode = async (nodeId: string) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "broker/bin/regio.mjs",
+        "broker",
+        "--port=0",
+        `--node-id=${nodeId}`,
+        "--region=eastus",
+        `--kafka=${inject("kafka").eastus!}`,
+        `--lease-ms=${leaseMs}`,
+        `--topic-events=${nodeTopics.events}`,
+        `--topic-membership=${nodeTopics.membership}`,
+        `--topic-nodes=${nodeTopics.nodes}`,
+      ],
+      {
+        env: { ...process.env, REGIO_ACCESS_KEY: ACCESS_KEY, REGIO_LOG_LEVEL: "info" },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    children.push(child);
+    // The node logs its URL once it listens and has caught up with the region.
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      child.stdout!.on("data", (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"broker listening"/.exec(out);
+        if (match) resolve(match[1]!);
       });
-      return { child, url };
-    };
+      child.once("exit", (code) => reject(new Error(`node ${nodeId} exited with ${code}: ${out}`)));
+    });
+    return { child, url };
+  };
+
+  it("drops a SIGKILLed node's sockets from the view within the lease", async () => {
+    nodeTopics = uniqueTopics("f");
     const first = await startNode("k1");
     const second = await startNode("k2");
     app = await startAppServer({ url: first.url });
@@ -180,5 +183,27 @@ describe("Kafka and node faults", () => {
     } finally {
       await stopAppServer(viaThird);
     }
+  }, 60_000);
+
+  it("drops the sockets of a node's earlier start when it restarts under the same id within its lease", async () => {
+    nodeTopics = uniqueTopics("f");
+    const first = await startNode("r1");
+    let second = await startNode("r2");
+    app = await startAppServer({ url: first.url });
+    await until(async () => (await fetch(`${second.url}/readyz`)).ok, "r2 is ready");
+    const onFirst = await connected(connect({ url: first.url }));
+    const onSecond = await connected(connect({ url: second.url }));
+    clients.push(onFirst, onSecond);
+    await until(async () => (await app!.io.fetchSockets()).length === 2, "the view holds both sockets");
+
+    // Killed and back at once under the same id, as a container restart does: its heartbeats never
+    // stop long enough for the lease, but its earlier sockets are gone all the same.
+    second.child.kill("SIGKILL");
+    second = await startNode("r2");
+    await until(
+      async () => (await app!.io.fetchSockets()).map((s) => s.id).join() === onFirst.id,
+      "the view dropped the earlier r2's socket",
+      4 * leaseMs,
+    );
   }, 60_000);
 });

@@ -54,7 +54,7 @@ function member(nodeId: string, sid: string, rooms: string[], gone = false): Mem
     hub: "chat",
     nsp: "/",
     sid,
-    owner: { region: "eastus", nodeId, sessionId: `s-${sid}`, linkId: "l1" },
+    owner: { region: "eastus", nodeId, incarnation: "i1", sessionId: `s-${sid}`, linkId: "l1" },
     rooms: gone ? [] : rooms,
     snapshot: gone
       ? undefined
@@ -129,6 +129,7 @@ export function replicatorContract(factory: () => ReplicatorFactory, regions: [s
     a.replicator.publishMembership(member("a", "k2", ["k2"]));
     a.replicator.publishMembership(member("a", "k2", [], true));
     a.replicator.publishHeartbeat({
+      incarnation: "i1",
       nodeId: "a",
       region: home,
       url: "http://a",

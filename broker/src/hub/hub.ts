@@ -19,6 +19,8 @@ import { ServerSideEmitRequests } from "./server-side-emit.ts";
 
 export interface HubContext {
   nodeId: string;
+  /** Random per start of this node. */
+  incarnation: string;
   region: string;
   replicator: Replicator;
   log: Logger;
@@ -139,10 +141,13 @@ export class Hub {
    * never saw (so it never sees them leave). Entries get one lease of grace: a live node's
    * membership can arrive before its first heartbeat.
    */
-  sweepOrphans(isAlive: (nodeId: string) => boolean, graceMs: number): number {
+  sweepOrphans(isAlive: (nodeId: string, incarnation: string) => boolean, graceMs: number): number {
     const deadline = Date.now() - graceMs;
     const orphans = [...this.index.all()].filter(
-      (e) => e.owner.nodeId !== this.ctx.nodeId && e.seenAt < deadline && !isAlive(e.owner.nodeId),
+      (e) =>
+        e.owner.nodeId !== this.ctx.nodeId &&
+        e.seenAt < deadline &&
+        !isAlive(e.owner.nodeId, e.owner.incarnation),
     );
     for (const entry of orphans) this.index.remove(entry.nsp, entry.sid);
     return orphans.length;
@@ -243,6 +248,7 @@ export class Hub {
         const owner = {
           region: this.ctx.region,
           nodeId: this.ctx.nodeId,
+          incarnation: this.ctx.incarnation,
           sessionId: session.id,
           linkId: link.id,
         };

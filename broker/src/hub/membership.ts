@@ -4,6 +4,7 @@ import type { SocketSnapshot, Target } from "@regio/sdk/protocol";
 export interface SocketOwner {
   region: string;
   nodeId: string;
+  incarnation: string;
   sessionId: string;
   linkId: string;
 }

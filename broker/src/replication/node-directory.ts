@@ -33,8 +33,10 @@ export class NodeDirectory {
     if (!known) this.onJoined(heartbeat.nodeId);
   }
 
-  isAlive(nodeId: string): boolean {
-    return nodeId === this.self.nodeId || this.nodes.has(nodeId);
+  /** Alive, and (when given) in this incarnation: a restart under the same id is another node. */
+  isAlive(nodeId: string, incarnation?: string): boolean {
+    const node = this.get(nodeId);
+    return node !== undefined && (incarnation === undefined || node.incarnation === incarnation);
   }
 
   /** This node and every live node, optionally of one region only. */

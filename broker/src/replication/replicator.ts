@@ -32,7 +32,8 @@ export interface MembershipRecord {
   hub: string;
   nsp: string;
   sid: string;
-  owner: { region: string; nodeId: string; sessionId: string; linkId: string };
+  /** `incarnation`: which start of the node; a node restarted under the same id gets a new one. */
+  owner: { region: string; nodeId: string; incarnation: string; sessionId: string; linkId: string };
   rooms: string[];
   snapshot: SocketSnapshot | undefined;
 }
@@ -40,6 +41,8 @@ export interface MembershipRecord {
 /** A node saying it is alive, and where app servers and other nodes reach it. */
 export interface NodeHeartbeat {
   nodeId: string;
+  /** Random per start of the node: sockets of an earlier start of the same node id are gone. */
+  incarnation: string;
   region: string;
   url: string;
   /** App server ids linked to this node, by hub (serverCount() counts them across nodes). */

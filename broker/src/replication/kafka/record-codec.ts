@@ -98,6 +98,7 @@ export function decodeMembership(
   const owner = {
     region: header(headers, H.region) ?? "",
     nodeId: header(headers, H.node) ?? "",
+    incarnation: "",
     sessionId: "",
     linkId: "",
   };
@@ -116,6 +117,7 @@ export function decodeHeartbeat(key: Buffer | null, value: Buffer | null): NodeH
   if (value) return decode(value) as NodeHeartbeat;
   return {
     nodeId: key.toString(),
+    incarnation: "",
     region: "",
     url: "",
     appServers: {},
