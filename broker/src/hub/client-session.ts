@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/sdk/protocol";
 import { AckCapture } from "./ack-capture.ts";
@@ -17,6 +18,7 @@ export class ClientSession {
   private connectTimer: NodeJS.Timeout | undefined;
   /** Bytes written since engine.io last handed its buffer to the transport. */
   private queuedBytes = 0;
+  private corked = false;
 
   constructor(
     readonly engineSocket: EngineSocket,
@@ -34,7 +36,10 @@ export class ClientSession {
     }, connectTimeoutMs);
     this.connectTimer.unref();
     // engine.io hands its whole buffer to the transport on "flush": what is queued is gone from it.
-    engineSocket.on("flush", () => (this.queuedBytes = 0));
+    engineSocket.on("flush", () => {
+      this.queuedBytes = 0;
+      this.corkForThisTick();
+    });
   }
 
   get open(): boolean {
@@ -78,12 +83,30 @@ export class ClientSession {
       this.engineSocket.close(true);
       return false;
     }
+    this.corkForThisTick();
     if (packet.data.length === 1) {
       this.engineSocket.write(packet.data[0]!, packet.options);
       return true;
     }
     for (const part of packet.data) this.engineSocket.write(part, packet.partOptions);
     return true;
+  }
+
+  /**
+   * One write per client per tick: the client's TCP socket is corked on the first frame of a tick
+   * and uncorked when the tick ends, so all the frames of a fan-out burst leave in one writev
+   * instead of one syscall each. (WebSocket transport only; polling answers one request at a time.)
+   */
+  private corkForThisTick(): void {
+    if (this.corked) return;
+    const raw = (this.engineSocket.transport as unknown as { socket?: { _socket?: Socket } }).socket?._socket;
+    if (!raw || typeof raw.cork !== "function") return;
+    this.corked = true;
+    raw.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      raw.uncork();
+    });
   }
 
   close(): void {
