@@ -24,7 +24,12 @@ describe("PublishBuffer", () => {
   });
 
   it("refuses when full, and refuses the stream's later events until the refused one is accepted", async () => {
+    // Each send waits for the test to release it; `sending` resolves when the buffer calls send.
     let release: () => void = () => {};
+    let sending!: Promise<void>;
+    let sendCalled: () => void = () => {};
+    const nextSend = () => (sending = new Promise<void>((resolve) => (sendCalled = resolve)));
+    nextSend();
     const sent: number[] = [];
     const buffer = new PublishBuffer(
       (batches) =>
@@ -33,6 +38,7 @@ describe("PublishBuffer", () => {
             for (const b of batches) for (const m of b.messages) sent.push(m.value![0]!);
             resolve();
           };
+          sendCalled();
         }),
       "events",
       250, // room for two 103-byte events
@@ -40,14 +46,15 @@ describe("PublishBuffer", () => {
     const one = buffer.publishEvent(event(1), { stream: "app", seq: 1 });
     const two = buffer.publishEvent(event(2), { stream: "app", seq: 2 });
     await expect(buffer.publishEvent(event(3), { stream: "app", seq: 3 })).rejects.toThrow(/buffer is full/);
-    await new Promise((resolve) => setTimeout(resolve, 10)); // the flush of 1 and 2 is in flight
+    await sending; // the flush of 1 and 2 is in flight
+    nextSend();
     release();
     await Promise.all([one, two]);
     // Room again, but 4 must not overtake the refused 3.
     await expect(buffer.publishEvent(event(4), { stream: "app", seq: 4 })).rejects.toThrow(/buffer is full/);
     const three = buffer.publishEvent(event(3), { stream: "app", seq: 3 });
     const four = buffer.publishEvent(event(4), { stream: "app", seq: 4 });
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await sending;
     release();
     await Promise.all([three, four]);
     expect(sent).toEqual([1, 2, 3, 4]);

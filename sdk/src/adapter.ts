@@ -151,7 +151,8 @@ export class RegioAdapter extends Adapter {
 
   override async fetchSockets(opts: BroadcastOptions): Promise<(Socket | SocketSnapshot)[]> {
     if (opts.flags?.local) return super.fetchSockets(opts) as Promise<Socket[]>;
-    for (const id of this.announced) this.refreshData(id);
+    // Only the sockets the query can return need their data re-checked (an encode each).
+    for (const id of this.localTargets(opts)) this.refreshData(id);
     const timeoutMs = opts.flags?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const snapshots = await new Promise<SocketSnapshot[]>((resolve, reject) => {
       const cancel = this.link.request(
@@ -265,16 +266,26 @@ export class RegioAdapter extends Adapter {
 
   /** onAnyOutgoing listeners of this app server's sockets see broadcast packets, as on plain socket.io. */
   private notifyOutgoing(packet: Packet, opts: BroadcastOptions): void {
-    const except = new Set<SocketId>();
-    for (const room of opts.except ?? []) for (const id of this.rooms.get(room) ?? []) except.add(id);
-    const ids =
-      opts.rooms.size === 0
-        ? this.sids.keys()
-        : [...opts.rooms].flatMap((r) => [...(this.rooms.get(r) ?? [])]);
-    for (const id of new Set(ids)) {
-      if (except.has(id)) continue;
+    for (const id of this.localTargets(opts)) {
       const socket = this.nsp.sockets.get(id) as unknown as { notifyOutgoingListeners?: (p: Packet) => void };
       socket?.notifyOutgoingListeners?.(packet);
+    }
+  }
+
+  /** This app server's sockets a target reaches, each once (the broker does the same for all). */
+  private *localTargets(opts: BroadcastOptions): Generator<SocketId> {
+    const skip = new Set<SocketId>();
+    for (const room of opts.except ?? []) for (const id of this.rooms.get(room) ?? []) skip.add(id);
+    if (opts.rooms.size === 0) {
+      for (const id of this.sids.keys()) if (!skip.has(id)) yield id;
+      return;
+    }
+    for (const room of opts.rooms) {
+      for (const id of this.rooms.get(room) ?? []) {
+        if (skip.has(id)) continue;
+        skip.add(id);
+        yield id;
+      }
     }
   }
 }

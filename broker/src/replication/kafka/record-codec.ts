@@ -92,7 +92,7 @@ export function decodeMembership(
   headers?: Headers,
 ): MembershipRecord | undefined {
   if (!key) return undefined;
-  if (value) return decode(value) as MembershipRecord;
+  if (value) return checked(decode(value), isMembership);
   const [hub, nsp, sid] = key.toString().split("\u0000");
   if (!hub || !nsp || !sid) return undefined;
   const owner = {
@@ -114,7 +114,7 @@ export function encodeHeartbeat(heartbeat: NodeHeartbeat): KafkaMessage {
 
 export function decodeHeartbeat(key: Buffer | null, value: Buffer | null): NodeHeartbeat | undefined {
   if (!key) return undefined;
-  if (value) return decode(value) as NodeHeartbeat;
+  if (value) return checked(decode(value), isHeartbeat);
   return {
     nodeId: key.toString(),
     incarnation: "",
@@ -132,4 +132,42 @@ export function sizeOf(message: KafkaMessage): number {
   let bytes = message.key.length + (message.value?.length ?? 0);
   for (const [name, value] of Object.entries(message.headers ?? {})) bytes += name.length + value.length;
   return bytes;
+}
+
+// Records come from a shared log anyone with access can write: a value of the wrong shape is
+// skipped (undefined), never applied to the view half-way.
+const isStr = (v: unknown): v is string => typeof v === "string";
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function checked<T>(value: unknown, guard: (v: unknown) => v is T): T | undefined {
+  return guard(value) ? value : undefined;
+}
+
+function isMembership(v: unknown): v is MembershipRecord {
+  if (!isObj(v) || !isStr(v.hub) || !isStr(v.nsp) || !isStr(v.sid)) return false;
+  const owner = v.owner;
+  if (
+    !isObj(owner) ||
+    ![owner.region, owner.nodeId, owner.incarnation, owner.sessionId, owner.linkId].every(isStr)
+  ) {
+    return false;
+  }
+  const snapshot = v.snapshot;
+  return (
+    Array.isArray(v.rooms) &&
+    v.rooms.every(isStr) &&
+    (snapshot === undefined || (isObj(snapshot) && isStr(snapshot.id) && isObj(snapshot.handshake)))
+  );
+}
+
+function isHeartbeat(v: unknown): v is NodeHeartbeat {
+  return (
+    isObj(v) &&
+    [v.nodeId, v.incarnation, v.region, v.url].every(isStr) &&
+    typeof v.at === "number" &&
+    typeof v.sessions === "number" &&
+    isObj(v.appServers) &&
+    Object.values(v.appServers).every((ids) => Array.isArray(ids) && ids.every(isStr))
+  );
 }
