@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["**/node_modules/**", "**/dist/**", "**/.cache/**", "sdk/demo/public/**"] },
+  { ignores: ["**/node_modules/**", "**/dist/**", "**/.cache/**", "tools/demo/public/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -10,9 +10,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Server } from "socket.io";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
-import { startKafka, startLocalCluster, type KafkaHandle } from "@regio/broker";
+import { startLocalCluster } from "@regio/broker";
+import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
 import { useRegio } from "@regio/sdk";
-import { clientPath, formatConnectionString } from "@regio/sdk/protocol";
+import { clientPath, formatConnectionString } from "@regio/protocol";
 
 export interface LatencyResult {
   messages: number;

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
 import { startBroker } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
-import { clientPath, formatConnectionString } from "@regio/sdk/protocol";
+import { clientPath, formatConnectionString } from "@regio/protocol";
 
 const mode = process.argv[2] === "regio" ? "regio" : "plain";
 const io = new Server();

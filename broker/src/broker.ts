@@ -13,7 +13,7 @@ import {
   RegioError,
   verifyLinkToken,
   type NodeInfo,
-} from "@regio/sdk/protocol";
+} from "@regio/protocol";
 import { AppLink } from "./hub/app-link.ts";
 import { Hub } from "./hub/hub.ts";
 import { createLogger, type Logger } from "./logger.ts";

@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { startBroker } from "./broker.ts";
 import { ConfigError, parseBrokerConfig, USAGE } from "./config.ts";
-import { startKafka } from "./kafka-runtime/index.ts";
 import { createLogger } from "./logger.ts";
 import { KafkaReplicator } from "./replication/kafka/kafka-replicator.ts";
 
@@ -67,7 +66,17 @@ async function runKafka(argv: string[]): Promise<void> {
     args: argv,
     options: { port: { type: "string" }, data: { type: "string" } },
   });
-  const kafka = await startKafka({ port: Number(values.port ?? 19092), dataDir: values.data });
+  // The development Kafka (Java, Maven) is a package of its own: installing the broker needs neither.
+  let devKafka: typeof import("@regio/dev-kafka");
+  try {
+    devKafka = await import("@regio/dev-kafka");
+  } catch {
+    console.error(
+      "regio kafka: needs the development Kafka package: npm install --save-dev @regio/dev-kafka",
+    );
+    process.exit(2);
+  }
+  const kafka = await devKafka.startKafka({ port: Number(values.port ?? 19092), dataDir: values.data });
   console.log(`Kafka ${kafka.brokers} (data ${kafka.dataDir}, pid ${kafka.pid}); Ctrl-C stops it`);
   const stop = async () => {
     await kafka.stop();

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import { STATUS_CODES } from "node:http";
-import type { RegioError } from "@regio/sdk/protocol";
+import type { RegioError } from "@regio/protocol";
 
 /** Every refusal carries a JSON body `{ code, message }` so that clients and operators see why. */
 export function sendJson(res: ServerResponse, status: number, body: object): void {

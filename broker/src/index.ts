@@ -3,4 +3,3 @@ export { InProcessBus } from "./replication/in-process.ts";
 export type { Replicator, ReplicatedRecord, ReplicatedOperation } from "./replication/replicator.ts";
 export { KafkaReplicator, type KafkaReplicatorOptions } from "./replication/kafka/kafka-replicator.ts";
 export { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "./dev/local-cluster.ts";
-export { startKafka, type KafkaHandle } from "./kafka-runtime/index.ts";

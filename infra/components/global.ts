@@ -7,7 +7,7 @@ import type { Settings } from "../config.ts";
 import type { Naming } from "../naming.ts";
 import { DNS_TTL_SECONDS, trafficManagerProbe } from "./probes.ts";
 
-/** The repository root: the Docker build context (broker/Dockerfile copies broker/ and sdk/). */
+/** The repository root: the Docker build context (broker/Dockerfile copies broker/ and protocol/). */
 const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export interface GlobalArgs {

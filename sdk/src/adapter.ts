@@ -11,7 +11,7 @@ import {
   type SocketSnapshot,
   type Target,
   type SnapshotHandshake,
-} from "./protocol/index.ts";
+} from "@regio/protocol";
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /**

@@ -1,2 +1,2 @@
 export { useRegio, type RegioHandle, type RegioOptions } from "./use-regio.ts";
-export { RegioError, ErrorCode, ConnectionStringError, parseConnectionString } from "./protocol/index.ts";
+export { RegioError, ErrorCode, ConnectionStringError, parseConnectionString } from "@regio/protocol";

@@ -17,7 +17,7 @@ import {
   type Hello,
   type Message,
   type ServerSideEmitDeliver,
-} from "./protocol/index.ts";
+} from "@regio/protocol";
 
 export interface RegioOptions {
   /** The hub this app serves (letters, digits and `_`, starting with a letter). */

@@ -11,7 +11,7 @@ import {
   MessageType,
   signLinkToken,
   type Message,
-} from "@regio/sdk/protocol";
+} from "@regio/protocol";
 import { Server } from "socket.io";
 import {
   ACCESS_KEY,

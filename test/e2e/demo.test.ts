@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { BrokerHandle } from "@regio/broker";
-import { formatConnectionString } from "@regio/sdk/protocol";
-import { startChatServer, type ChatServer } from "../../sdk/demo/chat-server.ts";
+import { formatConnectionString } from "@regio/protocol";
+import { startChatServer, type ChatServer } from "../../tools/demo/chat-server.ts";
 import { ACCESS_KEY, connect, startTestBroker } from "../support/regio-harness.ts";
 import { connected, once } from "../support/events.ts";
 

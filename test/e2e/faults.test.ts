@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, inject, it } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
-import { startKafka, startLocalCluster, type KafkaHandle, type LocalCluster } from "@regio/broker";
+import { startLocalCluster, type LocalCluster } from "@regio/broker";
+import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
 import {
   ACCESS_KEY,
   connect,

@@ -3,7 +3,7 @@ import { Server } from "socket.io";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { InProcessBus, type BrokerHandle } from "@regio/broker";
 import { useRegio, type RegioHandle } from "@regio/sdk";
-import { formatConnectionString } from "@regio/sdk/protocol";
+import { formatConnectionString } from "@regio/protocol";
 import { ACCESS_KEY, connect, HUB, startTestBroker } from "../support/regio-harness.ts";
 import { collect, connected, until } from "../support/events.ts";
 import { startDelayProxy } from "../support/delay-proxy.ts";

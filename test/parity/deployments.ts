@@ -7,7 +7,7 @@ import {
   type Socket as ClientSocket,
   type SocketOptions,
 } from "socket.io-client";
-import { clientPath } from "@regio/sdk/protocol";
+import { clientPath } from "@regio/protocol";
 import { startAppServer, startTestBroker, stopAppServer } from "../support/regio-harness.ts";
 
 export type ClientOptions = Partial<ManagerOptions & SocketOptions>;

@@ -1,5 +1,5 @@
 import { afterEach, expect, it } from "vitest";
-import { MessageType } from "@regio/sdk/protocol";
+import { MessageType } from "@regio/protocol";
 import type {
   MembershipRecord,
   NodeHeartbeat,

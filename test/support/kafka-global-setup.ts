@@ -1,7 +1,7 @@
 // Pulls "vitest" into the program so the augmentation below has a module to merge into.
 import type {} from "vitest";
 import type { TestProject } from "vitest/node";
-import { startKafka, type KafkaHandle } from "../../broker/src/kafka-runtime/index.ts";
+import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
 
 declare module "vitest" {
   export interface ProvidedContext {

@@ -7,7 +7,7 @@ import {
 } from "socket.io-client";
 import { startBroker, type BrokerHandle, type BrokerOptions } from "@regio/broker";
 import { useRegio, type RegioHandle } from "@regio/sdk";
-import { clientPath, formatConnectionString } from "@regio/sdk/protocol";
+import { clientPath, formatConnectionString } from "@regio/protocol";
 
 export const ACCESS_KEY = "test-access-key";
 export const HUB = "chat";

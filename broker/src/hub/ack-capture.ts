@@ -1,4 +1,4 @@
-import type { Payload } from "@regio/sdk/protocol";
+import type { Payload } from "@regio/protocol";
 
 /**
  * Catches a client's acknowledgement of a broadcast-with-ack (which the broker, not an app server,

@@ -6,7 +6,7 @@ import {
   MessageType,
   RegioError,
   type Message,
-} from "@regio/sdk/protocol";
+} from "@regio/protocol";
 import type { Logger } from "../logger.ts";
 
 /**

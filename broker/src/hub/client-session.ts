@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import type { Socket as EngineSocket } from "engine.io";
-import { SendFlags, type Handshake } from "@regio/sdk/protocol";
+import { SendFlags, type Handshake } from "@regio/protocol";
 import { AckCapture } from "./ack-capture.ts";
 import type { PreparedPacket } from "./prepared-packet.ts";
 

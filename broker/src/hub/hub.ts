@@ -6,7 +6,7 @@ import {
   type Message,
   type NodeInfo,
   type Operation,
-} from "@regio/sdk/protocol";
+} from "@regio/protocol";
 import type { Logger } from "../logger.ts";
 import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replication/replicator.ts";
 import { SequenceGate } from "../replication/sequence-gate.ts";

@@ -1,4 +1,4 @@
-import type { SocketSnapshot, Target } from "@regio/sdk/protocol";
+import type { SocketSnapshot, Target } from "@regio/protocol";
 
 /** Where a Socket.IO socket lives: the node that holds its client session, and the app server link that owns it. */
 export interface SocketOwner {

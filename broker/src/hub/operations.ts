@@ -6,7 +6,7 @@ import {
   type ServerSideEmit,
   type SocketSnapshot,
   type Target,
-} from "@regio/sdk/protocol";
+} from "@regio/protocol";
 import type { AppLink } from "./app-link.ts";
 import type { ClientSession } from "./client-session.ts";
 import type { MembershipIndex, SocketEntry } from "./membership.ts";

@@ -1,5 +1,5 @@
 import * as ws from "ws";
-import { SendFlags, type Payload } from "@regio/sdk/protocol";
+import { SendFlags, type Payload } from "@regio/protocol";
 
 type RawData = string | Buffer;
 

@@ -1,4 +1,4 @@
-import { MessageType } from "@regio/sdk/protocol";
+import { MessageType } from "@regio/protocol";
 import type { AppLink } from "./app-link.ts";
 
 interface Pending {

@@ -5,7 +5,7 @@ import type {
   SocketSnapshot,
   SocketsJoin,
   SocketsLeave,
-} from "@regio/sdk/protocol";
+} from "@regio/protocol";
 
 /** Operations that cross nodes: what an app server asked one node to do for the whole hub. */
 export type ReplicatedOperation = Broadcast | SocketsJoin | SocketsLeave | DisconnectSockets | ServerSideEmit;

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { SessionOpen } from "../protocol/index.ts";
+import type { SessionOpen } from "@regio/protocol";
 import { VirtualConnection, type SessionWriter } from "./virtual-connection.ts";
 
 /**

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { MessageType, SendFlags, type Message, type Payload, type SessionOpen } from "../protocol/index.ts";
+import { MessageType, SendFlags, type Message, type Payload, type SessionOpen } from "@regio/protocol";
 
 /** Where a virtual connection's writes go: the link to the node that holds the client session. */
 export interface SessionWriter {

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { MessageType, type Hello, type Message, type Operation, RegioError } from "../protocol/index.ts";
+import { MessageType, type Hello, type Message, type Operation, RegioError } from "@regio/protocol";
 import { NodeLink, type NodeLinkOptions } from "./node-link.ts";
 
 /** Operations as the adapter hands them over: the link set numbers them. */

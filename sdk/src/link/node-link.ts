@@ -12,7 +12,7 @@ import {
   type Message,
   type Payload,
   type SessionSend,
-} from "../protocol/index.ts";
+} from "@regio/protocol";
 
 export interface NodeLinkOptions {
   endpoint: URL;

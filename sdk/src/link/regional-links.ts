@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import type { Message } from "../protocol/index.ts";
+import type { Message } from "@regio/protocol";
 import {
   LinkSet,
   newLinkState,

@@ -1,4 +1,4 @@
-import { ErrorCode, RegioError } from "@regio/sdk/protocol";
+import { ErrorCode, RegioError } from "@regio/protocol";
 import { sizeOf, type KafkaMessage } from "./record-codec.ts";
 
 export interface TopicBatch {

@@ -1,5 +1,5 @@
 import { decode, encode } from "@msgpack/msgpack";
-import { decodeMessage, encodeMessage } from "@regio/sdk/protocol";
+import { decodeMessage, encodeMessage } from "@regio/protocol";
 import type {
   MembershipRecord,
   NodeHeartbeat,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createHmac } from "node:crypto";
-import { ErrorCode, RegioError, signLinkToken, verifyLinkToken } from "../../src/protocol/index.ts";
+import { ErrorCode, RegioError, signLinkToken, verifyLinkToken } from "../src/index.ts";
 
 const KEY = "k3y";
 const code = (f: () => unknown) => {

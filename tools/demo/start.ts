@@ -3,8 +3,9 @@
  * broker nodes, plus the demo chat app linked in each region; URLs printed; Ctrl-C stops it all.
  */
 import { mkdirSync } from "node:fs";
-import { startKafka, startLocalCluster, type KafkaHandle, type LocalCluster } from "@regio/broker";
-import { formatConnectionString } from "../src/protocol/index.ts";
+import { startLocalCluster, type LocalCluster } from "@regio/broker";
+import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
+import { formatConnectionString } from "@regio/protocol";
 import { startChatServer, type ChatServer } from "./chat-server.ts";
 
 const ACCESS_KEY = process.env.REGIO_ACCESS_KEY ?? "demo-access-key";

@@ -1,10 +1,10 @@
 /**
  * Writes fixtures.json from samples.ts. Run it only when the protocol changes on purpose
- * (`npx tsx sdk/test/protocol/make-fixtures.ts`), review the diff, and say so in docs/protocol.md:
+ * (`npx tsx protocol/test/make-fixtures.ts`), review the diff, and say so in docs/protocol.md:
  * a changed fixture is a wire-format change.
  */
 import { writeFileSync } from "node:fs";
-import { encodeMessage } from "../../src/protocol/index.ts";
+import { encodeMessage } from "../src/index.ts";
 import { samples } from "./samples.ts";
 
 const fixtures = Object.fromEntries(

@@ -3,8 +3,8 @@ import { createServer, type Server as HttpServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { Server } from "socket.io";
-import { useRegio, type RegioHandle } from "../src/index.ts";
-import { clientPath } from "../src/protocol/index.ts";
+import { useRegio, type RegioHandle } from "@regio/sdk";
+import { clientPath } from "@regio/protocol";
 
 /**
  * The demo app: an ordinary socket.io chat with rooms. The only Regio-specific line is the

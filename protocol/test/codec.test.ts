@@ -8,7 +8,7 @@ import {
   MESSAGE_FIELDS,
   MessageType,
   RegioError,
-} from "../../src/protocol/index.ts";
+} from "../src/index.ts";
 import { samples } from "./samples.ts";
 
 const fixtures = JSON.parse(readFileSync(new URL("./fixtures.json", import.meta.url), "utf8")) as Record<

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { startKafka, type KafkaHandle } from "../src/kafka-runtime/index.ts";
+import { startKafka, type KafkaHandle } from "../src/index.ts";
 
 // Real JVMs on a small shared machine: allow for slow starts, far above the usual 2-5 s.
 const TIMEOUT_MS = 180_000;

@@ -1,4 +1,4 @@
-import { MessageType, SocketAction, type Message } from "../../src/protocol/index.ts";
+import { MessageType, SocketAction, type Message } from "../src/index.ts";
 
 const trace = {
   traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
