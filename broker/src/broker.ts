@@ -1,28 +1,17 @@
 import { randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { ServerOptions as EngineOptions } from "engine.io";
 import { WebSocketServer } from "ws";
-import {
-  APP_LINK_PATH_PATTERN,
-  CLIENT_PATH_PATTERN,
-  ErrorCode,
-  HEALTH_PATH,
-  HUB_NAME,
-  READY_PATH,
-  RegioError,
-  verifyLinkToken,
-  type NodeInfo,
-} from "@regio/protocol";
+import { ErrorCode, RegioError } from "@regio/protocol";
+import { ClusterMembership } from "./cluster/cluster-membership.ts";
 import { AppLink } from "./hub/app-link.ts";
-import { Hub } from "./hub/hub.ts";
+import type { Hub } from "./hub/hub.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { HttpRouter } from "./node/http-router.ts";
+import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
-import type { Replicator } from "./replication/replicator.ts";
-import { rejectUpgrade, sendJson } from "./http-replies.ts";
-import { forwardRequest, forwardUpgrade, sessionNode } from "./forward.ts";
-import { NodeDirectory } from "./replication/node-directory.ts";
-import type { NodeHeartbeat } from "./replication/replicator.ts";
+import type { NodeHeartbeat, Replicator } from "./replication/replicator.ts";
 
 export interface BrokerOptions {
   /** Hub access key: app-link tokens must be signed with it. */
@@ -69,157 +58,70 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const region = options.region ?? "local";
   const log = options.logger ?? createLogger({ node: nodeId, region });
   const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
-  const hubs = new Map<string, Hub>();
-  let linkCounter = 0;
-  let advertisedUrl = options.advertisedUrl ?? "";
   const leaseMs = options.leaseMs ?? 10_000;
-  // Sockets this start of the node owns carry it; a later start under the same id is a new node.
-  const incarnation = randomUUID();
-  const heartbeat = (leaving = false): NodeHeartbeat => ({
+
+  const cluster: ClusterMembership = new ClusterMembership({
     nodeId,
-    incarnation,
     region,
-    url: advertisedUrl,
-    appServers: Object.fromEntries([...hubs].map(([name, hub]) => [name, hub.appServerIds()])),
-    sessions: [...hubs.values()].reduce((n, hub) => n + hub.sessions.size, 0),
-    at: Date.now(),
-    leaving,
-  });
-  const directory = new NodeDirectory(
-    heartbeat(),
     leaseMs,
-    (gone) => {
-      const removed = [...hubs.values()].reduce((n, hub) => n + hub.nodeGone(gone), 0);
-      log.warn({ gone, removedSockets: removed }, "node left the cluster");
+    heartbeatMs: options.heartbeatMs,
+    replicator,
+    log,
+    describe: () => ({ appServers: hubs.appServers(), sessions: hubs.sessionCount() }),
+    onNodeGone: (gone) => {
+      const removed = hubs.sum((hub) => hub.nodeGone(gone));
+      if (removed > 0) log.warn({ gone, removedSockets: removed }, "dropped the sockets of a node that left");
     },
-    (joined) => {
-      log.info({ joined }, "node joined the cluster");
-      // App servers learn the region's nodes from Hello: tell them there is a new one to link to.
+    // App servers learn the region's nodes from Hello: tell them there is a new one to link to.
+    onNodeJoined: () => {
       for (const hub of hubs.values()) hub.announceNodes();
     },
-  );
-  const nodes = (): NodeInfo[] =>
-    directory.list(region).map((node) => ({ nodeId: node.nodeId, url: node.url, region: node.region }));
-  const remoteAppServers = (hub: string): string[] =>
-    directory.list().flatMap((node) => (node.nodeId === nodeId ? [] : (node.appServers[hub] ?? [])));
+    sweep: (isAlive, graceMs) => hubs.sum((hub) => hub.sweepOrphans(isAlive, graceMs)),
+  });
+  const hubs = new HubRegistry({
+    nodeId,
+    incarnation: cluster.incarnation,
+    region,
+    replicator,
+    log,
+    engineOptions: {
+      pingInterval: options.pingInterval ?? 25_000,
+      pingTimeout: options.pingTimeout ?? 20_000,
+      maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
+      cors: options.cors,
+      transports: ["polling", "websocket"],
+    },
+    connectTimeoutMs: options.connectTimeout ?? 45_000,
+    maxClientQueueBytes: options.maxClientQueueBytes ?? 16 * 1024 * 1024,
+    nodes: () => cluster.regionNodes(),
+    remoteAppServers: (hub) => cluster.remoteAppServers(hub),
+  });
 
-  const engineOptions: Partial<EngineOptions> = {
-    pingInterval: options.pingInterval ?? 25_000,
-    pingTimeout: options.pingTimeout ?? 20_000,
-    maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
-    cors: options.cors,
-    transports: ["polling", "websocket"],
-  };
-  const hubFor = (name: string): Hub => {
-    let hub = hubs.get(name);
-    if (!hub) {
-      hub = new Hub(name, {
-        nodeId,
-        incarnation,
-        region,
-        replicator,
-        log,
-        engineOptions,
-        connectTimeoutMs: options.connectTimeout ?? 45_000,
-        maxClientQueueBytes: options.maxClientQueueBytes ?? 16 * 1024 * 1024,
-        nodes,
-        remoteAppServers,
-      });
-      hubs.set(name, hub);
-    }
-    return hub;
-  };
-
+  let started = false;
+  let linkCounter = 0;
   const linkServer = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
-  const server = createServer((req, res) => onRequest(req, res));
-
-  function onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === HEALTH_PATH) return sendJson(res, 200, { status: "ok", nodeId, region });
-    if (path === READY_PATH) {
+  const router = new HttpRouter({
+    nodeId,
+    region,
+    accessKey: options.accessKey,
+    log,
+    linkServer,
+    hub: (name) => hubs.get(name),
+    nodeUrl: (id) => cluster.directory.get(id)?.url,
+    readiness: () => {
       const status = replicator.status();
       const ready = started && status.ready;
-      return sendJson(res, ready ? 200 : 503, {
-        status: ready ? "ready" : "not ready",
-        nodeId,
-        region,
-        replication: status,
-      });
-    }
-    const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
-    if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
-    const owner = ownerElsewhere(req);
-    if (owner) return forwardRequest(req, res, owner);
-    const hub = clientHub(clientMatch[1]!, req);
-    if (hub instanceof RegioError)
-      return sendJson(res, statusOf(hub), { code: hub.code, message: hub.message });
-    hub.engine.handleRequest(req, res);
-  }
-
-  function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
-    const url = req.url ?? "/";
-    const clientMatch = CLIENT_PATH_PATTERN.exec(url);
-    if (clientMatch) {
-      const owner = ownerElsewhere(req);
-      if (owner) return forwardUpgrade(req, socket, head, owner);
-      const hub = clientHub(clientMatch[1]!, req);
-      if (hub instanceof RegioError) return rejectUpgrade(socket, statusOf(hub), hub);
-      return hub.engine.handleUpgrade(req, socket, head);
-    }
-    const linkMatch = APP_LINK_PATH_PATTERN.exec(url);
-    if (linkMatch) return acceptAppLink(linkMatch[1]!, req, socket, head);
-    rejectUpgrade(socket, 404, new RegioError(ErrorCode.BadHub, `no route for ${url.split("?")[0]}`));
-  }
-
-  /** The URL of the node that owns the request's session, when that is another live node. */
-  function ownerElsewhere(req: IncomingMessage): URL | undefined {
-    const sid = new URL(req.url ?? "/", "http://x").searchParams.get("sid");
-    const owner = sid ? sessionNode(sid) : undefined;
-    if (!owner || owner === nodeId) return undefined;
-    const url = directory.get(owner)?.url;
-    return url ? new URL(url) : undefined;
-  }
-
-  /** The hub a client request belongs to; a new session needs a linked app server to serve it. */
-  function clientHub(name: string, req: IncomingMessage): Hub | RegioError {
-    if (!HUB_NAME.test(name)) return new RegioError(ErrorCode.BadHub, `'${name}' is not a valid hub name`);
-    const hub = hubs.get(name);
-    const isNewSession = !new URL(req.url ?? "/", "http://x").searchParams.has("sid");
-    if (isNewSession && !hub?.hasAppServers) {
-      return new RegioError(ErrorCode.NoAppServer, `no app server is connected to hub '${name}'`);
-    }
-    return hub ?? hubFor(name);
-  }
-
-  function acceptAppLink(name: string, req: IncomingMessage, socket: Socket, head: Buffer): void {
-    if (!HUB_NAME.test(name)) {
-      return rejectUpgrade(
-        socket,
-        400,
-        new RegioError(ErrorCode.BadHub, `'${name}' is not a valid hub name`),
-      );
-    }
-    const token = bearerToken(req);
-    if (!token) {
-      return rejectUpgrade(socket, 401, new RegioError(ErrorCode.TokenMissing, "app-link token is missing"));
-    }
-    let appServerId: string;
-    try {
-      appServerId = verifyLinkToken(options.accessKey, token, name).sub;
-    } catch (error) {
-      const regioError =
-        error instanceof RegioError ? error : new RegioError(ErrorCode.TokenInvalid, String(error));
-      log.warn({ hub: name, code: regioError.code }, "app link refused");
-      return rejectUpgrade(socket, 401, regioError);
-    }
-    linkServer.handleUpgrade(req, socket, head, (ws) => {
-      const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log);
-      hubFor(name).addLink(link);
-    });
-  }
-
-  server.on("upgrade", onUpgrade);
+      return {
+        ready,
+        body: { status: ready ? "ready" : "not ready", nodeId, region, replication: status },
+      };
+    },
+    acceptLink: ({ hub, appServerId }, ws) => {
+      hubs.open(hub).addLink(new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log));
+    },
+  });
+  const server = createServer((req, res) => router.onRequest(req, res));
+  server.on("upgrade", (req, socket, head) => router.onUpgrade(req, socket as Socket, head));
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -227,35 +129,23 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   });
   const port = (server.address() as AddressInfo).port;
   const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
-  if (!advertisedUrl) advertisedUrl = url;
+  cluster.advertisedUrl = options.advertisedUrl ?? url;
 
-  let started = false;
   await replicator.start({
     record(record) {
       // One-hop rule: a node never acts twice on its own records (implementations do not echo them).
       if (record.origin.nodeId !== nodeId) hubs.get(record.hub)?.onReplicated(record);
     },
     membership(record) {
-      if (record.owner.nodeId !== nodeId) hubFor(record.hub).onMembership(record);
+      if (record.owner.nodeId !== nodeId) hubs.open(record.hub).onMembership(record);
     },
     heartbeat(beat) {
-      directory.update(beat);
+      cluster.onHeartbeat(beat);
     },
   });
   started = true;
-  const beat = () => replicator.publishHeartbeat(heartbeat());
-  beat();
-  const heartbeatTimer = setInterval(beat, options.heartbeatMs ?? leaseMs / 4);
-  heartbeatTimer.unref();
-  const sweepTimer = setInterval(() => {
-    const removed = [...hubs.values()].reduce(
-      (n, hub) => n + hub.sweepOrphans((id, inc) => directory.isAlive(id, inc), leaseMs),
-      0,
-    );
-    if (removed > 0) log.info({ removedSockets: removed }, "dropped sockets of nodes that are not alive");
-  }, leaseMs / 2);
-  sweepTimer.unref();
-  log.info({ url, advertisedUrl }, "broker listening");
+  cluster.start();
+  log.info({ url, advertisedUrl: cluster.advertisedUrl }, "broker listening");
 
   return {
     url,
@@ -263,13 +153,10 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     nodeId,
     region,
     hub: (name) => hubs.get(name),
-    nodes: () => directory.list(),
+    nodes: () => cluster.directory.list(),
     async close() {
-      clearInterval(heartbeatTimer);
-      clearInterval(sweepTimer);
-      directory.close();
-      for (const hub of hubs.values()) hub.close();
-      replicator.publishHeartbeat(heartbeat(true));
+      hubs.close();
+      cluster.leave();
       for (const client of linkServer.clients) client.terminate();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
@@ -278,15 +165,4 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       log.info("broker stopped");
     },
   };
-}
-
-function bearerToken(req: IncomingMessage): string | undefined {
-  const header = req.headers.authorization;
-  if (header?.startsWith("Bearer ")) return header.slice("Bearer ".length).trim();
-  return new URL(req.url ?? "/", "http://x").searchParams.get("access_token") ?? undefined;
-}
-
-function statusOf(error: RegioError): number {
-  if (error.code === ErrorCode.NoAppServer) return 503;
-  return 400;
 }

@@ -10,7 +10,8 @@ export class NodeDirectory {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly self: NodeHeartbeat,
+    /** This node's own heartbeat as of now. */
+    private readonly self: () => NodeHeartbeat,
     private readonly leaseMs: number,
     private readonly onGone: (nodeId: string) => void,
     private readonly onJoined: (nodeId: string) => void = () => {},
@@ -20,7 +21,7 @@ export class NodeDirectory {
   }
 
   update(heartbeat: NodeHeartbeat): void {
-    if (heartbeat.nodeId === this.self.nodeId) return;
+    if (heartbeat.nodeId === this.self().nodeId) return;
     if (heartbeat.leaving) {
       if (this.nodes.delete(heartbeat.nodeId)) this.onGone(heartbeat.nodeId);
       return;
@@ -41,12 +42,13 @@ export class NodeDirectory {
 
   /** This node and every live node, optionally of one region only. */
   list(region?: string): NodeHeartbeat[] {
-    const all = [this.self, ...this.nodes.values()];
+    const all = [this.self(), ...this.nodes.values()];
     return region === undefined ? all : all.filter((node) => node.region === region);
   }
 
   get(nodeId: string): NodeHeartbeat | undefined {
-    return nodeId === this.self.nodeId ? this.self : this.nodes.get(nodeId);
+    const self = this.self();
+    return nodeId === self.nodeId ? self : this.nodes.get(nodeId);
   }
 
   close(): void {

@@ -1,0 +1,108 @@
+import { randomUUID } from "node:crypto";
+import type { NodeInfo } from "@regio/protocol";
+import type { Logger } from "../logger.ts";
+import { NodeDirectory } from "../replication/node-directory.ts";
+import type { NodeHeartbeat, Replicator } from "../replication/replicator.ts";
+
+export interface ClusterMembershipOptions {
+  nodeId: string;
+  region: string;
+  /** A node not heard from for this long is gone. */
+  leaseMs: number;
+  /** Heartbeat period (default lease / 4). */
+  heartbeatMs?: number;
+  replicator: Replicator;
+  log: Logger;
+  /** What this node says of itself in each heartbeat, beyond its identity. */
+  describe(): Pick<NodeHeartbeat, "appServers" | "sessions">;
+  /** A node left (lease ran out, or it said so): its sockets leave every hub's view. */
+  onNodeGone(nodeId: string): void;
+  /** A node joined: app servers of this region learn of it. */
+  onNodeJoined(nodeId: string): void;
+  /** Drops sockets of nodes that are not alive; returns how many. */
+  sweep(isAlive: (nodeId: string, incarnation: string) => boolean, graceMs: number): number;
+}
+
+/**
+ * This node's place in the cluster of every region: it heartbeats (saying where it is reached and
+ * which app servers it links), keeps the directory of live nodes from their heartbeats, and sweeps
+ * the sockets of nodes that are gone. Each start of a node has its own incarnation id.
+ */
+export class ClusterMembership {
+  readonly incarnation = randomUUID();
+  readonly directory: NodeDirectory;
+  advertisedUrl = "";
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: ClusterMembershipOptions) {
+    const { log } = options;
+    this.directory = new NodeDirectory(
+      () => this.heartbeat(),
+      options.leaseMs,
+      (gone) => {
+        options.onNodeGone(gone);
+        log.warn({ gone }, "node left the cluster");
+      },
+      (joined) => {
+        log.info({ joined }, "node joined the cluster");
+        options.onNodeJoined(joined);
+      },
+    );
+  }
+
+  /** This node's heartbeat as of now. */
+  heartbeat(leaving = false): NodeHeartbeat {
+    const { nodeId, region } = this.options;
+    return {
+      nodeId,
+      incarnation: this.incarnation,
+      region,
+      url: this.advertisedUrl,
+      ...this.options.describe(),
+      at: Date.now(),
+      leaving,
+    };
+  }
+
+  /** Starts heartbeating and sweeping (once the replicator runs). */
+  start(): void {
+    const { replicator, leaseMs, log } = this.options;
+    const beat = () => replicator.publishHeartbeat(this.heartbeat());
+    beat();
+    this.heartbeatTimer = setInterval(beat, this.options.heartbeatMs ?? leaseMs / 4);
+    this.heartbeatTimer.unref();
+    this.sweepTimer = setInterval(() => {
+      const removed = this.options.sweep((id, inc) => this.directory.isAlive(id, inc), leaseMs);
+      if (removed > 0) log.info({ removedSockets: removed }, "dropped sockets of nodes that are not alive");
+    }, leaseMs / 2);
+    this.sweepTimer.unref();
+  }
+
+  onHeartbeat(beat: NodeHeartbeat): void {
+    this.directory.update(beat);
+  }
+
+  /** The live nodes of this region, for app servers to link to each. */
+  regionNodes(): NodeInfo[] {
+    return this.directory
+      .list(this.options.region)
+      .map((node) => ({ nodeId: node.nodeId, url: node.url, region: node.region }));
+  }
+
+  /** App server ids linked to a hub on other live nodes, from their heartbeats. */
+  remoteAppServers(hub: string): string[] {
+    const self = this.options.nodeId;
+    return this.directory
+      .list()
+      .flatMap((node) => (node.nodeId === self ? [] : (node.appServers[hub] ?? [])));
+  }
+
+  /** Says goodbye (peers drop this node at once rather than after the lease). */
+  leave(): void {
+    clearInterval(this.heartbeatTimer);
+    clearInterval(this.sweepTimer);
+    this.directory.close();
+    this.options.replicator.publishHeartbeat(this.heartbeat(true));
+  }
+}
