@@ -2,4 +2,6 @@ export { startBroker, type BrokerHandle, type BrokerOptions } from "./broker.ts"
 export { InProcessBus } from "./replication/in-process.ts";
 export type { Replicator, ReplicatedRecord, ReplicatedOperation } from "./replication/replicator.ts";
 export { KafkaReplicator, type KafkaReplicatorOptions } from "./replication/kafka/kafka-replicator.ts";
+export { topicNames, topicSpecs, type TopicNames, type TopicSpec } from "./replication/kafka/topics.ts";
+export { parseBrokerConfig, ConfigError, type BrokerConfig } from "./config.ts";
 export { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "./dev/local-cluster.ts";

@@ -17,6 +17,24 @@ export function topicNames(overrides: Partial<TopicNames> = {}): TopicNames {
   };
 }
 
+/** A topic the broker uses, as it must be provisioned (infra/ derives its topics from this). */
+export interface TopicSpec {
+  name: string;
+  /** Compacted topics keep the latest record per key (membership, heartbeats); others are time-retained. */
+  compacted: boolean;
+  /** Partition count the broker creates it with when it creates it itself (null: the caller's choice). */
+  partitions: number | null;
+}
+
+/** Every topic a region's nodes write and every other region's nodes read. */
+export function topicSpecs(names: TopicNames): TopicSpec[] {
+  return [
+    { name: names.events, compacted: false, partitions: null },
+    { name: names.membership, compacted: true, partitions: null },
+    { name: names.nodes, compacted: true, partitions: 1 },
+  ];
+}
+
 /** Creates this region's topics if they are missing (managed Kafkas that pre-create them are fine). */
 export async function ensureTopics(
   kafka: Kafka,
@@ -28,12 +46,14 @@ export async function ensureTopics(
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const compacted = [{ name: "cleanup.policy", value: "compact" }];
-    const wanted = [
-      { topic: names.events, numPartitions: partitions, replicationFactor },
-      { topic: names.membership, numPartitions: partitions, replicationFactor, configEntries: compacted },
-      { topic: names.nodes, numPartitions: 1, replicationFactor, configEntries: compacted },
-    ].filter((t) => !existing.has(t.topic));
+    const wanted = topicSpecs(names)
+      .filter((spec) => !existing.has(spec.name))
+      .map((spec) => ({
+        topic: spec.name,
+        numPartitions: spec.partitions ?? partitions,
+        replicationFactor,
+        configEntries: spec.compacted ? [{ name: "cleanup.policy", value: "compact" }] : [],
+      }));
     if (wanted.length > 0) await admin.createTopics({ topics: wanted, waitForLeaders: true });
   } finally {
     await admin.disconnect();
