@@ -25,6 +25,14 @@ export const ErrorCode = {
   Timeout: "TIMEOUT",
   /** The broker or SDK is shutting down. */
   Closing: "CLOSING",
+  /** An operation, record or handshake is larger than the limit of the hop it would cross. */
+  PayloadTooLarge: "PAYLOAD_TOO_LARGE",
+  /** The SDK holds as many unacknowledged operations as it may: slow down and try again. */
+  BufferFull: "BUFFER_FULL",
+  /** An operation's sequence number is outside the range the node accepts for its app server. */
+  BadSequence: "BAD_SEQUENCE",
+  /** The replication log refused a record for good (not a passing fault). */
+  ReplicationFailed: "REPLICATION_FAILED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -34,6 +42,7 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.LinkDown,
   ErrorCode.Timeout,
   ErrorCode.Closing,
+  ErrorCode.BufferFull,
 ]);
 
 /** The one error type Regio throws: a code from ErrorCode, whether retrying can help, and a cause. */
