@@ -11,10 +11,16 @@ import { createLogger, type Logger } from "./logger.ts";
 import { HttpRouter } from "./node/http-router.ts";
 import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
+
+/** What a node accepts per operation by default (see BrokerOptions.maxOperationBytes). */
+export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
 import type { NodeHeartbeat, Replicator } from "./replication/replicator.ts";
 
 export interface BrokerOptions {
-  /** Hub access key: app-link tokens must be signed with it. */
+  /**
+   * Hub access key: app-link tokens must be signed with it. Several, comma-separated, while one is
+   * rotated out: any of them verifies.
+   */
   accessKey: string;
   port?: number;
   host?: string;
@@ -30,6 +36,12 @@ export interface BrokerOptions {
   connectTimeout?: number;
   /** Bytes a client may owe before it is disconnected as too slow (default 16 MiB). */
   maxClientQueueBytes?: number;
+  /**
+   * Largest operation an app server may send (its app-link frame, default 990,000 bytes): it must
+   * fit one record of the replication log with its headers (Kafka's and Event Hubs' default limit
+   * is about 1 MB). Larger ones are refused with PAYLOAD_TOO_LARGE.
+   */
+  maxOperationBytes?: number;
   cors?: EngineOptions["cors"];
   /** How this node replicates to the others; default: an in-process bus of its own (a lone node). */
   replicator?: Replicator;
@@ -37,6 +49,14 @@ export interface BrokerOptions {
   leaseMs?: number;
   /** Heartbeat period (default lease / 4). */
   heartbeatMs?: number;
+  /** Hubs this node holds at most (default 1000): app links for more are refused (LIMIT_EXCEEDED). */
+  maxHubs?: number;
+  /**
+   * Bytes written to one app server and not yet sent at most (default 64 MiB): from an eighth of it
+   * the node stops reading from that app server's clients until it catches up; past it the link is
+   * dropped.
+   */
+  maxLinkBufferedBytes?: number;
   logger?: Logger;
 }
 
@@ -59,6 +79,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const log = options.logger ?? createLogger({ node: nodeId, region });
   const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
   const leaseMs = options.leaseMs ?? 10_000;
+  const allowedOrigins = originList(options.cors);
 
   const cluster: ClusterMembership = new ClusterMembership({
     nodeId,
@@ -76,26 +97,40 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     onNodeJoined: () => {
       for (const hub of hubs.values()) hub.announceNodes();
     },
-    sweep: (isAlive, graceMs) => hubs.sum((hub) => hub.sweepOrphans(isAlive, graceMs)),
-  });
-  const hubs = new HubRegistry({
-    nodeId,
-    incarnation: cluster.incarnation,
-    region,
-    replicator,
-    log,
-    engineOptions: {
-      pingInterval: options.pingInterval ?? 25_000,
-      pingTimeout: options.pingTimeout ?? 20_000,
-      maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
-      cors: options.cors,
-      transports: ["polling", "websocket"],
+    sweep: (isAlive, graceMs) => {
+      const removed = hubs.sum((hub) => hub.sweepOrphans(isAlive, graceMs));
+      hubs.dropEmpty();
+      return removed;
     },
-    connectTimeoutMs: options.connectTimeout ?? 45_000,
-    maxClientQueueBytes: options.maxClientQueueBytes ?? 16 * 1024 * 1024,
-    nodes: () => cluster.regionNodes(),
-    remoteAppServers: (hub) => cluster.remoteAppServers(hub),
   });
+  const hubs = new HubRegistry(
+    {
+      nodeId,
+      incarnation: cluster.incarnation,
+      region,
+      replicator,
+      log,
+      engineOptions: {
+        pingInterval: options.pingInterval ?? 25_000,
+        pingTimeout: options.pingTimeout ?? 20_000,
+        maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
+        cors: options.cors,
+        transports: ["polling", "websocket"],
+        // engine.io applies CORS to polling only: a new session over WebSocket is checked here too.
+        allowRequest: (req, callback) => {
+          const origin = req.headers.origin;
+          if (!origin || !allowedOrigins || allowedOrigins.includes(origin)) return callback(null, true);
+          callback(`origin '${origin}' is not allowed`, false);
+        },
+      },
+      connectTimeoutMs: options.connectTimeout ?? 45_000,
+      maxClientQueueBytes: options.maxClientQueueBytes ?? 16 * 1024 * 1024,
+      maxOperationBytes: options.maxOperationBytes ?? DEFAULT_MAX_OPERATION_BYTES,
+      nodes: () => cluster.regionNodes(),
+      remoteAppServers: (hub) => cluster.remoteAppServers(hub),
+    },
+    options.maxHubs ?? 1000,
+  );
 
   let started = false;
   let linkCounter = 0;
@@ -103,11 +138,16 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const router = new HttpRouter({
     nodeId,
     region,
-    accessKey: options.accessKey,
+    accessKeys: options.accessKey
+      .split(",")
+      .map((key) => key.trim())
+      .filter(Boolean),
     log,
     linkServer,
     hub: (name) => hubs.get(name),
     nodeUrl: (id) => cluster.directory.get(id)?.url,
+    relayFor: (hub) => cluster.relayFor(hub),
+    allowedOrigins,
     readiness: () => {
       const status = replicator.status();
       const ready = started && status.ready;
@@ -116,8 +156,14 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
         body: { status: ready ? "ready" : "not ready", nodeId, region, replication: status },
       };
     },
+    admitsHub: (hub) => hubs.admits(hub),
     acceptLink: ({ hub, appServerId }, ws) => {
-      hubs.open(hub).addLink(new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log));
+      const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log, {
+        maxBufferedBytes: options.maxLinkBufferedBytes,
+      });
+      const opened = hubs.open(hub);
+      if (opened) opened.addLink(link);
+      else link.close(1013, "this node serves as many hubs as it may");
     },
   });
   const server = createServer((req, res) => router.onRequest(req, res));
@@ -137,7 +183,10 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       if (record.origin.nodeId !== nodeId) hubs.get(record.hub)?.onReplicated(record);
     },
     membership(record) {
-      if (record.owner.nodeId !== nodeId) hubs.open(record.hub).onMembership(record);
+      if (record.owner.nodeId === nodeId) return;
+      const hub = hubs.open(record.hub);
+      if (hub) hub.onMembership(record);
+      else log.warn({ hub: record.hub }, "membership record of a hub past --max-hubs; dropped");
     },
     heartbeat(beat) {
       cluster.onHeartbeat(beat);
@@ -165,4 +214,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       log.info("broker stopped");
     },
   };
+}
+
+/** The origins a CORS configuration allows, when it names them; undefined when it allows any. */
+function originList(cors: BrokerOptions["cors"]): string[] | undefined {
+  const origin = typeof cors === "object" ? cors.origin : undefined;
+  if (typeof origin === "string") return origin === "*" ? undefined : [origin];
+  if (Array.isArray(origin) && origin.every((o): o is string => typeof o === "string")) return origin;
+  return undefined;
 }

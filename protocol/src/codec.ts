@@ -22,7 +22,8 @@ type Kind =
   | "target"
   | "snapshot"
   | "snapshot[]"
-  | "nodes";
+  | "nodes"
+  | "limits";
 
 /** A field: its name, its kind, and whether it may be absent. */
 type Field<T extends MessageType> = readonly [Exclude<keyof MessageOf<T>, "type">, Kind, "optional"?];
@@ -36,7 +37,9 @@ export const MESSAGE_FIELDS: Schema = {
     ["nodeId", "str"],
     ["region", "str"],
     ["nodes", "nodes"],
+    ["limits", "limits", O],
   ],
+  [MessageType.Ready]: [["stream", "str"]],
   [MessageType.SessionOpen]: [
     ["sessionId", "str"],
     ["handshake", "handshake"],
@@ -81,7 +84,7 @@ export const MESSAGE_FIELDS: Schema = {
   [MessageType.SocketData]: [
     ["nsp", "str"],
     ["sid", "str"],
-    ["data", "any"],
+    ["data", "any", O],
   ],
   [MessageType.Broadcast]: [
     ["seq", "int"],
@@ -174,7 +177,8 @@ export const MESSAGE_FIELDS: Schema = {
     ["code", "str"],
     ["message", "str"],
     ["retriable", "bool"],
-    ["ref", "int", O],
+    ["seq", "int", O],
+    ["requestId", "int", O],
   ],
 };
 
@@ -276,6 +280,8 @@ function isKind(kind: Kind, v: unknown): boolean {
       return isArrayOf(v, isSnapshot);
     case "nodes":
       return isArrayOf(v, (n) => isObj(n) && isStr(n.nodeId) && isStr(n.url) && isStr(n.region));
+    case "limits":
+      return isObj(v) && Number.isSafeInteger(v.maxOperationBytes) && (v.maxOperationBytes as number) > 0;
   }
 }
 

@@ -33,6 +33,10 @@ export const ErrorCode = {
   BadSequence: "BAD_SEQUENCE",
   /** The replication log refused a record for good (not a passing fault). */
   ReplicationFailed: "REPLICATION_FAILED",
+  /** The request is not allowed (e.g. a browser Origin that is not allowed). */
+  Forbidden: "FORBIDDEN",
+  /** A limit of the node is reached (e.g. hubs per node); retry later or elsewhere. */
+  LimitExceeded: "LIMIT_EXCEEDED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -43,6 +47,7 @@ const RETRIABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.Timeout,
   ErrorCode.Closing,
   ErrorCode.BufferFull,
+  ErrorCode.LimitExceeded,
 ]);
 
 /** The one error type Regio throws: a code from ErrorCode, whether retrying can help, and a cause. */

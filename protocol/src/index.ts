@@ -5,3 +5,4 @@ export * from "./errors.ts";
 export * from "./token.ts";
 export * from "./connection-string.ts";
 export * from "./paths.ts";
+export * from "./bounds.ts";

@@ -65,8 +65,9 @@ export interface NodeInfo {
 export const SendFlags = { compress: 1, volatile: 2 } as const;
 
 export const MessageType = {
-  // link lifecycle (broker -> sdk)
+  // link lifecycle: the broker says hello, the SDK says it is ready to serve
   Hello: 1,
+  Ready: 2,
   // client sessions (broker -> sdk)
   SessionOpen: 10,
   SessionMessage: 11,
@@ -105,11 +106,28 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
+/** What the node accepts on this link; the SDK checks it before it sends, so the app gets the error. */
+export interface LinkLimits {
+  /** Largest encoded operation (40-45): it must fit one record of the replication log. */
+  maxOperationBytes: number;
+}
+
 export interface Hello {
   type: typeof MessageType.Hello;
   nodeId: string;
   region: string;
   nodes: NodeInfo[];
+  limits?: LinkLimits;
+}
+
+/**
+ * The SDK is ready to serve client sessions on this link (a link that authenticated but never says
+ * so gets none). `stream` names this app server process's operation stream: `seq` numbers are per
+ * stream, so an app server restarted under the same id starts a new stream at 1.
+ */
+export interface Ready {
+  type: typeof MessageType.Ready;
+  stream: string;
 }
 
 export interface SessionOpen {
@@ -178,7 +196,8 @@ export interface SocketData {
   type: typeof MessageType.SocketData;
   nsp: string;
   sid: string;
-  data: unknown;
+  /** socket.data as other app servers see it; absent when it cannot be carried (see bounds.ts). */
+  data?: unknown;
 }
 
 export interface Broadcast {
@@ -319,12 +338,15 @@ export interface ErrorMessage {
   code: string;
   message: string;
   retriable: boolean;
-  /** The seq or requestId the error answers, when it answers one. */
-  ref?: number;
+  /** The operation the error answers (it was refused: not executed, not acknowledged). */
+  seq?: number;
+  /** The request the error answers (it will get no other answer). */
+  requestId?: number;
 }
 
 export type Message =
   | Hello
+  | Ready
   | SessionOpen
   | SessionMessage
   | SessionClosed

@@ -6,7 +6,11 @@ export const HUB_NAME = /^[A-Za-z][A-Za-z0-9_]{0,127}$/;
 export const clientPath = (hub: string): string => `/clients/socketio/hubs/${hub}`;
 export const appLinkPath = (hub: string): string => `/server/hubs/${hub}`;
 
-export const CLIENT_PATH_PATTERN = /^\/clients\/socketio\/hubs\/([^/?]+)(\/|$|\?)/;
+/**
+ * A client request is for `/clients/socketio/hubs/<hub>` or `<hub>/`, then the query: nothing else
+ * may follow the hub (no `..`, no further segments), so one path names one hub.
+ */
+export const CLIENT_PATH_PATTERN = /^\/clients\/socketio\/hubs\/([^/?]+)\/?(\?|$)/;
 export const APP_LINK_PATH_PATTERN = /^\/server\/hubs\/([^/?]+)\/?(\?|$)/;
 
 export const HEALTH_PATH = "/healthz";

@@ -17,6 +17,8 @@ export interface LinkClaims {
 const HEADER = base64url(JSON.stringify({ alg: "HS256", typ: "JWT" }));
 /** Clock skew tolerated between app server and broker. */
 const SKEW_SECONDS = 30;
+/** Longest validity a token may claim: a leaked token must not open links for days. */
+export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
 
 export function signLinkToken(
   accessKey: string,
@@ -29,14 +31,25 @@ export function signLinkToken(
   return `${unsigned}.${sign(accessKey, unsigned)}`;
 }
 
-/** Verifies signature, algorithm, time window and hub; throws RegioError with the reason otherwise. */
-export function verifyLinkToken(accessKey: string, token: string, hub: string, now = Date.now()): LinkClaims {
+/**
+ * Verifies signature, algorithm, time window and hub; throws RegioError with the reason otherwise.
+ * Several access keys may be valid at once (while one is rotated out): any of them verifies.
+ */
+export function verifyLinkToken(
+  accessKeys: string | readonly string[],
+  token: string,
+  hub: string,
+  now = Date.now(),
+): LinkClaims {
   const parts = token.split(".");
   if (parts.length !== 3) throw new RegioError(ErrorCode.TokenInvalid, "token is not a JWT");
   const [header, payload, signature] = parts as [string, string, string];
-  const expected = Buffer.from(sign(accessKey, `${header}.${payload}`));
   const actual = Buffer.from(signature);
-  if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
+  const signedWith = (key: string): boolean => {
+    const expected = Buffer.from(sign(key, `${header}.${payload}`));
+    return expected.length === actual.length && timingSafeEqual(expected, actual);
+  };
+  if (!(typeof accessKeys === "string" ? [accessKeys] : accessKeys).some(signedWith)) {
     throw new RegioError(ErrorCode.TokenInvalid, "token signature does not match the access key");
   }
   const alg = parseJson(header)?.alg;
@@ -50,6 +63,12 @@ export function verifyLinkToken(accessKey: string, token: string, hub: string, n
     typeof claims.iat !== "number"
   ) {
     throw new RegioError(ErrorCode.TokenInvalid, "token claims hub, sub, iat and exp are required");
+  }
+  if (claims.exp - claims.iat > MAX_TOKEN_LIFETIME_SECONDS) {
+    throw new RegioError(
+      ErrorCode.TokenInvalid,
+      `token lifetime exceeds ${MAX_TOKEN_LIFETIME_SECONDS} s (exp - iat = ${claims.exp - claims.iat})`,
+    );
   }
   const seconds = now / 1000;
   if (claims.exp + SKEW_SECONDS < seconds) throw new RegioError(ErrorCode.TokenExpired, "token has expired");

@@ -24,7 +24,9 @@ export const samples: Record<string, Message> = {
     nodeId: "n1",
     region: "eastus",
     nodes: [{ nodeId: "n1", url: "http://127.0.0.1:7400", region: "eastus" }],
+    limits: { maxOperationBytes: 1_000_000 },
   },
+  ready: { type: MessageType.Ready, stream: "app-1/6f1c" },
   sessionOpen: {
     type: MessageType.SessionOpen,
     sessionId: "s1",
@@ -122,5 +124,19 @@ export const samples: Record<string, Message> = {
     code: "BAD_FRAME",
     message: "frame is not valid MessagePack",
     retriable: false,
+  },
+  errorForOperation: {
+    type: MessageType.Error,
+    code: "PAYLOAD_TOO_LARGE",
+    message: "operation of 1200000 bytes exceeds 1000000",
+    retriable: false,
+    seq: 7,
+  },
+  errorForRequest: {
+    type: MessageType.Error,
+    code: "TIMEOUT",
+    message: "no answer",
+    retriable: true,
+    requestId: 3,
   },
 };

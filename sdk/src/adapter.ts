@@ -5,15 +5,23 @@ import { Decoder, type Packet } from "socket.io-parser";
 import type { Links } from "./link/regional-links.ts";
 import type { VirtualConnection } from "./engine/virtual-connection.ts";
 import {
+  boundedSnapshot,
+  boundedValue,
+  DEFAULT_SNAPSHOT_BOUNDS,
+  encodeMessage,
+  ErrorCode,
   MessageType,
+  RegioError,
   SendFlags,
+  type Message,
   type Payload,
   type SocketSnapshot,
   type Target,
-  type SnapshotHandshake,
 } from "@regio/protocol";
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** setTimeout fires at once past 2^31 - 1 ms: an app's `timeout(ms)` is clamped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Ack ids of broadcasts-with-ack are drawn from [2^48, 2^53): the broker routes a client's ack by
  * (namespace, id), and socket.io's own per-socket ack ids count up from 0 on every app server, so
@@ -39,10 +47,11 @@ export class RegioAdapter extends Adapter {
     const socket = this.nsp.sockets.get(id);
     // Joins made before the socket is connected (middleware, session recovery) are announced
     // together with the socket's own room when socket.io connects it.
-    if (!socket) return;
+    const link = socket && linkOf(socket);
+    if (!socket || !link) return;
     const first = !this.announced.has(id);
     if (first) this.announced.add(id);
-    linkOf(socket).send({
+    link.send({
       type: MessageType.Join,
       sessionId: socket.conn.id,
       nsp: this.nsp.name,
@@ -59,7 +68,7 @@ export class RegioAdapter extends Adapter {
     super.del(id, room);
     const socket = this.nsp.sockets.get(id);
     if (!socket || !this.announced.has(id)) return;
-    linkOf(socket).send({ type: MessageType.Leave, nsp: this.nsp.name, sid: id, rooms: [room] });
+    linkOf(socket)?.send({ type: MessageType.Leave, nsp: this.nsp.name, sid: id, rooms: [room] });
     this.refreshData(id);
   }
 
@@ -68,7 +77,7 @@ export class RegioAdapter extends Adapter {
     const socket = this.nsp.sockets.get(id);
     if (!this.announced.delete(id)) return;
     this.sentData.delete(id);
-    if (socket) linkOf(socket).send({ type: MessageType.LeaveAll, nsp: this.nsp.name, sid: id });
+    if (socket) linkOf(socket)?.send({ type: MessageType.LeaveAll, nsp: this.nsp.name, sid: id });
   }
 
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
@@ -81,7 +90,7 @@ export class RegioAdapter extends Adapter {
       flags: flagsOf(opts),
     } as const;
     // `local` reaches only this app server's clients: nothing to replicate, so no sequence number.
-    if (opts.flags?.local) this.link.sendToAll({ ...broadcast, seq: 0 });
+    if (opts.flags?.local) this.link.sendToAll(this.checkedSize({ ...broadcast, seq: 0 }));
     else this.link.sendOperation(broadcast);
   }
 
@@ -94,7 +103,7 @@ export class RegioAdapter extends Adapter {
     packet.nsp = this.nsp.name;
     packet.id = BROADCAST_ACK_ID_BASE + Math.floor(Math.random() * (2 ** 53 - BROADCAST_ACK_ID_BASE));
     this.notifyOutgoing(packet, opts);
-    const timeoutMs = opts.flags?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const timeoutMs = clampTimer(opts.flags?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS);
     // socket.io's BroadcastOperator calls serverCount() right after this method and then expects one
     // clientCountCallback per server; the broker counts all clients at once, so the total goes in
     // the first call and the other servers report zero.
@@ -102,13 +111,21 @@ export class RegioAdapter extends Adapter {
     // Every node of the region writes to the clients it holds and counts them; the counts add up.
     let counted = 0;
     let clients = 0;
+    const encoded = this.nsp.server.encoder.encode(packet) as Payload[];
+    this.checkedSize({
+      type: MessageType.Broadcast,
+      seq: 0,
+      target: targetOf(this.nsp.name, opts),
+      packet: encoded,
+      flags: 0,
+    });
     const { nodes, cancel } = this.link.requestAll(
       (requestId) => ({
         type: MessageType.BroadcastWithAck,
         seq: 0,
         requestId,
         target: targetOf(this.nsp.name, opts),
-        packet: this.nsp.server.encoder.encode(packet) as Payload[],
+        packet: encoded,
         ackId: packet.id as number,
         flags: flagsOf(opts),
         timeoutMs,
@@ -136,6 +153,7 @@ export class RegioAdapter extends Adapter {
       const cancel = this.link.request(
         (requestId) => ({ type: MessageType.ServerCount, requestId }),
         (reply) => {
+          if (reply.type === MessageType.Error) resolve(1);
           if (reply.type !== MessageType.ServerCountResult) return false;
           resolve(reply.count);
           return true;
@@ -153,11 +171,16 @@ export class RegioAdapter extends Adapter {
     if (opts.flags?.local) return super.fetchSockets(opts) as Promise<Socket[]>;
     // Only the sockets the query can return need their data re-checked (an encode each).
     for (const id of this.localTargets(opts)) this.refreshData(id);
-    const timeoutMs = opts.flags?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const timeoutMs = clampTimer(opts.flags?.timeout ?? DEFAULT_REQUEST_TIMEOUT_MS);
     const snapshots = await new Promise<SocketSnapshot[]>((resolve, reject) => {
       const cancel = this.link.request(
         (requestId) => ({ type: MessageType.FetchSockets, requestId, target: targetOf(this.nsp.name, opts) }),
         (reply) => {
+          if (reply.type === MessageType.Error) {
+            clearTimeout(timer);
+            reject(new RegioError(ErrorCode.BadFrame, `fetchSockets failed: ${reply.message}`));
+            return true;
+          }
           if (reply.type !== MessageType.FetchSocketsResult) return false;
           clearTimeout(timer);
           resolve(reply.sockets);
@@ -225,6 +248,10 @@ export class RegioAdapter extends Adapter {
         timeoutMs,
       }),
       (reply) => {
+        if (reply.type === MessageType.Error) {
+          settle(new Error(`serverSideEmit failed: ${reply.message}`), []);
+          return true;
+        }
         if (reply.type !== MessageType.ServerSideEmitResult) return false;
         if (reply.complete) settle(null, reply.responses);
         else settle(new Error("timeout reached: some app servers did not answer"), reply.responses);
@@ -239,29 +266,40 @@ export class RegioAdapter extends Adapter {
     }, timeoutMs + 1000).unref();
   }
 
-  /** How this socket looks to other app servers' fetchSockets(). */
+  /**
+   * How this socket looks to other app servers' fetchSockets(): what the client sent (auth, query,
+   * headers) and socket.data, bounded so that no client can make it too deep or too large to carry.
+   */
   private snapshot(socket: Socket): SocketSnapshot {
-    return {
+    return boundedSnapshot({
       id: socket.id,
-      handshake: socket.handshake as unknown as SnapshotHandshake,
+      handshake: socket.handshake,
       rooms: [...(this.sids.get(socket.id) ?? [])],
-      data: serializable(socket.data),
-    };
+      data: socket.data,
+    });
+  }
+
+  /** Throws PAYLOAD_TOO_LARGE (into the app's emit) for what no node would accept. */
+  private checkedSize<M extends Message>(message: M): M {
+    const bytes = encodeMessage(message).byteLength;
+    if (bytes > this.link.maxOperationBytes) {
+      throw new RegioError(
+        ErrorCode.PayloadTooLarge,
+        `operation of ${bytes} bytes exceeds the ${this.link.maxOperationBytes} bytes a node accepts`,
+      );
+    }
+    return message;
   }
 
   /** socket.data is a plain property: it is re-sent whenever it changed since it was last sent. */
   private refreshData(id: SocketId): void {
     const socket = this.nsp.sockets.get(id);
     if (!socket || !this.announced.has(id)) return;
-    const encoded = fingerprint(socket.data);
+    const data = boundedData(socket.data);
+    const encoded = fingerprint(data);
     if (this.sentData.get(id) === encoded) return;
     this.sentData.set(id, encoded);
-    linkOf(socket).send({
-      type: MessageType.SocketData,
-      nsp: this.nsp.name,
-      sid: id,
-      data: serializable(socket.data),
-    });
+    linkOf(socket)?.send({ type: MessageType.SocketData, nsp: this.nsp.name, sid: id, data });
   }
 
   /** onAnyOutgoing listeners of this app server's sockets see broadcast packets, as on plain socket.io. */
@@ -290,9 +328,16 @@ export class RegioAdapter extends Adapter {
   }
 }
 
-/** Membership travels on the link of the node that holds the socket's client session. */
-function linkOf(socket: Socket): VirtualConnection["link"] {
-  return (socket.conn as unknown as VirtualConnection).link;
+/**
+ * Membership travels on the link of the node that holds the socket's client session; undefined for
+ * a socket that is not a broker session (there are none: useRegio refuses direct connections).
+ */
+function linkOf(socket: Socket): VirtualConnection["link"] | undefined {
+  return (socket.conn as unknown as Partial<VirtualConnection>).link;
+}
+
+function clampTimer(ms: number): number {
+  return Math.max(0, Math.min(MAX_TIMER_MS, ms));
 }
 
 function targetOf(nsp: string, opts: BroadcastOptions): Target {
@@ -317,14 +362,9 @@ function fingerprint(data: unknown): string {
   }
 }
 
-/** socket.data that MessagePack cannot carry (functions, sockets...) is left out of the snapshot. */
-function serializable(data: unknown): unknown {
-  try {
-    encode(data);
-    return data;
-  } catch {
-    return undefined;
-  }
+/** socket.data as other app servers see it: what MessagePack can carry, within the bounds, or nothing. */
+function boundedData(data: unknown): unknown {
+  return boundedValue(data, DEFAULT_SNAPSHOT_BOUNDS.maxDepth, DEFAULT_SNAPSHOT_BOUNDS.dataBytes);
 }
 
 function decodePacket(parts: Payload[], onPacket: (packet: Packet) => void): void {

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "socket.io";
 import { RegioAdapter } from "./adapter.ts";
 import { RegioEngine } from "./engine/regio-engine.ts";
-import { LinkSet } from "./link/link-set.ts";
+import { LinkSet, newLinkState } from "./link/link-set.ts";
+import { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from "./link/outbox.ts";
 import { RegionalLinks, type Links } from "./link/regional-links.ts";
 import type { NodeLink } from "./link/node-link.ts";
 import {
@@ -29,8 +30,17 @@ export interface RegioOptions {
    * fails over to the next when it stays down, and moves back when it is healthy again.
    */
   regions?: Array<{ name: string; connectionString: string }>;
-  /** How often region health is checked, ms (default 5000). */
+  /** How often the preferred region's return is checked, ms (default 5000). */
   regionProbeIntervalMs?: number;
+  /** A region whose every link is down this long is left for the next healthy one, ms (default 500). */
+  failoverAfterMs?: number;
+  /**
+   * Bounds of the operation stream: unacknowledged operations held at most (`maxBytes`, default
+   * 64 MiB; past it emits throw RegioError BUFFER_FULL), and how long acknowledged ones are kept to
+   * replay to another region after a region loss (`replayWindowMs`, default 30 s; `maxReplayBytes`,
+   * default 32 MiB).
+   */
+  outbox?: Partial<OutboxOptions>;
   /** Stable id of this app server (default: a random UUID per process). */
   appServerId?: string;
 }
@@ -57,6 +67,7 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   }
   const appServerId = options.appServerId ?? randomUUID();
   const link = createLinks(options, appServerId);
+  refuseDirectConnections(io);
   const engine = new RegioEngine(() => void link.close());
   io.bind(engine as unknown as Parameters<Server["bind"]>[0]);
   io.adapter(
@@ -67,6 +78,12 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
     } as unknown as Parameters<Server["adapter"]>[0],
   );
 
+  // Link problems go to the app's onError listeners; with none, to Node's warnings (never thrown).
+  const errorListeners = new Set<(error: RegioError) => void>();
+  link.on("error", (error) => {
+    if (errorListeners.size === 0) warnOnce(error);
+    for (const listener of errorListeners) listener(error);
+  });
   link.on("message", (message, from) => dispatch(io, engine, from, message));
   // Sessions live as long as the link that carries them: the node closes them on its side too.
   link.on("down", (from) => engine.closeAll("transport close", from));
@@ -81,25 +98,56 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
       await link.close();
     },
     onError(listener) {
-      link.on("error", listener);
+      errorListeners.add(listener);
     },
   };
 }
 
+const warned = new Map<string, number>();
+
+/** A link problem nobody listens for, as a Node warning; the same one at most once a minute. */
+function warnOnce(error: RegioError): void {
+  const now = Date.now();
+  if ((warned.get(error.message) ?? 0) > now - 60_000) return;
+  warned.set(error.message, now);
+  process.emitWarning(error.message, { type: "RegioWarning", code: error.code });
+}
+
 function createLinks(options: RegioOptions, appServerId: string): Links {
   const hub = options.hub;
+  const outbox = { ...DEFAULT_OUTBOX_OPTIONS, ...options.outbox };
   if (options.regions && options.regions.length > 0) {
     const regions = options.regions.map(({ name, connectionString }) => {
       const { endpoint, accessKey } = parseConnectionString(connectionString);
       return { name, endpoint, accessKey };
     });
-    return new RegionalLinks({ hub, appServerId, regions, probeIntervalMs: options.regionProbeIntervalMs });
+    return new RegionalLinks({
+      hub,
+      appServerId,
+      regions,
+      probeIntervalMs: options.regionProbeIntervalMs,
+      failoverAfterMs: options.failoverAfterMs,
+      outbox,
+    });
   }
   if (!options.connectionString) {
     throw new ConnectionStringError("give connectionString or regions", "connectionString");
   }
   const { endpoint, accessKey } = parseConnectionString(options.connectionString);
-  return new LinkSet({ endpoint, hub, accessKey, appServerId });
+  return new LinkSet({ endpoint, hub, accessKey, appServerId }, newLinkState(appServerId, outbox));
+}
+
+/**
+ * A Server created on an HTTP server (`new Server(httpServer)`) already listens there with a real
+ * engine.io. Clients must come through the broker: a direct connection would be a socket with no
+ * session on any node. Such requests are refused with 403 and the reason, and never reach socket.io.
+ */
+function refuseDirectConnections(io: Server): void {
+  const engine = io.engine as Server["engine"] | undefined;
+  if (!engine || typeof (engine as { handleRequest?: unknown }).handleRequest !== "function") return;
+  engine.removeAllListeners("connection");
+  engine.opts.allowRequest = (_req, callback) =>
+    callback("this server is served through Regio: connect to the broker's endpoint", false);
 }
 
 function dispatch(io: Server, engine: RegioEngine, link: NodeLink, message: Message): void {

@@ -3,14 +3,11 @@ import WebSocket from "ws";
 import type { BrokerHandle } from "@regio/broker";
 import { ConnectionStringError, ErrorCode, parseConnectionString, RegioError, useRegio } from "@regio/sdk";
 import {
-  appLinkPath,
   clientPath,
-  decodeMessage,
   encodeMessage,
   formatConnectionString,
   MessageType,
   signLinkToken,
-  type Message,
 } from "@regio/protocol";
 import { Server } from "socket.io";
 import {
@@ -23,43 +20,7 @@ import {
   type AppServer,
 } from "../support/regio-harness.ts";
 import { connected, once, until } from "../support/events.ts";
-
-interface LinkAttempt {
-  status: number;
-  body: { code?: string; message?: string };
-  ws: WebSocket;
-  /** The next message of `type`, including ones that arrived before the call. */
-  next(type: number): Promise<Message>;
-}
-
-/** A raw WebSocket upgrade to the app-link endpoint; resolves with the HTTP refusal or the open link. */
-function rawLink(broker: BrokerHandle, token?: string, hub = HUB): Promise<LinkAttempt> {
-  const url = broker.url.replace("http", "ws") + appLinkPath(hub);
-  const ws = new WebSocket(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const received: Message[] = [];
-  const waiters: Array<{ type: number; resolve: (m: Message) => void }> = [];
-  ws.on("message", (data: Buffer) => {
-    const message = decodeMessage(data);
-    const i = waiters.findIndex((w) => w.type === message.type);
-    if (i >= 0) waiters.splice(i, 1)[0]!.resolve(message);
-    else received.push(message);
-  });
-  const next = (type: number) =>
-    new Promise<Message>((resolve) => {
-      const i = received.findIndex((m) => m.type === type);
-      if (i >= 0) resolve(received.splice(i, 1)[0]!);
-      else waiters.push({ type, resolve });
-    });
-  return new Promise((resolve, reject) => {
-    ws.on("unexpected-response", (_req, res) => {
-      let text = "";
-      res.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text), ws, next }));
-    });
-    ws.on("open", () => resolve({ status: 101, body: {}, ws, next }));
-    ws.on("error", reject);
-  });
-}
+import { rawLink } from "../support/raw-link.ts";
 
 describe("bad input gets a clear answer and the node keeps serving everyone else", () => {
   let broker: BrokerHandle;
@@ -140,6 +101,7 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
     const link = await rawLink(broker, signLinkToken(ACCESS_KEY, { hub: HUB, sub: "fuzzer" }));
     try {
       await link.next(MessageType.Hello);
+      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: "fuzzer/1" }));
       link.ws.send(Buffer.from([0xc1, 0xff, 0x00]));
       expect(await link.next(MessageType.Error)).toMatchObject({
         code: ErrorCode.BadFrame,
@@ -191,7 +153,7 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
     expect(response.status).toBe(503);
     expect(await response.json()).toEqual({
       code: ErrorCode.NoAppServer,
-      message: "no app server is connected to hub 'empty'",
+      message: "no app server serves hub 'empty'",
     });
     const client = connect(broker, "/", { path: clientPath("empty") });
     expect((await once<[Error]>(client, "connect_error"))[0].message).toBe("xhr poll error");

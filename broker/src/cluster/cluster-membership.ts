@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { NodeInfo } from "@regio/protocol";
 import type { Logger } from "../logger.ts";
 import { NodeDirectory } from "../replication/node-directory.ts";
+import { PeerLatency } from "./peer-latency.ts";
 import type { NodeHeartbeat, Replicator } from "../replication/replicator.ts";
 
 export interface ClusterMembershipOptions {
@@ -34,6 +35,7 @@ export class ClusterMembership {
   advertisedUrl = "";
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private latency: PeerLatency | undefined;
 
   constructor(private readonly options: ClusterMembershipOptions) {
     const { log } = options;
@@ -77,6 +79,26 @@ export class ClusterMembership {
       if (removed > 0) log.info({ removedSockets: removed }, "dropped sockets of nodes that are not alive");
     }, leaseMs / 2);
     this.sweepTimer.unref();
+    const self = this.options.nodeId;
+    this.latency = new PeerLatency(() =>
+      this.directory.list().filter((node) => node.nodeId !== self && node.url),
+    );
+  }
+
+  /**
+   * Where to relay a new client session of a hub that no app server serves through this node: the
+   * nearest live node (lowest measured round trip; this region first while nothing is measured)
+   * through which an app server serves the hub. Undefined when none does, anywhere.
+   */
+  relayFor(hub: string): URL | undefined {
+    const { nodeId: self, region } = this.options;
+    const rank = (node: NodeHeartbeat): number => this.latency?.rtt(node.nodeId) ?? Infinity;
+    const candidates = this.directory
+      .list()
+      .filter((node) => node.nodeId !== self && node.url && (node.appServers[hub]?.length ?? 0) > 0)
+      .sort((a, b) => rank(a) - rank(b) || Number(b.region === region) - Number(a.region === region));
+    const best = candidates[0];
+    return best ? new URL(best.url) : undefined;
   }
 
   onHeartbeat(beat: NodeHeartbeat): void {
@@ -102,6 +124,7 @@ export class ClusterMembership {
   leave(): void {
     clearInterval(this.heartbeatTimer);
     clearInterval(this.sweepTimer);
+    this.latency?.close();
     this.directory.close();
     this.options.replicator.publishHeartbeat(this.heartbeat(true));
   }

@@ -9,6 +9,9 @@ export interface AckWaiter {
   onAck(packet: Payload[]): void;
 }
 
+/** As socket.io-parser's Decoder: a packet announcing more attachments than this is not a valid ack. */
+export const MAX_ATTACHMENTS = 10;
+
 const ACK = "3";
 const BINARY_ACK = "6";
 
@@ -28,7 +31,8 @@ export function parseAckHeader(packet: string): AckHeader | undefined {
     const dash = packet.indexOf("-", i);
     if (dash < 0) return undefined;
     attachments = Number(packet.slice(i, dash));
-    if (!Number.isSafeInteger(attachments) || attachments < 0) return undefined;
+    if (!Number.isSafeInteger(attachments) || attachments < 0 || attachments > MAX_ATTACHMENTS)
+      return undefined;
     i = dash + 1;
   }
   let nsp = "/";

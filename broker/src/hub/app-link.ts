@@ -7,42 +7,63 @@ import {
   RegioError,
   type Message,
 } from "@regio/protocol";
+import { rawSocketOf } from "../internals/ws.ts";
 import type { Logger } from "../logger.ts";
+
+export interface AppLinkOptions {
+  /** A link that answers no ping for this long is dropped (default 20 s). */
+  heartbeatTimeoutMs?: number;
+  /**
+   * Bytes written to the app server and not yet sent (it reads too slowly) at most: past it the link
+   * is dropped (default 64 MiB). From an eighth of it, the link reports itself congested.
+   */
+  maxBufferedBytes?: number;
+}
 
 /**
  * The broker's end of one app server's link: frames in, frames out. A frame that cannot be decoded
  * is answered with an Error message and the link stays up: one bad frame must not cost the app
- * server its clients.
+ * server its clients. The link serves client sessions only once the app server said Ready.
  */
 export class AppLink {
   /** Client sessions bound to this link; used to spread new sessions over app servers. */
   sessionCount = 0;
-  private messageHandler: (message: Message) => void = () => {};
+  /** The app server's operation stream, from its Ready (undefined until then). */
+  stream: string | undefined;
+  private messageHandler: (message: Message, frameBytes: number) => void = () => {};
+  private congestionHandler: (congested: boolean) => void = () => {};
+  private congested = false;
+  private readonly maxBufferedBytes: number;
 
   constructor(
     readonly id: string,
     readonly appServerId: string,
     private readonly ws: WebSocket,
     private readonly log: Logger,
-    heartbeatTimeoutMs = 20_000,
+    options: AppLinkOptions = {},
   ) {
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
     ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
     // An app server that stopped answering pings (hung, or cut off) must not keep its clients.
     let alive = true;
     ws.on("pong", () => (alive = true));
-    const heartbeat = setInterval(() => {
-      if (!alive) {
-        this.log.warn({ link: id }, "app link missed its heartbeat, dropping it");
-        return ws.terminate();
-      }
-      alive = false;
-      ws.ping();
-    }, heartbeatTimeoutMs / 2);
+    const heartbeat = setInterval(
+      () => {
+        if (!alive) {
+          this.log.warn({ link: id }, "app link missed its heartbeat, dropping it");
+          return ws.terminate();
+        }
+        alive = false;
+        ws.ping();
+      },
+      (options.heartbeatTimeoutMs ?? 20_000) / 2,
+    );
     heartbeat.unref();
     ws.once("close", () => clearInterval(heartbeat));
+    rawSocketOf(ws)?.on("drain", () => this.checkCongestion());
   }
 
-  onMessage(handler: (message: Message) => void): void {
+  onMessage(handler: (message: Message, frameBytes: number) => void): void {
     this.messageHandler = handler;
   }
 
@@ -50,21 +71,53 @@ export class AppLink {
     this.ws.once("close", handler);
   }
 
+  /** Told when the app server falls behind reading (true) and when it caught up (false). */
+  onCongestion(handler: (congested: boolean) => void): void {
+    this.congestionHandler = handler;
+  }
+
   get isOpen(): boolean {
     return this.ws.readyState === this.ws.OPEN;
   }
 
-  send(message: Message): void {
-    if (this.isOpen) this.ws.send(encodeMessage(message));
+  /** Open, and the app server said it is ready to serve. */
+  get isServing(): boolean {
+    return this.isOpen && this.stream !== undefined;
   }
 
-  sendError(error: RegioError, ref?: number): void {
+  /** Sends a message; false when it was not sent (link closed, or it could not be encoded). */
+  send(message: Message): boolean {
+    if (!this.isOpen) return false;
+    let frame: Uint8Array;
+    try {
+      frame = encodeMessage(message);
+    } catch (error) {
+      this.log.error({ link: this.id, type: message.type, err: String(error) }, "could not encode a message");
+      return false;
+    }
+    if (this.ws.bufferedAmount + frame.byteLength > this.maxBufferedBytes) {
+      // The app server does not read: memory must not grow without bound. Its sessions end with the
+      // link; it re-links, and its clients reconnect.
+      this.log.warn(
+        { link: this.id, bufferedBytes: this.ws.bufferedAmount },
+        "app server reads too slowly, dropping its link",
+      );
+      this.ws.terminate();
+      return false;
+    }
+    this.ws.send(frame);
+    this.checkCongestion();
+    return true;
+  }
+
+  /** An Error message, answering one operation (`seq`) or one request (`requestId`) when given. */
+  sendError(error: RegioError, answers: { seq?: number; requestId?: number } = {}): void {
     this.send({
       type: MessageType.Error,
       code: error.code,
       message: error.message,
       retriable: error.retriable,
-      ref,
+      ...answers,
     });
   }
 
@@ -75,6 +128,13 @@ export class AppLink {
   /** Drops the connection at once (tests use it to model a link failure). */
   terminate(): void {
     this.ws.terminate();
+  }
+
+  private checkCongestion(): void {
+    const congested = this.ws.bufferedAmount > this.maxBufferedBytes / 8;
+    if (congested === this.congested) return;
+    this.congested = congested;
+    this.congestionHandler(congested);
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
@@ -91,11 +151,21 @@ export class AppLink {
       this.sendError(regioError);
       return;
     }
+    if (message.type === MessageType.Ready) {
+      this.stream ??= message.stream;
+      return;
+    }
     try {
-      this.messageHandler(message);
+      this.messageHandler(message, data.length);
     } catch (error) {
       // A bug handling one message must not take the node down; say so loudly instead.
       this.log.error({ link: this.id, type: message.type, err: error }, "failed to handle app-link message");
+      const requestId = (message as { requestId?: unknown }).requestId;
+      if (typeof requestId === "number") {
+        this.sendError(new RegioError(ErrorCode.BadFrame, "the node could not answer this request"), {
+          requestId,
+        });
+      }
     }
   }
 }

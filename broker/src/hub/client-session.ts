@@ -1,6 +1,6 @@
-import type { Socket } from "node:net";
 import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
+import { rawSocketOf, sessionIdOf } from "../internals/engine-io.ts";
 import { AckCapture } from "./ack-capture.ts";
 import type { PreparedPacket } from "./prepared-packet.ts";
 
@@ -27,8 +27,7 @@ export class ClientSession {
     private readonly maxQueuedBytes: number,
     private readonly onOverflow: (session: ClientSession, queuedBytes: number) => void,
   ) {
-    // engine.io declares `id` private in its types, yet it is the session id it hands to clients.
-    this.id = (engineSocket as unknown as { id: string }).id;
+    this.id = sessionIdOf(engineSocket);
     this.linkId = linkId;
     // A client that never connects to a namespace holds a session for nothing (Socket.IO's connectTimeout).
     this.connectTimer = setTimeout(() => {
@@ -93,14 +92,25 @@ export class ClientSession {
   }
 
   /**
+   * Stops (true) or resumes (false) reading what the client sends, while its app server reads too
+   * slowly: flow control instead of buffering. WebSocket transport only (a polling client sends one
+   * request at a time, each bounded by maxHttpBufferSize).
+   */
+  pauseReading(paused: boolean): void {
+    const raw = rawSocketOf(this.engineSocket);
+    if (paused) raw?.pause();
+    else raw?.resume();
+  }
+
+  /**
    * One write per client per tick: the client's TCP socket is corked on the first frame of a tick
    * and uncorked when the tick ends, so all the frames of a fan-out burst leave in one writev
    * instead of one syscall each. (WebSocket transport only; polling answers one request at a time.)
    */
   private corkForThisTick(): void {
     if (this.corked) return;
-    const raw = (this.engineSocket.transport as unknown as { socket?: { _socket?: Socket } }).socket?._socket;
-    if (!raw || typeof raw.cork !== "function") return;
+    const raw = rawSocketOf(this.engineSocket);
+    if (!raw) return;
     this.corked = true;
     raw.cork();
     process.nextTick(() => {

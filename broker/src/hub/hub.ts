@@ -1,5 +1,8 @@
 import { Server as EngineServer, type ServerOptions, type Socket as EngineSocket } from "engine.io";
 import {
+  boundedSnapshot,
+  boundedValue,
+  DEFAULT_SNAPSHOT_BOUNDS,
   ErrorCode,
   MessageType,
   RegioError,
@@ -28,6 +31,8 @@ export interface HubContext {
   connectTimeoutMs: number;
   /** Bytes a client may owe (written, not yet taken by its transport) before it is disconnected. */
   maxClientQueueBytes: number;
+  /** Largest operation (its app-link frame) accepted: it must fit one record of the replication log. */
+  maxOperationBytes: number;
   /** This region's live nodes, for the SDK to link to each. */
   nodes(): NodeInfo[];
   /** App server ids linked to this hub on other live nodes, from their heartbeats. */
@@ -96,29 +101,51 @@ export class Hub {
       nodeId: this.ctx.nodeId,
       region: this.ctx.region,
       nodes: this.ctx.nodes(),
+      limits: { maxOperationBytes: this.ctx.maxOperationBytes },
     });
   }
 
-  /** The app servers linked to this node, for heartbeats (serverCount across nodes). */
+  /** The app servers serving through this node, for heartbeats (serverCount across nodes, relays). */
   appServerIds(): string[] {
-    return [...new Set([...this.links.values()].map((link) => link.appServerId))];
+    const serving = [...this.links.values()].filter((link) => link.isServing);
+    return [...new Set(serving.map((link) => link.appServerId))];
   }
 
   get hasAppServers(): boolean {
-    return this.links.size > 0;
+    for (const link of this.links.values()) if (link.isServing) return true;
+    return false;
+  }
+
+  /** Nothing left on this node: no links, no sessions, no view (the hub can be dropped). */
+  get isEmpty(): boolean {
+    return this.links.size === 0 && this.sessions.size === 0 && this.index.isEmpty;
   }
 
   addLink(link: AppLink): void {
     this.links.set(link.id, link);
-    link.onMessage((message) => this.onLinkMessage(link, message));
+    link.onMessage((message, frameBytes) => this.onLinkMessage(link, message, frameBytes));
     link.onClose(() => this.removeLink(link));
+    // An app server that reads too slowly: its clients wait (their reads pause) until it catches up.
+    link.onCongestion((congested) => {
+      for (const session of this.sessions.values()) {
+        if (session.linkId === link.id) session.pauseReading(congested);
+      }
+    });
     this.hello(link);
     this.ctx.log.info({ hub: this.name, link: link.id, appServer: link.appServerId }, "app server linked");
   }
 
   /** A record another node published: delivered to this node's clients, never published again. */
   onReplicated(record: ReplicatedRecord): void {
-    this.gate.offer(record.appServerId, record.seq, () => this.executor.execute(record.operation, undefined));
+    const verdict = this.gate.offer(record.appServerId, record.seq, () =>
+      this.executor.execute(record.operation, undefined),
+    );
+    if (verdict === "out of range") {
+      this.ctx.log.warn(
+        { hub: this.name, stream: record.appServerId, seq: record.seq, origin: record.origin.nodeId },
+        "replicated operation out of its stream's range; dropped",
+      );
+    }
   }
 
   /** Another node's socket changed: the view follows (for fetchSockets and friends). */
@@ -183,11 +210,11 @@ export class Hub {
     this.ctx.log.info({ hub: this.name, link: link.id }, "app server unlinked");
   }
 
-  /** New sessions go to the app server with the fewest sessions on this node. */
+  /** New sessions go to the serving app server with the fewest sessions on this node. */
   private pickLink(): AppLink | undefined {
     let best: AppLink | undefined;
     for (const link of this.links.values()) {
-      if (link.isOpen && (!best || link.sessionCount < best.sessionCount)) best = link;
+      if (link.isServing && (!best || link.sessionCount < best.sessionCount)) best = link;
     }
     return best;
   }
@@ -232,7 +259,7 @@ export class Hub {
     });
   }
 
-  private onLinkMessage(link: AppLink, message: Message): void {
+  private onLinkMessage(link: AppLink, message: Message, frameBytes: number): void {
     switch (message.type) {
       case MessageType.SessionSend: {
         const session = this.ownedSession(link, message.sessionId);
@@ -252,7 +279,9 @@ export class Hub {
           sessionId: session.id,
           linkId: link.id,
         };
-        this.index.join(message.nsp, message.sid, owner, message.rooms, message.snapshot);
+        // Bounded again here: what enters the view must fit a membership record, whatever the SDK sent.
+        const snapshot = message.snapshot && boundedSnapshot(message.snapshot);
+        this.index.join(message.nsp, message.sid, owner, message.rooms, snapshot);
         session.addSocket(message.nsp, message.sid);
         return;
       }
@@ -264,8 +293,10 @@ export class Hub {
         if (this.ownsSocket(link, message.nsp, message.sid)) this.index.remove(message.nsp, message.sid);
         return;
       case MessageType.SocketData:
-        if (this.ownsSocket(link, message.nsp, message.sid))
-          this.index.setData(message.nsp, message.sid, message.data);
+        if (this.ownsSocket(link, message.nsp, message.sid)) {
+          const { maxDepth, dataBytes } = DEFAULT_SNAPSHOT_BOUNDS;
+          this.index.setData(message.nsp, message.sid, boundedValue(message.data, maxDepth, dataBytes));
+        }
         return;
       case MessageType.Broadcast:
       case MessageType.BroadcastWithAck:
@@ -273,15 +304,22 @@ export class Hub {
       case MessageType.SocketsLeave:
       case MessageType.DisconnectSockets:
       case MessageType.ServerSideEmit:
-        this.onOperation(link, message);
+        this.onOperation(link, message, frameBytes);
         return;
-      case MessageType.FetchSockets:
-        link.send({
+      case MessageType.FetchSockets: {
+        const answered = link.send({
           type: MessageType.FetchSocketsResult,
           requestId: message.requestId,
           sockets: this.executor.fetchSockets(message.target, link.id),
         });
+        // Every request gets an answer, even one whose result could not be sent.
+        if (!answered) {
+          link.sendError(new RegioError(ErrorCode.BadFrame, "the result could not be encoded"), {
+            requestId: message.requestId,
+          });
+        }
         return;
+      }
       case MessageType.ServerCount:
         link.send({
           type: MessageType.ServerCountResult,
@@ -302,27 +340,43 @@ export class Hub {
     }
   }
 
-  private onOperation(link: AppLink, operation: Operation): void {
+  private onOperation(link: AppLink, operation: Operation, frameBytes: number): void {
+    if (frameBytes > this.ctx.maxOperationBytes) {
+      // It could not be replicated: refused now, with the reason, rather than accepted and stuck.
+      const error = new RegioError(
+        ErrorCode.PayloadTooLarge,
+        `operation of ${frameBytes} bytes exceeds the ${this.ctx.maxOperationBytes} bytes this node accepts`,
+      );
+      return link.sendError(error, operation.seq === 0 ? requestOf(operation) : { seq: operation.seq });
+    }
     // seq 0: requests (with acknowledgements) and `local` broadcasts: not sequenced, not replicated.
     if (operation.seq === 0) {
       this.executor.execute(operation, link);
       return;
     }
     if (operation.type === MessageType.BroadcastWithAck) return;
+    const stream = link.stream ?? link.appServerId;
+    if (!this.gate.accepts(stream, operation.seq)) {
+      const error = new RegioError(
+        ErrorCode.BadSequence,
+        `seq ${operation.seq} is out of this stream's range`,
+      );
+      return link.sendError(error, { seq: operation.seq });
+    }
     // A duplicate was executed here already (sent before a re-link, or read from another node after
     // the SDK failed over); it is still published, for nodes that may not have it yet.
-    this.gate.offer(link.appServerId, operation.seq, () => this.executor.execute(operation, link));
+    this.gate.offer(stream, operation.seq, () => this.executor.execute(operation, link));
     const record: ReplicatedRecord = {
       hub: this.name,
       origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
-      appServerId: link.appServerId,
+      appServerId: stream,
       seq: operation.seq,
       operation,
     };
     // The ack waits for the replicator: until then the SDK keeps the operation and re-sends it, so an
     // operation is never lost between node and log. A full buffer rejects; the SDK re-sends later.
     // Re-sent while its first copy still waits for Kafka: the first copy's ack will answer both.
-    const key = `${link.appServerId}\u0000${operation.seq}`;
+    const key = `${stream}\u0000${operation.seq}`;
     if (this.publishing.has(key)) return;
     this.publishing.add(key);
     this.ctx.replicator.publish(record).then(
@@ -332,9 +386,12 @@ export class Hub {
       },
       (error: unknown) => {
         this.publishing.delete(key);
+        // Refused for good (the log will never take it): the SDK drops it and the app hears why.
+        // Otherwise (a full buffer, a log that is down) the SDK re-sends it later.
+        if (error instanceof RegioError && !error.retriable) link.sendError(error, { seq: operation.seq });
         this.ctx.log.warn(
           { hub: this.name, seq: operation.seq, err: String(error) },
-          "operation not accepted yet",
+          "operation not accepted",
         );
       },
     );
@@ -352,6 +409,13 @@ export class Hub {
   private ownsSocket(link: AppLink, nsp: string, sid: string): boolean {
     return this.index.get(nsp, sid)?.owner.linkId === link.id;
   }
+}
+
+/** The request an unsequenced operation carries, for an Error that answers it. */
+function requestOf(operation: Operation): { requestId?: number } {
+  return "requestId" in operation && operation.requestId !== undefined
+    ? { requestId: operation.requestId }
+    : {};
 }
 
 function describe(description: unknown): string | undefined {

@@ -128,6 +128,10 @@ export class MembershipIndex {
     }
   }
 
+  get isEmpty(): boolean {
+    return this.namespaces.size === 0;
+  }
+
   /** Every socket of the hub, in every namespace. */
   *all(): Generator<SocketEntry> {
     for (const view of this.namespaces.values()) yield* view.sockets.values();

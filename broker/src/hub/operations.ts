@@ -14,6 +14,9 @@ import { preparePacket } from "./prepared-packet.ts";
 import type { ServerSideEmitRequests } from "./server-side-emit.ts";
 
 const DEFAULT_SERVER_SIDE_EMIT_TIMEOUT_MS = 5000;
+/** setTimeout fires at once past 2^31 - 1 ms: a timeout an app server sends is clamped to it. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const clampTimer = (ms: number): number => Math.max(0, Math.min(MAX_TIMER_MS, ms));
 
 /**
  * Carries out an app server's operation on this node's part of the hub: the sockets whose client
@@ -95,7 +98,7 @@ export class OperationExecutor {
     // After the timeout the emitter has given up: stop watching for these acks.
     setTimeout(() => {
       for (const session of awaited) session.acks.forget(nsp, operation.ackId);
-    }, operation.timeoutMs).unref();
+    }, clampTimer(operation.timeoutMs)).unref();
   }
 
   /**
@@ -138,7 +141,7 @@ export class OperationExecutor {
         trace: operation.trace,
       });
     if (origin && operation.requestId !== undefined) {
-      const timeoutMs = operation.timeoutMs ?? DEFAULT_SERVER_SIDE_EMIT_TIMEOUT_MS;
+      const timeoutMs = clampTimer(operation.timeoutMs ?? DEFAULT_SERVER_SIDE_EMIT_TIMEOUT_MS);
       this.serverSideEmits.start(origin, operation.requestId, targets, timeoutMs, deliver);
       return;
     }

@@ -1,5 +1,5 @@
-import * as ws from "ws";
 import { SendFlags, type Payload } from "@regio/protocol";
+import { textFrame } from "../internals/ws.ts";
 
 type RawData = string | Buffer;
 
@@ -24,9 +24,6 @@ export interface PreparedPacket {
   bytes: number;
 }
 
-// ws exposes its frame builder on Sender; it is untyped, hence the narrow local type.
-const { Sender } = ws as unknown as { Sender: { frame(data: Buffer, options: object): Buffer[] } };
-
 export function preparePacket(parts: Payload[], flags: number, preFrame: boolean): PreparedPacket {
   const data = parts.map((part) =>
     typeof part === "string" ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength),
@@ -37,13 +34,7 @@ export function preparePacket(parts: Payload[], flags: number, preFrame: boolean
   const only = data[0];
   if (preFrame && data.length === 1 && typeof only === "string") {
     // "4" is Engine.IO's "message" packet type.
-    const frame = Sender.frame(Buffer.from("4" + only), {
-      readOnly: false,
-      mask: false,
-      rsv1: false,
-      opcode: 1,
-      fin: true,
-    });
+    const frame = textFrame(Buffer.from("4" + only));
     options = { compress, wsPreEncodedFrame: frame };
   }
   const bytes = data.reduce(

@@ -18,7 +18,7 @@ export interface AppLinkRefusal {
  * token (header, or `access_token` in the query) signed with the access key, for this hub.
  */
 export function authenticateAppLink(
-  accessKey: string,
+  accessKeys: readonly string[],
   hub: string,
   req: IncomingMessage,
 ): AppLinkIdentity | AppLinkRefusal {
@@ -30,7 +30,7 @@ export function authenticateAppLink(
     return { status: 401, error: new RegioError(ErrorCode.TokenMissing, "app-link token is missing") };
   }
   try {
-    return { hub, appServerId: verifyLinkToken(accessKey, token, hub).sub };
+    return { hub, appServerId: verifyLinkToken(accessKeys, token, hub).sub };
   } catch (error) {
     const regioError =
       error instanceof RegioError ? error : new RegioError(ErrorCode.TokenInvalid, String(error));

@@ -4,9 +4,18 @@ import { STATUS_CODES } from "node:http";
 import type { RegioError } from "@regio/protocol";
 
 /** Every refusal carries a JSON body `{ code, message }` so that clients and operators see why. */
-export function sendJson(res: ServerResponse, status: number, body: object): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: object,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    ...headers,
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -13,21 +13,28 @@ import {
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../logger.ts";
 import { authenticateAppLink, type AppLinkIdentity } from "./app-link-auth.ts";
-import { forwardRequest, forwardUpgrade, sessionNode } from "./forward.ts";
+import { forwardRequest, forwardUpgrade, sessionNode, wasForwarded } from "./forward.ts";
 import { rejectUpgrade, sendJson } from "./http-replies.ts";
 
 export interface RouterContext {
   nodeId: string;
   region: string;
-  accessKey: string;
+  /** Keys app-link tokens may be signed with (several while one is rotated out). */
+  accessKeys: readonly string[];
   log: Logger;
   linkServer: WebSocketServer;
   /** The hub if this node holds it. */
   hub(name: string): Hub | undefined;
   /** The URL of a live node, by id. */
   nodeUrl(nodeId: string): string | undefined;
+  /** The nearest other node through which an app server serves the hub (see ClusterMembership). */
+  relayFor(hub: string): URL | undefined;
+  /** Origins browsers may connect from; undefined: any. */
+  allowedOrigins: readonly string[] | undefined;
   /** `/readyz`: whether this node can serve, and the detail. */
   readiness(): { ready: boolean; body: object };
+  /** Whether the node may hold this hub (it holds it already, or fewer than its limit). */
+  admitsHub(hub: string): boolean;
   /** An authenticated app link. */
   acceptLink(identity: AppLinkIdentity, ws: WebSocket): void;
 }
@@ -50,12 +57,18 @@ export class HttpRouter {
     }
     const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
     if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
-    const owner = this.ownerElsewhere(req);
-    if (owner) return forwardRequest(req, res, owner);
-    const hub = this.clientHub(clientMatch[1]!, req);
-    if (hub instanceof RegioError)
-      return sendJson(res, statusOf(hub), { code: hub.code, message: hub.message });
-    hub.engine.handleRequest(req, res);
+    const route = this.clientRoute(clientMatch[1]!, req);
+    if (route instanceof URL) return forwardRequest(req, res, route, this.ctx.nodeId);
+    if (route instanceof RegioError) {
+      // With CORS headers, so that a browser's page can read why it was refused.
+      return sendJson(
+        res,
+        statusOf(route),
+        { code: route.code, message: route.message },
+        this.corsHeaders(req),
+      );
+    }
+    route.engine.handleRequest(req, res);
   }
 
   onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
@@ -63,11 +76,10 @@ export class HttpRouter {
     const url = req.url ?? "/";
     const clientMatch = CLIENT_PATH_PATTERN.exec(url);
     if (clientMatch) {
-      const owner = this.ownerElsewhere(req);
-      if (owner) return forwardUpgrade(req, socket, head, owner);
-      const hub = this.clientHub(clientMatch[1]!, req);
-      if (hub instanceof RegioError) return rejectUpgrade(socket, statusOf(hub), hub);
-      return hub.engine.handleUpgrade(req, socket, head);
+      const route = this.clientRoute(clientMatch[1]!, req);
+      if (route instanceof URL) return forwardUpgrade(req, socket, head, route, this.ctx.nodeId);
+      if (route instanceof RegioError) return rejectUpgrade(socket, statusOf(route), route);
+      return route.engine.handleUpgrade(req, socket, head);
     }
     const linkMatch = APP_LINK_PATH_PATTERN.exec(url);
     if (linkMatch) return this.upgradeAppLink(linkMatch[1]!, req, socket, head);
@@ -75,37 +87,57 @@ export class HttpRouter {
   }
 
   private upgradeAppLink(hub: string, req: IncomingMessage, socket: Socket, head: Buffer): void {
-    const identity = authenticateAppLink(this.ctx.accessKey, hub, req);
+    const identity = authenticateAppLink(this.ctx.accessKeys, hub, req);
     if ("error" in identity) {
       this.ctx.log.warn({ hub, code: identity.error.code }, "app link refused");
       return rejectUpgrade(socket, identity.status, identity.error);
     }
+    if (!this.ctx.admitsHub(hub)) {
+      const error = new RegioError(
+        ErrorCode.LimitExceeded,
+        "this node serves as many hubs as it may (--max-hubs)",
+      );
+      return rejectUpgrade(socket, 503, error);
+    }
     this.ctx.linkServer.handleUpgrade(req, socket, head, (ws) => this.ctx.acceptLink(identity, ws));
   }
 
-  /** The URL of the node that owns the request's session, when that is another live node. */
-  private ownerElsewhere(req: IncomingMessage): URL | undefined {
-    const sid = new URL(req.url ?? "/", "http://x").searchParams.get("sid");
-    const owner = sid ? sessionNode(sid) : undefined;
-    if (!owner || owner === this.ctx.nodeId) return undefined;
-    const url = this.ctx.nodeUrl(owner);
-    return url ? new URL(url) : undefined;
+  /**
+   * Where a client request goes: this node's hub engine, another node (the session's owner, or, for
+   * a new session of a hub no app server serves through this node, the nearest node through which
+   * one does), or nowhere (an error). A request another node forwarded is never forwarded again.
+   */
+  private clientRoute(name: string, req: IncomingMessage): Hub | URL | RegioError {
+    if (!HUB_NAME.test(name)) return new RegioError(ErrorCode.BadHub, `'${name}' is not a valid hub name`);
+    const query = new URL(req.url ?? "/", "http://x").searchParams;
+    const sid = query.get("sid");
+    const firstHop = !wasForwarded(req);
+    const hub = this.ctx.hub(name);
+    if (sid === null) {
+      const origin = req.headers.origin;
+      if (origin && this.ctx.allowedOrigins && !this.ctx.allowedOrigins.includes(origin)) {
+        return new RegioError(ErrorCode.Forbidden, `origin '${origin}' is not allowed`);
+      }
+      if (hub?.hasAppServers) return hub;
+      const relay = firstHop ? this.ctx.relayFor(name) : undefined;
+      return relay ?? new RegioError(ErrorCode.NoAppServer, `no app server serves hub '${name}'`);
+    }
+    const owner = sessionNode(sid);
+    const ownerUrl = owner && owner !== this.ctx.nodeId && firstHop ? this.ctx.nodeUrl(owner) : undefined;
+    if (ownerUrl) return new URL(ownerUrl);
+    return hub ?? new RegioError(ErrorCode.BadHub, `hub '${name}' has no session '${sid}' on this node`);
   }
 
-  /** The hub a client request belongs to; a new session needs a linked app server to serve it. */
-  private clientHub(name: string, req: IncomingMessage): Hub | RegioError {
-    if (!HUB_NAME.test(name)) return new RegioError(ErrorCode.BadHub, `'${name}' is not a valid hub name`);
-    const hub = this.ctx.hub(name);
-    const isNewSession = !new URL(req.url ?? "/", "http://x").searchParams.has("sid");
-    if (isNewSession && !hub?.hasAppServers) {
-      return new RegioError(ErrorCode.NoAppServer, `no app server is connected to hub '${name}'`);
-    }
-    if (!hub) return new RegioError(ErrorCode.BadHub, `hub '${name}' has no sessions on this node`);
-    return hub;
+  /** CORS headers for a refusal this node writes itself (engine.io adds its own to what it answers). */
+  private corsHeaders(req: IncomingMessage): Record<string, string> {
+    const origin = req.headers.origin;
+    if (!origin || (this.ctx.allowedOrigins && !this.ctx.allowedOrigins.includes(origin))) return {};
+    return { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
   }
 }
 
 function statusOf(error: RegioError): number {
   if (error.code === ErrorCode.NoAppServer) return 503;
+  if (error.code === ErrorCode.Forbidden) return 403;
   return 400;
 }

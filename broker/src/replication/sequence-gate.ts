@@ -12,7 +12,15 @@
  * The first number seen from an app server starts its stream: a node that starts late does not wait
  * for history it will never see.
  */
-export type GateVerdict = "delivered" | "duplicate" | "held";
+export type GateVerdict = "delivered" | "duplicate" | "held" | "out of range";
+
+/** Sequence numbers start at 1 and stay far below 2^53 (an app server would need 2^48 operations). */
+export const MAX_SEQ = 2 ** 48;
+/**
+ * How far ahead of the next expected number an operation may be. Further means it is not this
+ * stream's (a bug, or a forged record): accepting it would make the gate skip everything before it.
+ */
+export const MAX_SEQ_JUMP = 10_000_000;
 
 interface Stream<T> {
   next: number;
@@ -29,7 +37,15 @@ export class SequenceGate<T> {
     private readonly gapTimeoutMs = 2000,
   ) {}
 
+  /** Whether `seq` may be offered for this stream (see MAX_SEQ, MAX_SEQ_JUMP). */
+  accepts(appServerId: string, seq: number): boolean {
+    if (!Number.isSafeInteger(seq) || seq < 1 || seq > MAX_SEQ) return false;
+    const stream = this.streams.get(appServerId);
+    return !stream || seq <= stream.next + MAX_SEQ_JUMP;
+  }
+
   offer(appServerId: string, seq: number, item: T): GateVerdict {
+    if (!this.accepts(appServerId, seq)) return "out of range";
     let stream = this.streams.get(appServerId);
     if (!stream) this.streams.set(appServerId, (stream = { next: seq, held: new Map(), timer: undefined }));
     if (seq < stream.next || stream.held.has(seq)) return "duplicate";

@@ -5,6 +5,8 @@ import { MessageType, SendFlags, type Message, type Payload, type SessionOpen } 
 export interface SessionWriter {
   sendSessionData(sessionId: string, part: Payload, flags: number): void;
   send(message: Message): void;
+  /** False while the link is congested: socket.io drops volatile packets then. */
+  readonly writable: boolean;
 }
 
 /** The parts of Node's IncomingMessage that socket.io reads to build `socket.handshake`. */
@@ -33,8 +35,11 @@ export class VirtualConnection extends EventEmitter {
   readonly request: HandshakeRequest;
   readyState: ReadyState = "open";
   upgraded = false;
-  /** Always writable here: volatile packets are dropped by the broker, which sees the real transport. */
-  transport: { name: string; writable: boolean };
+  /**
+   * Writable while the link to the node is: volatile packets are dropped here when the link is
+   * congested, and by the broker when the client's own transport cannot take them.
+   */
+  transport: { name: string; readonly writable: boolean };
 
   constructor(
     open: SessionOpen,
@@ -46,7 +51,7 @@ export class VirtualConnection extends EventEmitter {
     this.id = open.sessionId;
     this.protocol = handshake.protocol;
     this.remoteAddress = handshake.remoteAddress;
-    this.transport = { name: handshake.transport, writable: true };
+    this.transport = transportOf(handshake.transport, link);
     const query = Object.fromEntries(new URL(handshake.url, "http://regio").searchParams);
     this.request = {
       method: "GET",
@@ -90,7 +95,7 @@ export class VirtualConnection extends EventEmitter {
   }
 
   onUpgraded(transport: string): void {
-    this.transport = { name: transport, writable: true };
+    this.transport = transportOf(transport, this.link);
     this.upgraded = true;
     this.emit("upgrade", this.transport);
   }
@@ -101,4 +106,13 @@ export class VirtualConnection extends EventEmitter {
     this.readyState = "closed";
     this.emit("close", reason, description);
   }
+}
+
+function transportOf(name: string, link: SessionWriter): { name: string; readonly writable: boolean } {
+  return {
+    name,
+    get writable() {
+      return link.writable;
+    },
+  };
 }

@@ -1,13 +1,10 @@
+import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { MessageType, type Hello, type Message, type Operation, RegioError } from "@regio/protocol";
-import { NodeLink, type NodeLinkOptions } from "./node-link.ts";
+import { MessageType, RegioError, type Hello, type Message } from "@regio/protocol";
+import { brokerError, DEFAULT_MAX_OPERATION_BYTES, NodeLink, type NodeLinkOptions } from "./node-link.ts";
+import { DEFAULT_OUTBOX_OPTIONS, Outbox, type OutboxOptions, type UnsequencedOperation } from "./outbox.ts";
 
-/** Operations as the adapter hands them over: the link set numbers them. */
-export type UnsequencedOperation = Operation extends infer O
-  ? O extends Operation
-    ? Omit<O, "seq">
-    : never
-  : never;
+export type { UnsequencedOperation } from "./outbox.ts";
 
 /** Answers to a request: return true when the request is complete. */
 type ReplyHandler = (message: Message) => boolean;
@@ -19,25 +16,25 @@ interface PendingRequest {
 }
 
 /**
- * What must survive a move to other nodes or another region: the sequence numbers, the operations
- * not yet acknowledged, and the pending requests. Shared by every LinkSet an app server uses.
+ * What must survive a move to other nodes or another region: the operation stream (its name, its
+ * numbers, what is not acknowledged yet and the replay window) and the pending requests. Shared by
+ * every LinkSet an app server uses.
  */
 export interface LinkState {
-  lastSeq: number;
-  outbox: Map<number, { operation: Operation; sentAt: number }>;
+  /** Names this process's operation stream: a restart under the same app server id is a new stream. */
+  readonly stream: string;
+  readonly outbox: Outbox;
   lastRequestId: number;
-  requests: Map<number, PendingRequest>;
+  readonly requests: Map<number, PendingRequest>;
 }
 
-/** Numbers an operation and keeps it in the outbox until a node acknowledges it. */
-export function sequence(state: LinkState, operation: UnsequencedOperation): Operation {
-  const sequenced = { ...operation, seq: ++state.lastSeq } as Operation;
-  state.outbox.set(sequenced.seq, { operation: sequenced, sentAt: Date.now() });
-  return sequenced;
-}
-
-export function newLinkState(): LinkState {
-  return { lastSeq: 0, outbox: new Map(), lastRequestId: 0, requests: new Map() };
+export function newLinkState(appServerId: string, outbox: OutboxOptions = DEFAULT_OUTBOX_OPTIONS): LinkState {
+  return {
+    stream: `${appServerId}/${randomUUID().slice(0, 8)}`,
+    outbox: new Outbox(outbox),
+    lastRequestId: 0,
+    requests: new Map(),
+  };
 }
 
 export interface LinkSetEvents {
@@ -47,6 +44,17 @@ export interface LinkSetEvents {
   /** A node's link went down: the sessions it carried are gone. */
   down: [link: NodeLink];
   error: [error: RegioError];
+}
+
+export interface LinkSetOptions extends Omit<NodeLinkOptions, "endpoint" | "stream"> {
+  endpoint: URL;
+  /** Unacknowledged operations are re-sent this long after they were last sent (default 3 s). */
+  resendAfterMs?: number;
+  /**
+   * The set replaces a region that was lost: its first primary gets the replay window too, since
+   * the lost region may have acknowledged operations other regions never read.
+   */
+  replay?: boolean;
 }
 
 /**
@@ -66,12 +74,15 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   private readonly resendTimer: NodeJS.Timeout;
   private closed = false;
 
+  private replayPending: boolean;
+
   constructor(
-    private readonly options: Omit<NodeLinkOptions, "endpoint"> & { endpoint: URL; resendAfterMs?: number },
-    state: LinkState = newLinkState(),
+    private readonly options: LinkSetOptions,
+    state: LinkState = newLinkState(options.appServerId),
   ) {
     super();
     this.state = state;
+    this.replayPending = options.replay === true;
     const resendAfterMs = options.resendAfterMs ?? 3000;
     this.resendTimer = setInterval(() => this.resendStale(resendAfterMs), resendAfterMs / 2);
     this.resendTimer.unref();
@@ -90,10 +101,19 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     this.addLink(this.options.endpoint);
   }
 
+  /**
+   * Numbers an operation, keeps it until acknowledged and sends it to the primary (or later, when
+   * one is up). Throws PAYLOAD_TOO_LARGE or BUFFER_FULL without keeping it.
+   */
   sendOperation(operation: UnsequencedOperation): number {
-    const sequenced = sequence(this.state, operation);
-    this.primary?.send(sequenced);
-    return sequenced.seq;
+    const entry = this.state.outbox.add(operation, this.maxOperationBytes);
+    this.primary?.sendFrame(entry.frame);
+    return entry.seq;
+  }
+
+  /** The largest operation the nodes accept (as the primary said; the broker's default before). */
+  get maxOperationBytes(): number {
+    return this.primary?.maxOperationBytes ?? DEFAULT_MAX_OPERATION_BYTES;
   }
 
   /**
@@ -142,7 +162,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   private addLink(endpoint: URL): void {
     const key = endpoint.href;
     if (this.links.has(key) || this.aliases.has(key) || this.closed) return;
-    const link = new NodeLink({ ...this.options, endpoint });
+    const link = new NodeLink({ ...this.options, endpoint, stream: this.state.stream });
     this.links.set(key, link);
     link.on("up", (hello) => {
       // The same node under two URLs (a regional address and its own): keep one link to it.
@@ -159,8 +179,8 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     });
     link.on("nodes", (hello) => this.learnNodes(hello));
     link.on("down", () => {
-      this.emit("down", link);
       if (this.primary === link) this.choosePrimary();
+      this.emit("down", link);
     });
     link.on("message", (message) => this.receive(message, link));
     link.on("error", (error) => this.emit("error", error));
@@ -189,10 +209,14 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     this.primary = [...this.links.values()].find((link) => link.isUp);
     const primary = this.primary;
     if (!primary) return;
-    for (const entry of this.state.outbox.values()) {
-      entry.sentAt = Date.now();
-      primary.send(entry.operation);
+    if (this.replayPending) {
+      this.replayPending = false;
+      for (const frame of this.state.outbox.forReplay()) primary.sendFrame(frame);
+    } else {
+      for (const entry of this.state.outbox.unacknowledged()) primary.sendFrame(entry.frame);
     }
+    const now = Date.now();
+    for (const entry of this.state.outbox.unacknowledged()) entry.sentAt = now;
     for (const [requestId, request] of this.state.requests) {
       if (request.resend) primary.send(request.build(requestId));
       else this.state.requests.delete(requestId);
@@ -202,8 +226,23 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   private receive(message: Message, link: NodeLink): void {
     switch (message.type) {
       case MessageType.OpAck:
-        this.state.outbox.delete(message.seq);
+        this.state.outbox.acknowledge(message.seq);
         return;
+      case MessageType.Error: {
+        if (message.seq !== undefined) {
+          // Refused for good (too large, out of range): it will never be delivered; the app hears why.
+          if (!message.retriable && this.state.outbox.refuse(message.seq))
+            this.emit("error", brokerError(message));
+          return;
+        }
+        const request =
+          message.requestId === undefined ? undefined : this.state.requests.get(message.requestId);
+        if (request) {
+          request.onReply(message);
+          this.state.requests.delete(message.requestId!);
+        }
+        return;
+      }
       case MessageType.FetchSocketsResult:
       case MessageType.ServerCountResult:
       case MessageType.ServerSideEmitResult:
@@ -223,10 +262,10 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     const primary = this.primary;
     if (!primary) return;
     const stale = Date.now() - afterMs;
-    for (const entry of this.state.outbox.values()) {
+    for (const entry of this.state.outbox.unacknowledged()) {
       if (entry.sentAt > stale) continue;
       entry.sentAt = Date.now();
-      primary.send(entry.operation);
+      primary.sendFrame(entry.frame);
     }
   }
 }

@@ -8,6 +8,7 @@ import {
   MessageType,
   RegioError,
   signLinkToken,
+  type ErrorMessage,
   type Hello,
   type Message,
   type Payload,
@@ -19,12 +20,23 @@ export interface NodeLinkOptions {
   hub: string;
   accessKey: string;
   appServerId: string;
+  /** This app server process's operation stream (told to the node in Ready). */
+  stream: string;
   /** Reconnect backoff bounds in ms (default 100 .. 5000). */
   minReconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
-  /** A link that answers no ping for this long is considered dead (default 20 s). */
+  /** A link that answers no ping for this long is considered dead (default 10 s). */
   heartbeatTimeoutMs?: number;
+  /**
+   * Bytes written to the link and not yet sent (the node reads too slowly) at most; past it the
+   * link is dropped and re-made, and its sessions end (default 64 MiB). Volatile packets are dropped
+   * as soon as a quarter of it is waiting.
+   */
+  maxBufferedBytes?: number;
 }
+
+/** What a node accepts before it says (Hello.limits): the broker's defaults. */
+export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
 
 export interface NodeLinkEvents {
   up: [hello: Hello];
@@ -50,6 +62,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private pendingSend: SessionSend | undefined;
   /** The node's id, once it said hello. */
   nodeId: string | undefined;
+  /** Largest operation frame the node accepts. */
+  maxOperationBytes = DEFAULT_MAX_OPERATION_BYTES;
+  /** Whether the link's first failure of a streak was reported (one error per outage, not per retry). */
+  private reportedUnreachable = false;
 
   constructor(private readonly options: NodeLinkOptions) {
     super();
@@ -61,6 +77,21 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
 
   get isUp(): boolean {
     return this.up;
+  }
+
+  /** False while the node reads too slowly: volatile packets are dropped then, as socket.io does. */
+  get writable(): boolean {
+    return (this.ws?.bufferedAmount ?? 0) < this.maxBufferedBytes / 4;
+  }
+
+  private get maxBufferedBytes(): number {
+    return this.options.maxBufferedBytes ?? 64 * 1024 * 1024;
+  }
+
+  /** An operation frame the outbox encoded once. */
+  sendFrame(frame: Uint8Array): void {
+    this.flushSessionData();
+    if (this.up && this.ws?.readyState === WebSocket.OPEN) this.transmit(this.ws, frame);
   }
 
   start(): void {
@@ -113,7 +144,37 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   }
 
   private write(message: Message): void {
-    if (this.up && this.ws?.readyState === WebSocket.OPEN) this.ws.send(encodeMessage(message));
+    const ws = this.ws;
+    if (!this.up || ws?.readyState !== WebSocket.OPEN) return;
+    let frame: Uint8Array;
+    try {
+      frame = encodeMessage(message);
+    } catch (cause) {
+      // What cannot be encoded (data MessagePack cannot carry) is this message's problem only.
+      this.emit(
+        "error",
+        new RegioError(ErrorCode.BadFrame, `message type ${message.type} could not be encoded`, { cause }),
+      );
+      return;
+    }
+    this.transmit(ws, frame);
+  }
+
+  private transmit(ws: WebSocket, frame: Uint8Array): void {
+    if (ws.bufferedAmount + frame.byteLength > this.maxBufferedBytes) {
+      // The node does not read: memory must not grow without bound. Its sessions end with the link;
+      // unacknowledged operations stay in the outbox and go again on the next link.
+      this.emit(
+        "error",
+        new RegioError(
+          ErrorCode.LinkDown,
+          `${this.options.endpoint.href} reads too slowly (${ws.bufferedAmount} bytes waiting): re-linking`,
+        ),
+      );
+      ws.terminate();
+      return;
+    }
+    ws.send(frame);
   }
 
   private connect(): void {
@@ -130,8 +191,14 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       res.on("data", (chunk: Buffer) => (body += chunk.toString()));
       res.on("end", () => this.emit("error", refusal(res.statusCode ?? 0, body)));
     });
-    ws.on("error", () => {
-      /* followed by "close", which schedules the re-link */
+    ws.on("error", (error: Error) => {
+      // Followed by "close", which schedules the re-link. Said once per outage, with the URL.
+      if (this.reportedUnreachable || this.up) return;
+      this.reportedUnreachable = true;
+      this.emit(
+        "error",
+        new RegioError(ErrorCode.LinkDown, `cannot reach ${url.origin}: ${error.message}`, { cause: error }),
+      );
     });
     ws.on("open", () => this.startHeartbeat(ws));
     ws.on("message", (data: Buffer) => this.receive(data));
@@ -151,7 +218,9 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
         this.onHello(message);
         return;
       case MessageType.Error:
-        this.emit("error", new RegioError(ErrorCode.BadFrame, `broker: ${message.code}: ${message.message}`));
+        // An answer to one operation or request is its owner's business; the rest is the link's.
+        if (message.seq !== undefined || message.requestId !== undefined) this.emit("message", message);
+        else this.emit("error", brokerError(message));
         return;
       default:
         this.emit("message", message);
@@ -160,8 +229,14 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
 
   private onHello(hello: Hello): void {
     this.nodeId = hello.nodeId;
+    if (hello.limits) this.maxOperationBytes = hello.limits.maxOperationBytes;
     const first = !this.up;
-    this.up = true;
+    if (first) {
+      // Until the node hears this it hands the link no client sessions.
+      this.up = true;
+      this.write({ type: MessageType.Ready, stream: this.options.stream });
+    }
+    this.reportedUnreachable = false;
     this.attempt = 0;
     // A later Hello on the same link only updates the list of the region's nodes.
     this.emit(first ? "up" : "nodes", hello);
@@ -170,7 +245,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private startHeartbeat(ws: WebSocket): void {
     let alive = true;
     ws.on("pong", () => (alive = true));
-    const timeout = this.options.heartbeatTimeoutMs ?? 20_000;
+    const timeout = this.options.heartbeatTimeoutMs ?? 10_000;
     clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
       if (!alive) return ws.terminate();
@@ -193,6 +268,12 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     const delay = Math.min(max, min * 2 ** this.attempt++) * (0.5 + Math.random() / 2);
     this.reconnectTimer = setTimeout(() => this.connect(), delay);
   }
+}
+
+/** An Error message from the node as the SDK's typed error. */
+export function brokerError(message: ErrorMessage): RegioError {
+  const code = Object.values(ErrorCode).find((c) => c === message.code) ?? ErrorCode.BadFrame;
+  return new RegioError(code, `broker: ${message.message}`, { retriable: message.retriable });
 }
 
 function refusal(status: number, body: string): RegioError {

@@ -3,11 +3,12 @@ import type { Message } from "@regio/protocol";
 import {
   LinkSet,
   newLinkState,
-  sequence,
   type LinkSetEvents,
-  type UnsequencedOperation,
+  type LinkSetOptions,
+  type LinkState,
 } from "./link-set.ts";
-import type { NodeLinkOptions } from "./node-link.ts";
+import { DEFAULT_MAX_OPERATION_BYTES } from "./node-link.ts";
+import type { OutboxOptions, UnsequencedOperation } from "./outbox.ts";
 
 export interface RegionEndpoint {
   name: string;
@@ -15,17 +16,22 @@ export interface RegionEndpoint {
   accessKey: string;
 }
 
-export interface RegionalLinksOptions extends Omit<NodeLinkOptions, "endpoint" | "accessKey"> {
+export interface RegionalLinksOptions extends Omit<LinkSetOptions, "endpoint" | "accessKey" | "replay"> {
   regions: RegionEndpoint[];
-  /** How often the current region's health and the preferred region's return are checked (default 5 s). */
+  /** How often the preferred region's return (and, while down, every region) is checked (default 5 s). */
   probeIntervalMs?: number;
-  /** A region whose links have all been down this long is left for the next healthy one (default 3 s). */
+  /**
+   * A region whose every link is down this long is left for the nearest healthy other region
+   * (default 500 ms). Detected from the links themselves: a killed node's link closes at once.
+   */
   failoverAfterMs?: number;
+  outbox?: OutboxOptions;
 }
 
 /** What the adapter and useRegio need from the app server's links, one region or several. */
 export interface Links extends EventEmitter<LinkSetEvents> {
   readonly isUp: boolean;
+  readonly maxOperationBytes: number;
   start(): void;
   sendOperation(operation: UnsequencedOperation): number;
   sendToAll(message: Message): number;
@@ -36,27 +42,33 @@ export interface Links extends EventEmitter<LinkSetEvents> {
 
 /**
  * The SDK across regions: it measures the round-trip time to each region's endpoint, links to the
- * nearest healthy region (all its nodes), moves to the next healthy one when the current region's
- * links stay down, and moves back once the preferred (nearest) region answers again. One LinkState
- * is shared across moves, so operations keep their sequence numbers and unacknowledged ones are
- * re-sent to the new region: nothing is lost, and order holds across the move.
+ * nearest healthy region (all its nodes), moves to the next healthy one as soon as the current
+ * region's links are all down, and moves back once the preferred (nearest) region answers again.
+ * One LinkState is shared across moves, so operations keep their sequence numbers; after a lost
+ * region the new one gets the replay window and every unacknowledged operation (its nodes drop what
+ * they already have), so nothing the lost region acknowledged but others had not read is lost.
  */
 export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links {
-  private readonly state = newLinkState();
+  private readonly state: LinkState;
   private current: { region: RegionEndpoint; set: LinkSet } | undefined;
   private preferred: RegionEndpoint | undefined;
-  private downSince: number | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private failoverTimer: NodeJS.Timeout | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
   private closed = false;
 
   constructor(private readonly options: RegionalLinksOptions) {
     super();
     if (options.regions.length === 0) throw new Error("RegionalLinks needs at least one region");
+    this.state = newLinkState(options.appServerId, options.outbox);
   }
 
   get isUp(): boolean {
     return this.current?.set.isUp ?? false;
+  }
+
+  get maxOperationBytes(): number {
+    return this.current?.set.maxOperationBytes ?? DEFAULT_MAX_OPERATION_BYTES;
   }
 
   /** The region linked now (for diagnostics and tests). */
@@ -65,16 +77,20 @@ export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links 
   }
 
   start(): void {
-    void this.chooseAndSwitch().then(() => {
-      this.preferred = this.current?.region;
+    void this.ranked().then((ranked) => {
+      // Nobody answers: link to the first region anyway; the links re-try by themselves.
+      const best = ranked[0] ?? this.options.regions[0]!;
+      this.preferred = best;
+      if (!this.current) this.switchTo(best, false);
     });
-    this.timer = setInterval(() => void this.probe(), this.options.probeIntervalMs ?? 5000);
-    this.timer.unref();
+    this.probeTimer = setInterval(() => void this.probe(), this.options.probeIntervalMs ?? 5000);
+    this.probeTimer.unref();
   }
 
   sendOperation(operation: UnsequencedOperation): number {
     if (this.current) return this.current.set.sendOperation(operation);
-    return sequence(this.state, operation).seq; // sent when a region is linked
+    // Not linked yet: kept in the outbox, sent when a region is linked.
+    return this.state.outbox.add(operation, this.maxOperationBytes).seq;
   }
 
   sendToAll(message: Message): number {
@@ -95,21 +111,27 @@ export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links 
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.timer);
+    clearInterval(this.probeTimer);
+    clearTimeout(this.failoverTimer);
     await this.current?.set.close();
   }
 
-  /** Round-trip time to a region's /healthz, best of three; Infinity when it does not answer. */
-  private async measure(region: RegionEndpoint): Promise<number> {
+  private setOptions(region: RegionEndpoint, replay = false): LinkSetOptions {
+    return { ...this.options, endpoint: region.endpoint, accessKey: region.accessKey, replay };
+  }
+
+  /** Round-trip time to a region's /readyz, best of `tries`; Infinity when it is not ready. */
+  private async measure(region: RegionEndpoint, tries = 3): Promise<number> {
     let best = Infinity;
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < tries; i++) {
       const started = performance.now();
       try {
-        const response = await fetch(new URL("/healthz", region.endpoint), {
-          signal: AbortSignal.timeout(2000),
+        const response = await fetch(new URL("/readyz", region.endpoint), {
+          signal: AbortSignal.timeout(1000),
         });
         await response.arrayBuffer();
-        if (response.ok) best = Math.min(best, performance.now() - started);
+        if (!response.ok) return Infinity;
+        best = Math.min(best, performance.now() - started);
       } catch {
         return Infinity;
       }
@@ -117,48 +139,61 @@ export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links 
     return best;
   }
 
-  private async chooseAndSwitch(): Promise<void> {
-    const times = await Promise.all(this.options.regions.map((region) => this.measure(region)));
-    const ranked = this.options.regions
+  /** Healthy regions, nearest first (optionally leaving one out). */
+  private async ranked(except?: RegionEndpoint, tries = 3): Promise<RegionEndpoint[]> {
+    const candidates = this.options.regions.filter((region) => region !== except);
+    const times = await Promise.all(candidates.map((region) => this.measure(region, tries)));
+    return candidates
       .map((region, i) => ({ region, rtt: times[i]! }))
       .filter((r) => Number.isFinite(r.rtt))
-      .sort((a, b) => a.rtt - b.rtt);
-    // Nobody answers: link to the first region anyway; the links re-try by themselves.
-    const best = ranked[0]?.region ?? this.current?.region ?? this.options.regions[0]!;
-    if (best !== this.current?.region) this.switchTo(best);
+      .sort((a, b) => a.rtt - b.rtt)
+      .map((r) => r.region);
   }
 
-  private switchTo(region: RegionEndpoint): void {
+  private switchTo(region: RegionEndpoint, afterLoss: boolean): void {
     if (this.closed) return;
     const previous = this.current;
-    const set = new LinkSet(
-      { ...this.options, endpoint: region.endpoint, accessKey: region.accessKey },
-      this.state,
-    );
+    const set = new LinkSet(this.setOptions(region, afterLoss), this.state);
     set.on("message", (message, link) => this.emit("message", message, link));
-    set.on("down", (link) => this.emit("down", link));
     set.on("error", (error) => this.emit("error", error));
-    set.on("up", (hello) => {
-      this.downSince = undefined;
-      this.emit("up", hello);
+    set.on("up", (hello) => this.emit("up", hello));
+    set.on("down", (link) => {
+      this.emit("down", link);
+      if (this.current?.set === set && !set.isUp) this.scheduleFailover(set);
     });
     this.current = { region, set };
-    this.downSince = undefined;
+    clearTimeout(this.failoverTimer);
     set.start();
     // The old region's sessions end with its links; their clients reconnect where they can.
     if (previous) void previous.set.close();
   }
 
+  /** Every link of the region is down: unless one comes back at once, move to the next region. */
+  private scheduleFailover(set: LinkSet): void {
+    clearTimeout(this.failoverTimer);
+    this.failoverTimer = setTimeout(() => void this.failover(set), this.options.failoverAfterMs ?? 500);
+    this.failoverTimer.unref();
+  }
+
+  private async failover(set: LinkSet): Promise<void> {
+    const current = this.current;
+    if (this.closed || !current || current.set !== set || set.isUp) return;
+    const [next] = await this.ranked(current.region, 1);
+    if (this.current !== current || set.isUp) return;
+    if (next) this.switchTo(next, true);
+    else this.scheduleFailover(set); // nowhere to go yet: keep trying, here and there
+  }
+
   private async probe(): Promise<void> {
-    if (this.probing || this.closed || !this.current) return;
+    const current = this.current;
+    if (this.probing || this.closed || !current) return;
     this.probing = true;
     try {
-      if (!this.current.set.isUp) {
-        this.downSince ??= Date.now();
-        if (Date.now() - this.downSince >= (this.options.failoverAfterMs ?? 3000))
-          await this.chooseAndSwitch();
-      } else if (this.preferred && this.current.region !== this.preferred) {
-        if (Number.isFinite(await this.measure(this.preferred))) this.switchTo(this.preferred);
+      // Back to the preferred (nearest) region once it is healthy again: a move, not a loss.
+      if (current.set.isUp && this.preferred && current.region !== this.preferred) {
+        if (Number.isFinite(await this.measure(this.preferred)) && this.current === current) {
+          this.switchTo(this.preferred, false);
+        }
       }
     } finally {
       this.probing = false;
