@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { ACCESS_KEY } from "./regio-harness.ts";
+
+export interface CliNode {
+  child: ChildProcess;
+  url: string;
+  nodeId: string;
+  /** Everything the node wrote to stdout (its JSON log). */
+  output(): string;
+}
+
+/**
+ * A broker node as its own process, started through the `regio broker` CLI as an operator would,
+ * so that a test can SIGKILL or SIGSTOP it. Resolves once the node listens and caught up with its
+ * region (it logs "broker listening"); rejects if it exits first. The caller stops it.
+ */
+export async function startCliNode(
+  nodeId: string,
+  flags: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<CliNode> {
+  const child = spawn(process.execPath, ["broker/bin/regio.mjs", "broker", `--node-id=${nodeId}`, ...flags], {
+    env: { ...process.env, REGIO_ACCESS_KEY: ACCESS_KEY, REGIO_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const onData = () => {
+      const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"broker listening"/.exec(out);
+      if (match) {
+        child.stdout!.off("data", onData);
+        child.off("exit", onExit);
+        resolve(match[1]!);
+      }
+    };
+    const onExit = (code: number | null) => reject(new Error(`node ${nodeId} exited with ${code}: ${out}`));
+    child.stdout!.on("data", onData);
+    child.once("exit", onExit);
+  });
+  return { child, url, nodeId, output: () => out };
+}
+
+/** SIGKILLs the node and waits until it is gone. */
+export async function killNode(node: CliNode): Promise<void> {
+  if (node.child.exitCode !== null || node.child.signalCode !== null) return;
+  const exited = new Promise((resolve) => node.child.once("exit", resolve));
+  node.child.kill("SIGKILL");
+  await exited;
+}
