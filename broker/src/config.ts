@@ -32,6 +32,12 @@ export interface BrokerConfig {
   leaseMs: number;
   /** Events waiting for Kafka, at most, bytes. */
   maxBufferBytes: number;
+  /** Largest operation an app server may send, bytes (it must fit one Kafka record). */
+  maxOperationBytes: number;
+  /** Hubs one node holds at most. */
+  maxHubs: number;
+  /** Bytes written to one app server and not yet sent, at most. */
+  maxLinkBufferedBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -59,6 +65,9 @@ const FLAGS = {
   mirrored: "REGIO_MIRRORED",
   "lease-ms": "REGIO_LEASE_MS",
   "max-buffer-bytes": "REGIO_MAX_BUFFER_BYTES",
+  "max-operation-bytes": "REGIO_MAX_OPERATION_BYTES",
+  "max-hubs": "REGIO_MAX_HUBS",
+  "max-link-buffered-bytes": "REGIO_MAX_LINK_BUFFERED_BYTES",
 } as const;
 
 export const USAGE = `usage: regio broker --access-key KEY [options]   (every flag also reads REGIO_<FLAG>)
@@ -81,7 +90,10 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --topic-nodes NAME        heartbeat topic (regio.nodes)         REGIO_TOPIC_NODES
   --mirrored true           read peers as <region>.<topic> locally REGIO_MIRRORED
   --lease-ms MS             a silent node is gone after (10000)   REGIO_LEASE_MS
-  --max-buffer-bytes B      events waiting for Kafka (67108864)   REGIO_MAX_BUFFER_BYTES`;
+  --max-buffer-bytes B      events waiting for Kafka (67108864)   REGIO_MAX_BUFFER_BYTES
+  --max-operation-bytes B   largest app-server operation (990000) REGIO_MAX_OPERATION_BYTES
+  --max-hubs N              hubs one node holds (1000)            REGIO_MAX_HUBS
+  --max-link-buffered-bytes B  owed to one app server before its link is dropped (67108864)  REGIO_MAX_LINK_BUFFERED_BYTES`;
 
 export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
   const { values } = parseArgs({
@@ -129,6 +141,12 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
     mirrored: get("mirrored") === "true",
     leaseMs: integer(get("lease-ms") ?? "10000", "lease-ms"),
     maxBufferBytes: integer(get("max-buffer-bytes") ?? String(64 * 1024 * 1024), "max-buffer-bytes"),
+    maxOperationBytes: integer(get("max-operation-bytes") ?? "990000", "max-operation-bytes"),
+    maxHubs: integer(get("max-hubs") ?? "1000", "max-hubs"),
+    maxLinkBufferedBytes: integer(
+      get("max-link-buffered-bytes") ?? String(64 * 1024 * 1024),
+      "max-link-buffered-bytes",
+    ),
   };
 }
 
