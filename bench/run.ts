@@ -1,30 +1,29 @@
 /**
- * `npm run bench`: runs the benchmarks on purpose (never part of `npm test`) and writes the numbers
- * to docs/benchmarks.md. Compare numbers measured in the same run; this machine is shared and noisy.
+ * `npm run bench [scenario ...]`: runs the benchmarks on purpose (never part of `npm test`) and
+ * writes the numbers to docs/benchmarks.md. Each scenario owns one section of that file, between
+ * `<!-- bench:<name> -->` markers: naming scenarios re-runs only those and keeps the others' last
+ * numbers. Compare numbers measured in the same run; this machine is shared and noisy.
  */
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { crossRegionLatency } from "./cross-region-latency.ts";
 import { fanout, type FanoutResult } from "./fanout.ts";
+import { regionFailover } from "./region-failover.ts";
+
+interface Scenario {
+  name: string;
+  run(): Promise<string>;
+}
 
 const fmt = (ms: number) => ms.toFixed(2);
-const latency = await crossRegionLatency();
-const fanouts: Array<[FanoutResult, FanoutResult]> = [];
-for (const perTick of [50, 1])
-  fanouts.push([
-    await fanout("plain", 300, 200, 100, perTick),
-    await fanout("regio", 300, 200, 100, perTick),
-  ]);
 const rate = (r: FanoutResult) => Math.round(r.deliveriesPerCpuSecond).toLocaleString("en-US");
-const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
 
-const report = `# Benchmarks
-
-Run with \`npm run bench\` (it starts its own Kafkas and brokers on 127.0.0.1 and stops them);
-it rewrites this file. Measured ${new Date().toISOString().slice(0, 10)} on ${machine}. The machine is
-shared and noisy: compare the numbers of one run with each other, not across runs.
-
-## Cross-region delivery latency (bench/cross-region-latency.ts)
+const scenarios: Scenario[] = [
+  {
+    name: "latency",
+    async run() {
+      const latency = await crossRegionLatency();
+      return `## Cross-region delivery latency (bench/cross-region-latency.ts)
 
 Two regions, each with its own Kafka (3.9, single node, KRaft) and one broker node. An app server
 linked in eastus emits ${latency.messages} timestamped broadcasts, one every ${latency.intervalMs} ms (after a
@@ -40,9 +39,20 @@ both in the benchmark process.
 | added by crossing regions | ${fmt(latency.crossRegion.p50 - latency.sameNode.p50)} | ${fmt(latency.crossRegion.p99 - latency.sameNode.p99)} | |
 
 Both "regions" run on one machine, so no network distance is included: in a real deployment the
-cross-region path adds the round trip between the regions to this.
-
-## Broadcast fan-out, server CPU per delivery (bench/fanout.ts)
+cross-region path adds the round trip between the regions to this.`;
+    },
+  },
+  {
+    name: "fanout",
+    async run() {
+      const fanouts: Array<[FanoutResult, FanoutResult]> = [];
+      for (const perTick of [50, 1]) {
+        fanouts.push([
+          await fanout("plain", 300, 200, 100, perTick),
+          await fanout("regio", 300, 200, 100, perTick),
+        ]);
+      }
+      return `## Broadcast fan-out, server CPU per delivery (bench/fanout.ts)
 
 ${fanouts[0]![0].clients} WebSocket clients (socket.io-client, in the benchmark process) receive ${fanouts[0]![0].messages} broadcasts of 100 bytes.
 The server side runs in a child process and only its CPU is counted, from the first emit until every
@@ -55,7 +65,71 @@ ${fanouts.map(([plain, regio]) => `| ${plain.perTick} | ${rate(plain)} | ${rate(
 
 Regio encodes a broadcast once in the SDK, builds its WebSocket frame once on the node, and corks
 each client's TCP socket for the rest of the tick, so a burst leaves in one write per client instead
-of one per message. At one broadcast per tick both are bound by one syscall per delivery.
-`;
-writeFileSync(new URL("../docs/benchmarks.md", import.meta.url), report);
-console.log(report);
+of one per message. At one broadcast per tick both are bound by one syscall per delivery.`;
+    },
+  },
+  {
+    name: "failover",
+    async run() {
+      const runs = await regionFailover(3);
+      const ms = (n: number) => Math.round(n).toString();
+      return `## Region loss: time to deliver again (bench/region-failover.ts)
+
+Two regions, each a Kafka and two broker nodes (\`regio broker\` processes). An app server linked to
+eastus (with westeurope as its second region, \`regions\` option) streams a numbered broadcast every
+5 ms to WebSocket clients on both westeurope nodes. Then eastus's two nodes and its Kafka are
+SIGKILLed. "First delivery": the first message a survivor receives after the kill (the SDK's replay
+of what eastus acknowledged but westeurope had not read). "First new message": the delivery of the
+first message emitted after the kill. Lost and duplicated count over both survivors.
+
+| run | first delivery (ms) | first new message (ms) | messages | lost | duplicates |
+| --- | --- | --- | --- | --- | --- |
+${runs.map((r, i) => `| ${i + 1} | ${ms(r.firstDeliveryMs)} | ${ms(r.firstNewMessageMs)} | ${r.messages} | ${r.lost} | ${r.duplicates} |`).join("\n")}
+
+Detection is the SDK's own: a killed node's links close at once; with every link of the region down
+for \`failoverAfterMs\` (500 ms) the SDK ranks the other regions by their \`/readyz\` round trip, links
+to the nearest and replays its window there.`;
+    },
+  },
+];
+
+const wanted = process.argv.slice(2);
+const unknown = wanted.filter((name) => !scenarios.some((s) => s.name === name));
+if (unknown.length > 0) {
+  console.error(
+    `unknown scenario(s): ${unknown.join(", ")}; known: ${scenarios.map((s) => s.name).join(", ")}`,
+  );
+  process.exit(2);
+}
+const file = new URL("../docs/benchmarks.md", import.meta.url);
+const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+const sections: string[] = [];
+for (const scenario of scenarios) {
+  const marker = `<!-- bench:${scenario.name} -->`;
+  const end = `<!-- /bench:${scenario.name} -->`;
+  if (wanted.length > 0 && !wanted.includes(scenario.name)) {
+    const from = previous.indexOf(marker);
+    const to = previous.indexOf(end);
+    if (from >= 0 && to > from) sections.push(previous.slice(from, to + end.length));
+    continue;
+  }
+  console.log(`bench: ${scenario.name}...`);
+  const started = Date.now();
+  const body = await scenario.run();
+  console.log(`bench: ${scenario.name} done in ${((Date.now() - started) / 1000).toFixed(0)} s\n${body}\n`);
+  const when = new Date().toISOString().slice(0, 10);
+  sections.push(`${marker}\n${body}\n\n_Measured ${when} on ${machine}._\n${end}`);
+}
+writeFileSync(
+  file,
+  `# Benchmarks
+
+Run with \`npm run bench\` (it starts its own Kafkas and brokers on 127.0.0.1 and stops them), or
+\`npm run bench -- <scenario>...\` for some of them (${scenarios.map((s) => s.name).join(", ")}); each
+scenario rewrites its own section. The machine is shared and noisy: compare the numbers of one run
+with each other, not across runs.
+
+${sections.join("\n\n")}
+`,
+);
