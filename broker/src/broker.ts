@@ -89,12 +89,23 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     replicator,
     log,
     describe: () => ({ appServers: hubs.appServers(), sessions: hubs.sessionCount() }),
-    onNodeGone: (gone) => {
-      const removed = hubs.sum((hub) => hub.nodeGone(gone));
-      if (removed > 0) log.warn({ gone, removedSockets: removed }, "dropped the sockets of a node that left");
+    onNodeGone: (gone, how) => {
+      // A node whose lease ran out may only be paused or cut off: its sockets are kept aside.
+      const removed = hubs.sum((hub) => hub.nodeGone(gone, how === "expired"));
+      if (removed > 0)
+        log.warn(
+          { gone, how, removedSockets: removed },
+          "took the sockets of a node that left out of the view",
+        );
     },
-    // App servers learn the region's nodes from Hello: tell them there is a new one to link to.
-    onNodeJoined: () => {
+    onNodeJoined: (joined) => {
+      const restored = hubs.sum((hub) => hub.nodeBack(joined.nodeId, joined.incarnation));
+      if (restored > 0)
+        log.info(
+          { node: joined.nodeId, restoredSockets: restored },
+          "a node was heard again; its sockets are back in the view",
+        );
+      // App servers learn the region's nodes from Hello: tell them there is a new one to link to.
       for (const hub of hubs.values()) hub.announceNodes();
     },
     sweep: (isAlive, graceMs) => {
