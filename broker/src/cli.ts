@@ -42,6 +42,8 @@ async function runBroker(argv: string[]): Promise<void> {
         topics: config.topics,
         mirrored: config.mirrored,
         maxBufferBytes: config.maxBufferBytes,
+        maxBatchBytes: config.maxBatchBytes,
+        maxRecordBytes: config.maxRecordBytes,
         log: logger,
       })
     : undefined;

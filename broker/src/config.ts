@@ -38,6 +38,10 @@ export interface BrokerConfig {
   maxHubs: number;
   /** Bytes written to one app server and not yet sent, at most. */
   maxLinkBufferedBytes: number;
+  /** Bytes per write to Kafka, at most. */
+  maxBatchBytes: number;
+  /** A record larger than this (key, value, headers) is refused, bytes. */
+  maxRecordBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -68,6 +72,8 @@ const FLAGS = {
   "max-operation-bytes": "REGIO_MAX_OPERATION_BYTES",
   "max-hubs": "REGIO_MAX_HUBS",
   "max-link-buffered-bytes": "REGIO_MAX_LINK_BUFFERED_BYTES",
+  "max-batch-bytes": "REGIO_MAX_BATCH_BYTES",
+  "max-record-bytes": "REGIO_MAX_RECORD_BYTES",
 } as const;
 
 export const USAGE = `usage: regio broker --access-key KEY [options]   (every flag also reads REGIO_<FLAG>)
@@ -93,7 +99,9 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --max-buffer-bytes B      events waiting for Kafka (67108864)   REGIO_MAX_BUFFER_BYTES
   --max-operation-bytes B   largest app-server operation (990000) REGIO_MAX_OPERATION_BYTES
   --max-hubs N              hubs one node holds (1000)            REGIO_MAX_HUBS
-  --max-link-buffered-bytes B  owed to one app server before its link is dropped (67108864)  REGIO_MAX_LINK_BUFFERED_BYTES`;
+  --max-link-buffered-bytes B  owed to one app server before its link is dropped (67108864)  REGIO_MAX_LINK_BUFFERED_BYTES
+  --max-batch-bytes B       bytes per write to Kafka (900000)     REGIO_MAX_BATCH_BYTES
+  --max-record-bytes B      largest record, refused above (1000000) REGIO_MAX_RECORD_BYTES`;
 
 export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
   const { values } = parseArgs({
@@ -109,6 +117,8 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
     (flags[flag] as string | undefined) ?? env[FLAGS[flag]];
   const accessKey = get("access-key");
   if (!accessKey) throw new ConfigError("--access-key (or REGIO_ACCESS_KEY) is required");
+  const maxRecordBytes = integer(get("max-record-bytes") ?? "1000000", "max-record-bytes");
+  if (maxRecordBytes < 1) throw new ConfigError("--max-record-bytes must be at least 1");
   const kafkaBrokers = get("kafka");
   const peerSpecs =
     (flags.peer as string[] | undefined) ?? (env.REGIO_PEERS ?? "").split(";").filter(Boolean);
@@ -147,6 +157,8 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
       get("max-link-buffered-bytes") ?? String(64 * 1024 * 1024),
       "max-link-buffered-bytes",
     ),
+    maxBatchBytes: integer(get("max-batch-bytes") ?? "900000", "max-batch-bytes"),
+    maxRecordBytes,
   };
 }
 

@@ -40,6 +40,18 @@ describe("regio broker configuration", () => {
     expect(envName("south-east")).toBe("SOUTH_EAST");
   });
 
+  it("reads the replication limits", () => {
+    const config = parseBrokerConfig(["--max-batch-bytes=500000"], {
+      REGIO_ACCESS_KEY: "k",
+      REGIO_MAX_RECORD_BYTES: "800000",
+    });
+    expect(config.maxBatchBytes).toBe(500_000);
+    expect(config.maxRecordBytes).toBe(800_000);
+    const defaults = parseBrokerConfig([], { REGIO_ACCESS_KEY: "k" });
+    expect(defaults.maxBatchBytes).toBe(900_000);
+    expect(defaults.maxRecordBytes).toBe(1_000_000);
+  });
+
   it("says what is wrong with a bad configuration", () => {
     const error = (argv: string[], env: NodeJS.ProcessEnv = { REGIO_ACCESS_KEY: "k" }) => {
       try {
@@ -51,6 +63,7 @@ describe("regio broker configuration", () => {
       throw new Error("accepted");
     };
     expect(error([], {})).toMatch(/--access-key .* is required/);
+    expect(error(["--max-record-bytes=0"])).toBe("--max-record-bytes must be at least 1");
     expect(error(["--port", "seven"])).toBe("--port must be a whole number, got 'seven'");
     expect(error(["--kafka", "nohostport"])).toBe("Kafka broker 'nohostport' must look like HOST:PORT");
     expect(error(["--peer", "westeurope"])).toMatch(/must look like NAME=HOST:PORT/);

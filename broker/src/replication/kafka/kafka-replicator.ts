@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
+import { LogThrottle } from "../../log-throttle.ts";
 import type { Logger } from "../../logger.ts";
 import type { ReplicatedRecord, ReplicationHandlers, Replicator, ReplicatorStatus } from "../replicator.ts";
 import type { MembershipRecord, NodeHeartbeat } from "../replicator.ts";
@@ -32,12 +33,19 @@ export interface KafkaReplicatorOptions {
   mirrored?: boolean;
   /** Events accepted but not yet in Kafka, at most (default 64 MiB). */
   maxBufferBytes?: number;
+  /** Bytes per write to Kafka, at most (default 900 000: under Kafka's and Event Hubs' 1 MB). */
+  maxBatchBytes?: number;
+  /** A larger record (key, value, headers) is refused at once (default 1 000 000). */
+  maxRecordBytes?: number;
   partitions?: number;
   replicationFactor?: number;
   /** How long start() waits for a peer region's view before going on without it (default 15 s). */
   peerCatchUpTimeoutMs?: number;
   log: Logger;
 }
+
+export const DEFAULT_MAX_BATCH_BYTES = 900_000;
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
 
 /** One cluster the node reads, and which topic names there belong to which region. */
 interface Source {
@@ -60,6 +68,7 @@ export class KafkaReplicator implements Replicator {
   private readonly consumers: Consumer[] = [];
   private started = false;
   private readonly consumerProblems = new Map<string, string>();
+  private readonly throttle = new LogThrottle();
 
   constructor(private readonly options: KafkaReplicatorOptions) {
     this.names = topicNames(options.topics);
@@ -72,11 +81,17 @@ export class KafkaReplicator implements Replicator {
     this.producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
     await this.producer.connect();
     const producer = this.producer;
-    this.buffer = new PublishBuffer(
-      (batches) => producer.sendBatch({ topicMessages: batches, acks: -1 }).then(() => undefined),
-      this.names.events,
-      this.options.maxBufferBytes ?? 64 * 1024 * 1024,
-    );
+    this.buffer = new PublishBuffer({
+      send: (batches) => producer.sendBatch({ topicMessages: batches, acks: -1 }).then(() => undefined),
+      eventsTopic: this.names.events,
+      maxBufferedBytes: this.options.maxBufferBytes ?? 64 * 1024 * 1024,
+      maxBatchBytes: this.options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+      maxRecordBytes: this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      onDropped: (topic, reason) =>
+        this.throttle.log(`dropped:${topic}`, (suppressed) =>
+          log.error({ topic, reason, suppressed }, "Kafka refused a membership or heartbeat record; dropped"),
+        ),
+    });
     const sources = this.sources();
     const localSources = sources.filter((s) => s.connection === local);
     const remoteSources = sources.filter((s) => s.connection !== local);
