@@ -162,9 +162,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     readiness: () => {
       const status = replicator.status();
       const ready = started && status.ready;
+      // Only this node's own region decides; other regions are reported in `peers`, never as a 503.
+      const replication = ready || !status.ready ? status : { ...status, detail: "starting" };
       return {
         ready,
-        body: { status: ready ? "ready" : "not ready", nodeId, region, replication: status },
+        body: { status: ready ? "ready" : "not ready", nodeId, region, replication, peers: status.peers },
       };
     },
     admitsHub: (hub) => hubs.admits(hub),

@@ -40,6 +40,22 @@ export function isTooLarge(error: unknown): boolean {
   return type === "MESSAGE_TOO_LARGE" || type === "RECORD_LIST_TOO_LARGE";
 }
 
+const CONNECTION_ERRORS = new Set([
+  "KafkaJSConnectionError",
+  "KafkaJSConnectionClosedError",
+  "KafkaJSRequestTimeoutError",
+  "KafkaJSNoBrokerAvailableError",
+  "KafkaJSBrokerNotFound",
+]);
+
+/** The cluster could not be reached at all (refused, reset, no answer), as opposed to an error it gave. */
+export function isConnectionError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; isObject(e) && depth < 10; e = e.cause, depth++) {
+    if (typeof e.name === "string" && CONNECTION_ERRORS.has(e.name)) return true;
+  }
+  return false;
+}
+
 /** A short, single-line description for readiness and logs. */
 export function describeError(error: unknown): string {
   const type = kafkaErrorType(error);
