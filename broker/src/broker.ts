@@ -57,6 +57,11 @@ export interface BrokerOptions {
    * dropped.
    */
   maxLinkBufferedBytes?: number;
+  /**
+   * Globs (`*` any run of characters within host, port or path segment) other nodes' advertised
+   * URLs must match for their heartbeats to be believed; default: this node's scheme and host, any port.
+   */
+  nodeUrlPatterns?: readonly string[];
   logger?: Logger;
 }
 
@@ -86,6 +91,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     region,
     leaseMs,
     heartbeatMs: options.heartbeatMs,
+    nodeUrlPatterns: options.nodeUrlPatterns,
     replicator,
     log,
     describe: () => ({ appServers: hubs.appServers(), sessions: hubs.sessionCount() }),

@@ -3,6 +3,7 @@ import { ErrorCode, MessageType, RegioError } from "@regio/protocol";
 import { KafkaReplicator } from "../../broker/src/replication/kafka/kafka-replicator.ts";
 import type { ReplicatedRecord, Replicator } from "../../broker/src/replication/replicator.ts";
 import { createLogger } from "../../broker/src/logger.ts";
+import { ACCESS_KEY } from "../support/regio-harness.ts";
 import { until } from "../support/events.ts";
 import { provisionTopics, uniqueTopics } from "../support/topics.ts";
 
@@ -37,6 +38,7 @@ describe("Kafka replication limits", () => {
       local: { brokers: [inject("kafka").eastus!], ssl: false },
       peers: new Map(),
       topics,
+      accessKeys: [ACCESS_KEY],
       log: createLogger({ node: nodeId }, process.env.REGIO_LOG_LEVEL ?? "silent"),
     });
     started.push(replicator);

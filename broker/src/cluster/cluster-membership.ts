@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { NodeInfo } from "@regio/protocol";
+import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
+import { HeartbeatPolicy } from "../replication/heartbeat-policy.ts";
 import { NodeDirectory, type GoneHow } from "../replication/node-directory.ts";
 import { PeerLatency } from "./peer-latency.ts";
 import type { NodeHeartbeat, Replicator } from "../replication/replicator.ts";
@@ -12,6 +14,8 @@ export interface ClusterMembershipOptions {
   leaseMs: number;
   /** Heartbeat period (default lease / 4). */
   heartbeatMs?: number;
+  /** Globs other nodes' URLs must match (default: this node's scheme and host, any port). */
+  nodeUrlPatterns?: readonly string[];
   replicator: Replicator;
   log: Logger;
   /** What this node says of itself in each heartbeat, beyond its identity. */
@@ -42,9 +46,15 @@ export class ClusterMembership {
 
   constructor(private readonly options: ClusterMembershipOptions) {
     const { log } = options;
+    const throttle = new LogThrottle();
     this.directory = new NodeDirectory({
       self: () => this.heartbeat(),
       leaseMs: options.leaseMs,
+      policy: new HeartbeatPolicy({
+        leaseMs: options.leaseMs,
+        self: () => ({ nodeId: options.nodeId, url: this.advertisedUrl }),
+        urlPatterns: options.nodeUrlPatterns,
+      }),
       onGone: (gone, how) => {
         options.onNodeGone(gone, how);
         log.warn({ gone, how }, "node left the cluster");
@@ -53,6 +63,13 @@ export class ClusterMembership {
         log.info({ joined: heartbeat.nodeId, url: heartbeat.url }, "node joined the cluster");
         options.onNodeJoined(heartbeat);
       },
+      onRejected: (heartbeat, reason) =>
+        throttle.log(reason, (suppressed) =>
+          log.warn(
+            { nodeId: heartbeat.nodeId, url: heartbeat.url, suppressed },
+            `heartbeat ignored: ${reason}`,
+          ),
+        ),
     });
   }
 

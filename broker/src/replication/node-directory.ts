@@ -1,3 +1,4 @@
+import type { HeartbeatPolicy } from "./heartbeat-policy.ts";
 import type { NodeHeartbeat } from "./replicator.ts";
 
 /** How a node left: its lease ran out (it may be heard again: paused, partitioned), or it said so. */
@@ -7,9 +8,13 @@ export interface NodeDirectoryOptions {
   /** This node's own heartbeat as of now. */
   self(): NodeHeartbeat;
   leaseMs: number;
+  /** Which heartbeats to believe at all. */
+  policy: HeartbeatPolicy;
   onGone(nodeId: string, how: GoneHow): void;
   /** A node not known (or gone) before is alive: a new one, or one heard again. */
   onJoined(heartbeat: NodeHeartbeat): void;
+  /** A heartbeat the policy refused. */
+  onRejected(heartbeat: NodeHeartbeat, reason: string): void;
 }
 
 /**
@@ -29,11 +34,21 @@ export class NodeDirectory {
 
   update(heartbeat: NodeHeartbeat): void {
     if (heartbeat.nodeId === this.options.self().nodeId) return;
-    if (heartbeat.leaving) {
-      if (this.nodes.delete(heartbeat.nodeId)) this.options.onGone(heartbeat.nodeId, "left");
+    const rejected = this.options.policy.reject(heartbeat);
+    if (rejected !== undefined) {
+      this.options.onRejected(heartbeat, rejected);
       return;
     }
     const known = this.nodes.get(heartbeat.nodeId);
+    if (heartbeat.leaving) {
+      // Only the start that is alive can say it leaves: a goodbye of an earlier start (replayed, or
+      // read late from the log) does not remove the node's current start.
+      if (known && known.incarnation === heartbeat.incarnation) {
+        this.nodes.delete(heartbeat.nodeId);
+        this.options.onGone(heartbeat.nodeId, "left");
+      }
+      return;
+    }
     if (known && known.at > heartbeat.at) return;
     // A heartbeat read back from a log may be old news: a node that stopped long ago is not alive.
     if (Date.now() - heartbeat.at > this.options.leaseMs) return;

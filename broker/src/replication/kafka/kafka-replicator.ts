@@ -9,6 +9,7 @@ import { describeError } from "./kafka-errors.ts";
 import { PublishBuffer } from "./publish-buffer.ts";
 import { encodeEvent, encodeHeartbeat, encodeMembership } from "./record-codec.ts";
 import { RecordIntake } from "./record-intake.ts";
+import { RecordSigner } from "./record-signature.ts";
 import { RegionReader } from "./region-reader.ts";
 import { ensureTopics, topicNames, type TopicNames } from "./topics.ts";
 
@@ -19,6 +20,8 @@ export interface KafkaReplicatorOptions {
   local: KafkaConnection;
   /** Every other region's Kafka, read directly (ignored when `mirrored`). */
   peers: Map<string, KafkaConnection>;
+  /** Access keys: the first signs every record this node writes, any of them verifies what it reads. */
+  accessKeys: readonly string[];
   /** Base topic names (default regio.events, regio.membership, regio.nodes). */
   topics?: Partial<TopicNames>;
   /**
@@ -53,8 +56,9 @@ const CLOCK_SKEW_ALLOWANCE_MS = 1000;
 /**
  * The Replicator over Kafka. Each region writes only its own events, membership and heartbeats to
  * its own cluster; every node reads its own region's topics and every other region's (directly, or
- * mirrored), one RegionReader per region; what it reads enters through RecordIntake. Guarantees:
- * see Replicator; order per app server comes from keying events by app server id.
+ * mirrored), one RegionReader per region. Every record it writes is signed; every record it reads
+ * is verified (RecordIntake). Guarantees: see Replicator; order per app server comes from keying
+ * events by app server id.
  *
  * Nothing Kafka does makes start() throw or the node exit: this region's set-up (topics, producer,
  * reading its view) is retried with backoff until it works, while status() says why the node is not
@@ -63,6 +67,7 @@ const CLOCK_SKEW_ALLOWANCE_MS = 1000;
 export class KafkaReplicator implements Replicator {
   private readonly names: TopicNames;
   private readonly clients = new Map<KafkaConnection, Kafka>();
+  private readonly signer: RecordSigner;
   private readonly stopping = new AbortController();
   private readonly throttle = new LogThrottle();
   private producer: Producer | undefined;
@@ -77,6 +82,7 @@ export class KafkaReplicator implements Replicator {
 
   constructor(private readonly options: KafkaReplicatorOptions) {
     this.names = topicNames(options.topics);
+    this.signer = new RecordSigner(options.accessKeys);
   }
 
   async start(handlers: ReplicationHandlers): Promise<void> {
@@ -109,6 +115,7 @@ export class KafkaReplicator implements Replicator {
 
     const intake = new RecordIntake({
       selfNodeId: this.options.nodeId,
+      signer: this.signer,
       handlers,
       log: log.child({ component: "record-intake" }),
     });
@@ -151,15 +158,18 @@ export class KafkaReplicator implements Replicator {
   publish(record: ReplicatedRecord): Promise<void> {
     if (!this.buffer) return Promise.reject(new Error("KafkaReplicator is not started"));
     const order = { stream: record.appServerId, seq: record.seq };
-    return this.buffer.publishEvent(encodeEvent(record), order);
+    return this.buffer.publishEvent(this.signer.sign("events", encodeEvent(record)), order);
   }
 
   publishMembership(record: MembershipRecord): void {
-    this.buffer?.publishLatest(this.names.membership, encodeMembership(record));
+    this.buffer?.publishLatest(
+      this.names.membership,
+      this.signer.sign("membership", encodeMembership(record)),
+    );
   }
 
   publishHeartbeat(heartbeat: NodeHeartbeat): void {
-    this.buffer?.publishLatest(this.names.nodes, encodeHeartbeat(heartbeat));
+    this.buffer?.publishLatest(this.names.nodes, this.signer.sign("nodes", encodeHeartbeat(heartbeat)));
   }
 
   status(): ReplicatorStatus {

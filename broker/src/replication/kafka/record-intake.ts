@@ -3,9 +3,7 @@ import { LogThrottle } from "../../log-throttle.ts";
 import type { Logger } from "../../logger.ts";
 import type { ReplicationHandlers } from "../replicator.ts";
 import { decodeEvent, decodeHeartbeat, decodeMembership } from "./record-codec.ts";
-
-/** Which stream a record belongs to. */
-export type RecordKind = "events" | "membership" | "nodes";
+import type { RecordKind, RecordSigner } from "./record-signature.ts";
 
 /** A record as read from Kafka. */
 export interface ReadRecord {
@@ -16,8 +14,8 @@ export interface ReadRecord {
 }
 
 /**
- * Where every record read from Kafka enters the node: it is decoded and checked for shape, and only
- * then handed on, except the node's own records (the one-hop rule).
+ * Where every record read from Kafka enters the node: its signature is verified, it is decoded and
+ * checked for shape, and only then handed on, except the node's own records (the one-hop rule).
  * What fails is dropped and logged (at most every few seconds per reason), never applied.
  */
 export class RecordIntake {
@@ -26,13 +24,17 @@ export class RecordIntake {
   constructor(
     private readonly options: {
       selfNodeId: string;
+      signer: RecordSigner;
       handlers: ReplicationHandlers;
       log: Logger;
     },
   ) {}
 
   accept(kind: RecordKind, topic: string, record: ReadRecord): void {
-    const { handlers, selfNodeId } = this.options;
+    const { signer, handlers, selfNodeId } = this.options;
+    if (!signer.verify(kind, record.key, record.value, record.headers)) {
+      return this.drop("unsigned, or not signed with the access key", topic, record);
+    }
     try {
       if (kind === "events") {
         const event = decodeEvent(record.value, record.headers);
@@ -43,7 +45,7 @@ export class RecordIntake {
         if (!membership) return this.drop("not a membership record", topic, record);
         if (membership.owner.nodeId !== selfNodeId) handlers.membership(membership);
       } else {
-        const heartbeat = decodeHeartbeat(record.key, record.value);
+        const heartbeat = decodeHeartbeat(record.key, record.value, record.headers);
         if (!heartbeat) return this.drop("not a heartbeat", topic, record);
         if (heartbeat.nodeId !== selfNodeId) handlers.heartbeat(heartbeat);
       }

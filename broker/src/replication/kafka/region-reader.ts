@@ -4,7 +4,8 @@ import type { Logger } from "../../logger.ts";
 import { Backoff, pause } from "./backoff.ts";
 import { CatchUp } from "./catch-up.ts";
 import { describeError, isConnectionError } from "./kafka-errors.ts";
-import type { RecordIntake, RecordKind } from "./record-intake.ts";
+import type { RecordIntake } from "./record-intake.ts";
+import type { RecordKind } from "./record-signature.ts";
 import { allTopics, missingTopics, type TopicNames } from "./topics.ts";
 
 export interface RegionReaderOptions {
