@@ -57,6 +57,11 @@ export interface BrokerOptions {
    * dropped.
    */
   maxLinkBufferedBytes?: number;
+  /**
+   * Globs (`*` any run of characters within host, port or path segment) other nodes' advertised
+   * URLs must match for their heartbeats to be believed; default: this node's scheme and host, any port.
+   */
+  nodeUrlPatterns?: readonly string[];
   logger?: Logger;
 }
 
@@ -86,15 +91,27 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     region,
     leaseMs,
     heartbeatMs: options.heartbeatMs,
+    nodeUrlPatterns: options.nodeUrlPatterns,
     replicator,
     log,
     describe: () => ({ appServers: hubs.appServers(), sessions: hubs.sessionCount() }),
-    onNodeGone: (gone) => {
-      const removed = hubs.sum((hub) => hub.nodeGone(gone));
-      if (removed > 0) log.warn({ gone, removedSockets: removed }, "dropped the sockets of a node that left");
+    onNodeGone: (gone, how) => {
+      // A node whose lease ran out may only be paused or cut off: its sockets are kept aside.
+      const removed = hubs.sum((hub) => hub.nodeGone(gone, how === "expired"));
+      if (removed > 0)
+        log.warn(
+          { gone, how, removedSockets: removed },
+          "took the sockets of a node that left out of the view",
+        );
     },
-    // App servers learn the region's nodes from Hello: tell them there is a new one to link to.
-    onNodeJoined: () => {
+    onNodeJoined: (joined) => {
+      const restored = hubs.sum((hub) => hub.nodeBack(joined.nodeId, joined.incarnation));
+      if (restored > 0)
+        log.info(
+          { node: joined.nodeId, restoredSockets: restored },
+          "a node was heard again; its sockets are back in the view",
+        );
+      // App servers learn the region's nodes from Hello: tell them there is a new one to link to.
       for (const hub of hubs.values()) hub.announceNodes();
     },
     sweep: (isAlive, graceMs) => {
@@ -151,9 +168,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     readiness: () => {
       const status = replicator.status();
       const ready = started && status.ready;
+      // Only this node's own region decides; other regions are reported in `peers`, never as a 503.
+      const replication = ready || !status.ready ? status : { ...status, detail: "starting" };
       return {
         ready,
-        body: { status: ready ? "ready" : "not ready", nodeId, region, replication: status },
+        body: { status: ready ? "ready" : "not ready", nodeId, region, replication, peers: status.peers },
       };
     },
     admitsHub: (hub) => hubs.admits(hub),

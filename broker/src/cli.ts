@@ -41,12 +41,17 @@ async function runBroker(argv: string[]): Promise<void> {
         peers: config.peers,
         topics: config.topics,
         mirrored: config.mirrored,
+        accessKeys: config.accessKeys,
         maxBufferBytes: config.maxBufferBytes,
+        maxBatchBytes: config.maxBatchBytes,
+        maxRecordBytes: config.maxRecordBytes,
         log: logger,
       })
     : undefined;
   const broker = await startBroker({
     ...config,
+    // App-link tokens verify with any of the keys (the broker splits the list), as records do.
+    accessKey: config.accessKeys.join(","),
     nodeId,
     logger,
     replicator,

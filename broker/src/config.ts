@@ -10,7 +10,10 @@ export interface KafkaConnection {
 export interface BrokerConfig {
   port: number;
   host: string;
+  /** The first access key: it signs app-link tokens and records (see accessKeys). */
   accessKey: string;
+  /** Every access key given (comma-separated, for rotation): the first signs, any verifies. */
+  accessKeys: string[];
   region: string;
   nodeId?: string;
   advertisedUrl?: string;
@@ -38,6 +41,12 @@ export interface BrokerConfig {
   maxHubs: number;
   /** Bytes written to one app server and not yet sent, at most. */
   maxLinkBufferedBytes: number;
+  /** Bytes per write to Kafka, at most. */
+  maxBatchBytes: number;
+  /** A record larger than this (key, value, headers) is refused, bytes. */
+  maxRecordBytes: number;
+  /** Globs another node's advertised URL must match (default: this node's scheme and host, any port). */
+  nodeUrlPatterns?: string[];
 }
 
 export class ConfigError extends Error {
@@ -68,12 +77,16 @@ const FLAGS = {
   "max-operation-bytes": "REGIO_MAX_OPERATION_BYTES",
   "max-hubs": "REGIO_MAX_HUBS",
   "max-link-buffered-bytes": "REGIO_MAX_LINK_BUFFERED_BYTES",
+  "max-batch-bytes": "REGIO_MAX_BATCH_BYTES",
+  "max-record-bytes": "REGIO_MAX_RECORD_BYTES",
+  "node-url-pattern": "REGIO_NODE_URL_PATTERN",
 } as const;
 
 export const USAGE = `usage: regio broker --access-key KEY [options]   (every flag also reads REGIO_<FLAG>)
   --port N                  listen port (7400)                    REGIO_PORT
   --host ADDR               bind address (127.0.0.1)              REGIO_HOST
-  --access-key KEY          hub access key (required)             REGIO_ACCESS_KEY
+  --access-key KEY[,OLD]    access key(s) (required): the first   REGIO_ACCESS_KEY
+                            signs, any verifies (rotation)
   --region NAME             region name (local)                   REGIO_REGION
   --node-id ID              node id (random)                      REGIO_NODE_ID
   --advertise URL           URL app servers reach this node at    REGIO_ADVERTISED_URL
@@ -93,7 +106,11 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --max-buffer-bytes B      events waiting for Kafka (67108864)   REGIO_MAX_BUFFER_BYTES
   --max-operation-bytes B   largest app-server operation (990000) REGIO_MAX_OPERATION_BYTES
   --max-hubs N              hubs one node holds (1000)            REGIO_MAX_HUBS
-  --max-link-buffered-bytes B  owed to one app server before its link is dropped (67108864)  REGIO_MAX_LINK_BUFFERED_BYTES`;
+  --max-link-buffered-bytes B  owed to one app server before its link is dropped (67108864)  REGIO_MAX_LINK_BUFFERED_BYTES
+  --max-batch-bytes B       bytes per write to Kafka (900000)     REGIO_MAX_BATCH_BYTES
+  --max-record-bytes B      largest record, refused above (1000000) REGIO_MAX_RECORD_BYTES
+  --node-url-pattern GLOBS  other nodes' URLs, comma-separated    REGIO_NODE_URL_PATTERN
+                            (default: own scheme://host:*)`;
 
 export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
   const { values } = parseArgs({
@@ -107,8 +124,13 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
   const flags = values as Record<string, string | string[] | undefined>;
   const get = (flag: keyof typeof FLAGS): string | undefined =>
     (flags[flag] as string | undefined) ?? env[FLAGS[flag]];
-  const accessKey = get("access-key");
-  if (!accessKey) throw new ConfigError("--access-key (or REGIO_ACCESS_KEY) is required");
+  const accessKeys = list(get("access-key"));
+  if (accessKeys.length === 0) throw new ConfigError("--access-key (or REGIO_ACCESS_KEY) is required");
+  const maxRecordBytes = integer(get("max-record-bytes") ?? "1000000", "max-record-bytes");
+  if (maxRecordBytes < 1) throw new ConfigError("--max-record-bytes must be at least 1");
+  const nodeUrlPatterns = get("node-url-pattern") === undefined ? undefined : list(get("node-url-pattern"));
+  if (nodeUrlPatterns?.length === 0)
+    throw new ConfigError("--node-url-pattern must name at least one pattern");
   const kafkaBrokers = get("kafka");
   const peerSpecs =
     (flags.peer as string[] | undefined) ?? (env.REGIO_PEERS ?? "").split(";").filter(Boolean);
@@ -122,7 +144,8 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
   return {
     port: integer(get("port") ?? "7400", "port"),
     host: get("host") ?? "127.0.0.1",
-    accessKey,
+    accessKey: accessKeys[0]!,
+    accessKeys,
     region: get("region") ?? "local",
     nodeId: get("node-id"),
     advertisedUrl: get("advertise"),
@@ -147,6 +170,9 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
       get("max-link-buffered-bytes") ?? String(64 * 1024 * 1024),
       "max-link-buffered-bytes",
     ),
+    maxBatchBytes: integer(get("max-batch-bytes") ?? "900000", "max-batch-bytes"),
+    maxRecordBytes,
+    nodeUrlPatterns,
   };
 }
 
@@ -177,6 +203,14 @@ function kafkaConnection(brokers: string, env: NodeJS.ProcessEnv, prefix: string
         ? { mechanism: "plain", username, password }
         : undefined,
   };
+}
+
+/** A comma-separated list, trimmed, without empty items. */
+function list(text: string | undefined): string[] {
+  return (text ?? "")
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function integer(text: string, flag: string): number {

@@ -54,6 +54,16 @@ describe("Kafka record codec", () => {
     });
     const h = encodeHeartbeat(beat);
     expect(decodeHeartbeat(h.key, h.value)).toEqual(beat);
+    // A goodbye is a tombstone that still says which start of the node leaves, and when.
+    const bye = encodeHeartbeat({ ...beat, at: 5, leaving: true });
+    expect(bye.value).toBeNull();
+    expect(decodeHeartbeat(bye.key, bye.value, bye.headers)).toMatchObject({
+      nodeId: "n1",
+      incarnation: "i1",
+      at: 5,
+      leaving: true,
+    });
+    expect(decodeHeartbeat(bye.key, null, {})).toBeUndefined();
   });
 
   it("skips values of the wrong shape instead of applying them", () => {

@@ -40,7 +40,7 @@ describe("regions replicating through mirrored topics", () => {
             sourceRegion: source,
             source: kafka[source]!,
             target: kafka[target]!,
-            topics: [topics.events, topics.membership, topics.nodes],
+            topics,
           }),
         );
       }

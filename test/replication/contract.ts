@@ -121,6 +121,23 @@ export function replicatorContract(factory: () => ReplicatorFactory, regions: [s
     expect(c.box.records.map((r) => r.seq)).toEqual([...Array(200).keys()].map((i) => i + 1));
   });
 
+  it("is ready once started, by its own region alone, and lists every other region in peers", async () => {
+    const f = factory();
+    const a = await start(f, "a", home);
+    expect(a.replicator.status()).toMatchObject({ ready: true, bufferedBytes: 0 });
+    const others = regions.filter((r) => r !== home);
+    expect(Object.keys(a.replicator.status().peers).sort()).toEqual(others.sort());
+    if (others.length === 0) return;
+    // Ready even before any other region's node (and topics) exist; reading them once they do.
+    await start(f, "c", away);
+    await until(
+      () => others.every((r) => a.replicator.status().peers[r]?.reachable === true),
+      "a reads every other region",
+      15_000,
+    );
+    expect(a.replicator.status().ready).toBe(true);
+  });
+
   it("replicates membership and heartbeats, and a node that starts later reads the current view", async () => {
     const f = factory();
     const a = await start(f, "a", home);

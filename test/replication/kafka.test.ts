@@ -3,6 +3,7 @@ import { describe, inject } from "vitest";
 import { KafkaReplicator } from "../../broker/src/replication/kafka/kafka-replicator.ts";
 import { createLogger } from "../../broker/src/logger.ts";
 import type { KafkaConnection } from "../../broker/src/config.ts";
+import { ACCESS_KEY } from "../support/regio-harness.ts";
 import { replicatorContract } from "./contract.ts";
 
 describe("Replicator contract: Kafka, one cluster per region", () => {
@@ -22,6 +23,7 @@ describe("Replicator contract: Kafka, one cluster per region", () => {
               .map((r) => [r, connection(r)]),
           ),
           topics,
+          accessKeys: [ACCESS_KEY],
           log: createLogger({ node: nodeId }, process.env.REGIO_LOG_LEVEL ?? "silent"),
         }),
     };

@@ -18,11 +18,14 @@ export async function startCliNode(
   nodeId: string,
   flags: string[],
   env: NodeJS.ProcessEnv = {},
+  /** Told of the process at once, before it listens: to stop it even if it never does. */
+  onSpawn: (child: ChildProcess) => void = () => {},
 ): Promise<CliNode> {
   const child = spawn(process.execPath, ["broker/bin/regio.mjs", "broker", `--node-id=${nodeId}`, ...flags], {
     env: { ...process.env, REGIO_ACCESS_KEY: ACCESS_KEY, REGIO_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
+  onSpawn(child);
   let out = "";
   child.stdout!.on("data", (chunk: Buffer) => (out += chunk.toString()));
   const url = await new Promise<string>((resolve, reject) => {

@@ -1,24 +1,41 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
+import { topicSpecs, type TopicNames } from "@regio/broker";
 
 /**
  * A stand-in for MirrorMaker 2 in tests: copies every record (keys, values, headers, tombstones)
- * of some topics of one cluster into another cluster as `<sourceRegion>.<topic>`, which is MM2's
- * default replication policy. The target topics must exist (Regio's nodes create them).
+ * of a region's topics on its cluster into another cluster as `<sourceRegion>.<topic>`, which is
+ * MM2's default replication policy. Like MM2, it creates the target topics itself (compacted where
+ * the source is); Regio's nodes never create another region's topics. The source topics must exist.
  */
 export async function startMirror(options: {
   sourceRegion: string;
   source: string;
   target: string;
-  topics: string[];
+  topics: TopicNames;
 }): Promise<{ close(): Promise<void> }> {
   const from = new Kafka({ clientId: "mirror", brokers: [options.source], logLevel: logLevel.NOTHING });
   const to = new Kafka({ clientId: "mirror", brokers: [options.target], logLevel: logLevel.NOTHING });
+  const admin = to.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topicSpecs(options.topics).map((spec) => ({
+        topic: `${options.sourceRegion}.${spec.name}`,
+        numPartitions: spec.partitions ?? 1,
+        configEntries: spec.compacted ? [{ name: "cleanup.policy", value: "compact" }] : [],
+      })),
+    });
+  } finally {
+    await admin.disconnect();
+  }
   const producer: Producer = to.producer({ allowAutoTopicCreation: false });
   const consumer: Consumer = from.consumer({ groupId: `mirror-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await producer.connect();
   await consumer.connect();
-  await consumer.subscribe({ topics: options.topics, fromBeginning: true });
+  const { events, membership, nodes } = options.topics;
+  await consumer.subscribe({ topics: [events, membership, nodes], fromBeginning: true });
   await consumer.run({
     eachBatch: async ({ batch }) => {
       await producer.send({

@@ -1,7 +1,44 @@
 import { randomUUID } from "node:crypto";
+import { Kafka, logLevel } from "kafkajs";
+import { topicSpecs, type TopicNames } from "@regio/broker";
 
 /** Topic names of their own for one test: the Kafka clusters are shared by the whole run. */
 export function uniqueTopics(prefix: string): { events: string; membership: string; nodes: string } {
   const base = `${prefix}${randomUUID().slice(0, 8)}`;
   return { events: `${base}.events`, membership: `${base}.membership`, nodes: `${base}.nodes` };
+}
+
+/**
+ * Creates a region's topics on its Kafka as an operator (infra/) would, from `topicSpecs`, with
+ * extra topic configs if given (e.g. a small `max.message.bytes` on the events topic).
+ */
+export async function provisionTopics(
+  brokers: string,
+  names: TopicNames,
+  configs: Partial<Record<keyof TopicNames, Record<string, string>>> = {},
+): Promise<void> {
+  const admin = new Kafka({
+    clientId: "test-provision",
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  try {
+    const kinds = Object.keys(names) as Array<keyof TopicNames>;
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: topicSpecs(names).map((spec) => {
+        const kind = kinds.find((k) => names[k] === spec.name)!;
+        const entries = { ...(spec.compacted ? { "cleanup.policy": "compact" } : {}), ...configs[kind] };
+        return {
+          topic: spec.name,
+          numPartitions: spec.partitions ?? 1,
+          replicationFactor: 1,
+          configEntries: Object.entries(entries).map(([name, value]) => ({ name, value })),
+        };
+      }),
+    });
+  } finally {
+    await admin.disconnect();
+  }
 }

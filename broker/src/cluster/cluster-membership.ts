@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { NodeInfo } from "@regio/protocol";
+import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
-import { NodeDirectory } from "../replication/node-directory.ts";
+import { HeartbeatPolicy } from "../replication/heartbeat-policy.ts";
+import { NodeDirectory, type GoneHow } from "../replication/node-directory.ts";
 import { PeerLatency } from "./peer-latency.ts";
 import type { NodeHeartbeat, Replicator } from "../replication/replicator.ts";
 
@@ -12,14 +14,19 @@ export interface ClusterMembershipOptions {
   leaseMs: number;
   /** Heartbeat period (default lease / 4). */
   heartbeatMs?: number;
+  /** Globs other nodes' URLs must match (default: this node's scheme and host, any port). */
+  nodeUrlPatterns?: readonly string[];
   replicator: Replicator;
   log: Logger;
   /** What this node says of itself in each heartbeat, beyond its identity. */
   describe(): Pick<NodeHeartbeat, "appServers" | "sessions">;
-  /** A node left (lease ran out, or it said so): its sockets leave every hub's view. */
-  onNodeGone(nodeId: string): void;
-  /** A node joined: app servers of this region learn of it. */
-  onNodeJoined(nodeId: string): void;
+  /**
+   * A node left: its sockets leave every hub's view. `expired`: its lease ran out and it may be heard
+   * again (paused, partitioned), `left`: it said goodbye.
+   */
+  onNodeGone(nodeId: string, how: GoneHow): void;
+  /** A node joined, or was heard again after its lease ran out: app servers of this region learn of it. */
+  onNodeJoined(heartbeat: NodeHeartbeat): void;
   /** Drops sockets of nodes that are not alive; returns how many. */
   sweep(isAlive: (nodeId: string, incarnation: string) => boolean, graceMs: number): number;
 }
@@ -39,18 +46,31 @@ export class ClusterMembership {
 
   constructor(private readonly options: ClusterMembershipOptions) {
     const { log } = options;
-    this.directory = new NodeDirectory(
-      () => this.heartbeat(),
-      options.leaseMs,
-      (gone) => {
-        options.onNodeGone(gone);
-        log.warn({ gone }, "node left the cluster");
+    const throttle = new LogThrottle();
+    this.directory = new NodeDirectory({
+      self: () => this.heartbeat(),
+      leaseMs: options.leaseMs,
+      policy: new HeartbeatPolicy({
+        leaseMs: options.leaseMs,
+        self: () => ({ nodeId: options.nodeId, url: this.advertisedUrl }),
+        urlPatterns: options.nodeUrlPatterns,
+      }),
+      onGone: (gone, how) => {
+        options.onNodeGone(gone, how);
+        log.warn({ gone, how }, "node left the cluster");
       },
-      (joined) => {
-        log.info({ joined }, "node joined the cluster");
-        options.onNodeJoined(joined);
+      onJoined: (heartbeat) => {
+        log.info({ joined: heartbeat.nodeId, url: heartbeat.url }, "node joined the cluster");
+        options.onNodeJoined(heartbeat);
       },
-    );
+      onRejected: (heartbeat, reason) =>
+        throttle.log(reason, (suppressed) =>
+          log.warn(
+            { nodeId: heartbeat.nodeId, url: heartbeat.url, suppressed },
+            `heartbeat ignored: ${reason}`,
+          ),
+        ),
+    });
   }
 
   /** This node's heartbeat as of now. */

@@ -6,6 +6,7 @@ import { KafkaReplicator } from "../replication/kafka/kafka-replicator.ts";
 import type { TopicNames } from "../replication/kafka/topics.ts";
 
 export interface LocalClusterOptions {
+  /** Access key(s), comma-separated: the first signs app-link tokens and records, any verifies. */
   accessKey: string;
   /** region name -> its Kafka's bootstrap address ("127.0.0.1:19092") */
   kafka: Record<string, string>;
@@ -32,6 +33,10 @@ export interface LocalCluster {
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const connection = (brokers: string): KafkaConnection => ({ brokers: [brokers], ssl: false });
   const regions = new Map<string, BrokerHandle[]>();
+  const accessKeys = options.accessKey
+    .split(",")
+    .map((key) => key.trim())
+    .filter(Boolean);
   let port = options.basePort ?? 0;
   try {
     for (const [region, brokers] of Object.entries(options.kafka)) {
@@ -51,6 +56,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           local: connection(brokers),
           peers,
           topics: options.topics,
+          accessKeys,
           maxBufferBytes: options.maxBufferBytes,
           mirrored: options.mirrored,
           log: logger,

@@ -39,6 +39,9 @@ export interface HubContext {
   remoteAppServers(hub: string): string[];
 }
 
+/** How many leases a gone node's sockets are kept aside for, in case it is heard again. */
+const KEEP_SUSPENDED_LEASES = 30;
+
 /**
  * One hub on this node: its Engine.IO server for clients, its app server links, the client
  * sessions bound to them, and the hub's membership view. Everything a hub holds is soft state: a
@@ -158,8 +161,17 @@ export class Hub {
     }
   }
 
-  nodeGone(nodeId: string): number {
-    return this.index.removeOwnedBy(nodeId);
+  /**
+   * A node is gone: its sockets leave the view. When it may come back (its lease ran out: paused,
+   * cut off) they are kept aside, and `nodeBack` restores them if it is heard again.
+   */
+  nodeGone(nodeId: string, mayComeBack: boolean): number {
+    return mayComeBack ? this.index.suspendOwnedBy(nodeId) : this.index.removeOwnedBy(nodeId);
+  }
+
+  /** A node is heard again (or for the first time): its suspended sockets of this start return. */
+  nodeBack(nodeId: string, incarnation: string): number {
+    return this.index.reinstate(nodeId, incarnation);
   }
 
   /**
@@ -177,6 +189,8 @@ export class Hub {
         !isAlive(e.owner.nodeId, e.owner.incarnation),
     );
     for (const entry of orphans) this.index.remove(entry.nsp, entry.sid);
+    // Sockets of a node gone for this long are not coming back with it: its clients reconnected.
+    this.index.discardSuspended(Date.now() - graceMs * KEEP_SUSPENDED_LEASES);
     return orphans.length;
   }
 

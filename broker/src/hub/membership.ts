@@ -28,6 +28,11 @@ export interface SocketEntry {
  */
 export class MembershipIndex {
   private readonly namespaces = new Map<string, NamespaceView>();
+  /**
+   * Sockets of nodes whose lease ran out, by node id: out of every room and target, kept aside in
+   * case the node is heard again (it was paused or cut off, not dead) until a bound.
+   */
+  private readonly suspended = new Map<string, { since: number; entries: SocketEntry[] }>();
   /** Told of every change to a socket's entry (`removed` once it is gone), e.g. to replicate it. */
   onChange: (entry: SocketEntry, removed: boolean) => void = () => {};
 
@@ -73,6 +78,54 @@ export class MembershipIndex {
     return gone.length;
   }
 
+  /**
+   * Takes every socket of a node whose lease ran out out of the view (rooms, targets, fetches),
+   * keeping them aside; returns how many. Not reported to `onChange`: they are other nodes' sockets.
+   */
+  suspendOwnedBy(nodeId: string): number {
+    const entries = [...this.all()].filter((entry) => entry.owner.nodeId === nodeId);
+    for (const entry of entries) {
+      const view = this.namespaces.get(entry.nsp)!;
+      view.detach(entry);
+      if (view.sockets.size === 0) this.namespaces.delete(entry.nsp);
+    }
+    if (entries.length > 0) {
+      const held = this.suspended.get(nodeId);
+      if (held) held.entries.push(...entries);
+      else this.suspended.set(nodeId, { since: Date.now(), entries });
+    }
+    return entries.length;
+  }
+
+  /**
+   * The node is heard again: its suspended sockets of this incarnation return to the view as they
+   * were (rooms and all), those of another (an earlier start) are dropped; returns how many returned.
+   * A socket the node announced again meanwhile keeps its newer entry.
+   */
+  reinstate(nodeId: string, incarnation: string): number {
+    const held = this.suspended.get(nodeId);
+    if (!held) return 0;
+    this.suspended.delete(nodeId);
+    let restored = 0;
+    for (const entry of held.entries) {
+      if (entry.owner.incarnation !== incarnation || this.get(entry.nsp, entry.sid)) continue;
+      this.view(entry.nsp).attach(entry);
+      restored++;
+    }
+    return restored;
+  }
+
+  /** Forgets sockets suspended before `before` (ms): their node did not come back in time. */
+  discardSuspended(before: number): number {
+    let discarded = 0;
+    for (const [nodeId, held] of this.suspended) {
+      if (held.since >= before) continue;
+      this.suspended.delete(nodeId);
+      discarded += held.entries.length;
+    }
+    return discarded;
+  }
+
   leave(nsp: string, sid: string, rooms: Iterable<string>): void {
     const view = this.namespaces.get(nsp);
     const entry = view?.sockets.get(sid);
@@ -84,7 +137,10 @@ export class MembershipIndex {
   remove(nsp: string, sid: string): SocketEntry | undefined {
     const view = this.namespaces.get(nsp);
     const entry = view?.sockets.get(sid);
-    if (!view || !entry) return undefined;
+    if (!view || !entry) {
+      this.forgetSuspended(nsp, sid);
+      return undefined;
+    }
     for (const room of [...entry.rooms]) view.removeFromRoom(room, entry);
     view.sockets.delete(sid);
     if (view.sockets.size === 0) this.namespaces.delete(nsp);
@@ -128,13 +184,22 @@ export class MembershipIndex {
     }
   }
 
+  /** No socket in the view, and none kept aside for a node that may come back. */
   get isEmpty(): boolean {
-    return this.namespaces.size === 0;
+    return this.namespaces.size === 0 && this.suspended.size === 0;
   }
 
   /** Every socket of the hub, in every namespace. */
   *all(): Generator<SocketEntry> {
     for (const view of this.namespaces.values()) yield* view.sockets.values();
+  }
+
+  /** A socket that left while its node was suspended must not come back with it. */
+  private forgetSuspended(nsp: string, sid: string): void {
+    for (const held of this.suspended.values()) {
+      const i = held.entries.findIndex((entry) => entry.nsp === nsp && entry.sid === sid);
+      if (i >= 0) held.entries.splice(i, 1);
+    }
   }
 
   private view(nsp: string): NamespaceView {
@@ -160,8 +225,23 @@ class NamespaceView {
   }
 
   removeFromRoom(room: string, entry: SocketEntry): void {
-    const members = this.rooms.get(room);
-    if (members?.delete(entry.sid) && members.size === 0) this.rooms.delete(room);
+    this.unlist(room, entry.sid);
     entry.rooms.delete(room);
+  }
+
+  /** Out of the view, its rooms remembered in the entry (to attach it again as it was). */
+  detach(entry: SocketEntry): void {
+    for (const room of entry.rooms) this.unlist(room, entry.sid);
+    this.sockets.delete(entry.sid);
+  }
+
+  attach(entry: SocketEntry): void {
+    this.sockets.set(entry.sid, entry);
+    for (const room of [...entry.rooms]) this.addToRoom(room, entry);
+  }
+
+  private unlist(room: string, sid: string): void {
+    const members = this.rooms.get(room);
+    if (members?.delete(sid) && members.size === 0) this.rooms.delete(room);
   }
 }

@@ -84,7 +84,7 @@ class InProcessReplicator implements Replicator {
   }
 
   status(): ReplicatorStatus {
-    return { ready: true, bufferedBytes: 0, detail: "in-process" };
+    return { ready: true, bufferedBytes: 0, detail: "in-process", peers: {} };
   }
 
   async close(): Promise<void> {

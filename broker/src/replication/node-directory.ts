@@ -1,37 +1,59 @@
+import type { HeartbeatPolicy } from "./heartbeat-policy.ts";
 import type { NodeHeartbeat } from "./replicator.ts";
+
+/** How a node left: its lease ran out (it may be heard again: paused, partitioned), or it said so. */
+export type GoneHow = "expired" | "left";
+
+export interface NodeDirectoryOptions {
+  /** This node's own heartbeat as of now. */
+  self(): NodeHeartbeat;
+  leaseMs: number;
+  /** Which heartbeats to believe at all. */
+  policy: HeartbeatPolicy;
+  onGone(nodeId: string, how: GoneHow): void;
+  /** A node not known (or gone) before is alive: a new one, or one heard again. */
+  onJoined(heartbeat: NodeHeartbeat): void;
+  /** A heartbeat the policy refused. */
+  onRejected(heartbeat: NodeHeartbeat, reason: string): void;
+}
 
 /**
  * The nodes this node knows to be alive, from their heartbeats. A node is alive while its latest
  * heartbeat is younger than the lease; it is gone once the lease runs out or it says it is leaving.
- * Gone nodes are reported once, so their sockets can leave the membership view.
+ * Gone nodes are reported once, so their sockets can leave the membership view; a node heard again
+ * after its lease ran out is reported as joined again.
  */
 export class NodeDirectory {
   private readonly nodes = new Map<string, NodeHeartbeat>();
   private readonly timer: NodeJS.Timeout;
 
-  constructor(
-    /** This node's own heartbeat as of now. */
-    private readonly self: () => NodeHeartbeat,
-    private readonly leaseMs: number,
-    private readonly onGone: (nodeId: string) => void,
-    private readonly onJoined: (nodeId: string) => void = () => {},
-  ) {
-    this.timer = setInterval(() => this.expire(), Math.max(50, leaseMs / 4));
+  constructor(private readonly options: NodeDirectoryOptions) {
+    this.timer = setInterval(() => this.expire(), Math.max(50, options.leaseMs / 4));
     this.timer.unref();
   }
 
   update(heartbeat: NodeHeartbeat): void {
-    if (heartbeat.nodeId === this.self().nodeId) return;
-    if (heartbeat.leaving) {
-      if (this.nodes.delete(heartbeat.nodeId)) this.onGone(heartbeat.nodeId);
+    if (heartbeat.nodeId === this.options.self().nodeId) return;
+    const rejected = this.options.policy.reject(heartbeat);
+    if (rejected !== undefined) {
+      this.options.onRejected(heartbeat, rejected);
       return;
     }
     const known = this.nodes.get(heartbeat.nodeId);
+    if (heartbeat.leaving) {
+      // Only the start that is alive can say it leaves: a goodbye of an earlier start (replayed, or
+      // read late from the log) does not remove the node's current start.
+      if (known && known.incarnation === heartbeat.incarnation) {
+        this.nodes.delete(heartbeat.nodeId);
+        this.options.onGone(heartbeat.nodeId, "left");
+      }
+      return;
+    }
     if (known && known.at > heartbeat.at) return;
     // A heartbeat read back from a log may be old news: a node that stopped long ago is not alive.
-    if (Date.now() - heartbeat.at > this.leaseMs) return;
+    if (Date.now() - heartbeat.at > this.options.leaseMs) return;
     this.nodes.set(heartbeat.nodeId, heartbeat);
-    if (!known) this.onJoined(heartbeat.nodeId);
+    if (!known) this.options.onJoined(heartbeat);
   }
 
   /** Alive, and (when given) in this incarnation: a restart under the same id is another node. */
@@ -42,12 +64,12 @@ export class NodeDirectory {
 
   /** This node and every live node, optionally of one region only. */
   list(region?: string): NodeHeartbeat[] {
-    const all = [this.self(), ...this.nodes.values()];
+    const all = [this.options.self(), ...this.nodes.values()];
     return region === undefined ? all : all.filter((node) => node.region === region);
   }
 
   get(nodeId: string): NodeHeartbeat | undefined {
-    const self = this.self();
+    const self = this.options.self();
     return nodeId === self.nodeId ? self : this.nodes.get(nodeId);
   }
 
@@ -56,11 +78,11 @@ export class NodeDirectory {
   }
 
   private expire(): void {
-    const deadline = Date.now() - this.leaseMs;
+    const deadline = Date.now() - this.options.leaseMs;
     for (const [nodeId, heartbeat] of this.nodes) {
       if (heartbeat.at < deadline) {
         this.nodes.delete(nodeId);
-        this.onGone(nodeId);
+        this.options.onGone(nodeId, "expired");
       }
     }
   }

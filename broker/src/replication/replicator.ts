@@ -60,12 +60,27 @@ export interface ReplicationHandlers {
   heartbeat(heartbeat: NodeHeartbeat): void;
 }
 
+/** How this node reads another region. */
+export interface PeerStatus {
+  /** Reading it now (its Kafka, or its mirrored topics, answer). */
+  reachable: boolean;
+  /** Age of the newest record read from it, ms; its heartbeats keep this small while it is well. */
+  lagMs?: number;
+  detail?: string;
+}
+
 export interface ReplicatorStatus {
-  /** false while the node cannot publish (its Kafka is unreachable) or is still catching up. */
+  /**
+   * This node's own readiness: it can publish to its own region (its buffer drains) and reads its
+   * own region's view (caught up). Another region's outage never makes it false (see `peers`).
+   */
   ready: boolean;
   /** Bytes accepted but not yet durably published. */
   bufferedBytes: number;
+  /** Why it is not ready, or what it does; never contradicts `ready`. */
   detail: string;
+  /** Every other region, by name. */
+  peers: Record<string, PeerStatus>;
 }
 
 /**
@@ -82,8 +97,12 @@ export interface ReplicatorStatus {
  * - Membership records and heartbeats reach every other node too (latest value per socket / node).
  * - A node never receives its own events, membership records or heartbeats (the one-hop rule: what a
  *   node reads is delivered locally and never published again).
- * - `start` resolves once the node has read the current membership view and its subscriptions are
- *   in place, so that nothing published after `start` resolves is missed.
+ * - `start` resolves once the node has read its own region's current membership view and its
+ *   subscriptions are in place; it never rejects because a cluster is down (it retries, and
+ *   `status()` says why it is not ready yet). Other regions are read from the moment the node
+ *   started: a record another region publishes after that is read, also when that region was
+ *   unreachable at the start and comes back later. Peers' views are awaited a bounded time only.
+ * - `status().ready` depends on the node's own region only; other regions appear in `peers`.
  */
 export interface Replicator {
   start(handlers: ReplicationHandlers): Promise<void>;

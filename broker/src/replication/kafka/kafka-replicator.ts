@@ -1,19 +1,16 @@
-import { randomUUID } from "node:crypto";
-import { Kafka, logLevel, type Consumer, type EachBatchPayload, type LogEntry, type Producer } from "kafkajs";
+import { Kafka, logLevel, type LogEntry, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
+import { LogThrottle } from "../../log-throttle.ts";
 import type { Logger } from "../../logger.ts";
 import type { ReplicatedRecord, ReplicationHandlers, Replicator, ReplicatorStatus } from "../replicator.ts";
 import type { MembershipRecord, NodeHeartbeat } from "../replicator.ts";
-import { CatchUp } from "./catch-up.ts";
+import { retryUntilDone } from "./backoff.ts";
+import { describeError } from "./kafka-errors.ts";
 import { PublishBuffer } from "./publish-buffer.ts";
-import {
-  decodeEvent,
-  decodeHeartbeat,
-  decodeMembership,
-  encodeEvent,
-  encodeHeartbeat,
-  encodeMembership,
-} from "./record-codec.ts";
+import { encodeEvent, encodeHeartbeat, encodeMembership } from "./record-codec.ts";
+import { RecordIntake } from "./record-intake.ts";
+import { RecordSigner } from "./record-signature.ts";
+import { RegionReader } from "./region-reader.ts";
 import { ensureTopics, topicNames, type TopicNames } from "./topics.ts";
 
 export interface KafkaReplicatorOptions {
@@ -23,6 +20,8 @@ export interface KafkaReplicatorOptions {
   local: KafkaConnection;
   /** Every other region's Kafka, read directly (ignored when `mirrored`). */
   peers: Map<string, KafkaConnection>;
+  /** Access keys: the first signs every record this node writes, any of them verifies what it reads. */
+  accessKeys: readonly string[];
   /** Base topic names (default regio.events, regio.membership, regio.nodes). */
   topics?: Partial<TopicNames>;
   /**
@@ -32,6 +31,10 @@ export interface KafkaReplicatorOptions {
   mirrored?: boolean;
   /** Events accepted but not yet in Kafka, at most (default 64 MiB). */
   maxBufferBytes?: number;
+  /** Bytes per write to Kafka, at most (default 900 000: under Kafka's and Event Hubs' 1 MB). */
+  maxBatchBytes?: number;
+  /** A larger record (key, value, headers) is refused at once (default 1 000 000). */
+  maxRecordBytes?: number;
   partitions?: number;
   replicationFactor?: number;
   /** How long start() waits for a peer region's view before going on without it (default 15 s). */
@@ -39,86 +42,175 @@ export interface KafkaReplicatorOptions {
   log: Logger;
 }
 
-/** One cluster the node reads, and which topic names there belong to which region. */
-interface Source {
-  region: string;
-  connection: KafkaConnection;
-  topics: TopicNames;
-}
+export const DEFAULT_MAX_BATCH_BYTES = 900_000;
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+
+/**
+ * Events are read from the node's start minus this: a record another node (maybe of another region,
+ * with a slightly different clock) stamped just before our start may be read too, and a client of
+ * this node may get a broadcast up to this much older than the node. Duplicates are dropped by the
+ * sequence gate; a record stamped just after the start by a clock behind ours is not skipped.
+ */
+const CLOCK_SKEW_ALLOWANCE_MS = 1000;
 
 /**
  * The Replicator over Kafka. Each region writes only its own events, membership and heartbeats to
  * its own cluster; every node reads its own region's topics and every other region's (directly, or
- * mirrored). Each node reads with a consumer group of its own, so every node sees every record.
- * Guarantees: see Replicator; order per app server comes from keying events by app server id.
+ * mirrored), one RegionReader per region. Every record it writes is signed; every record it reads
+ * is verified (RecordIntake). Guarantees: see Replicator; order per app server comes from keying
+ * events by app server id.
+ *
+ * Nothing Kafka does makes start() throw or the node exit: this region's set-up (topics, producer,
+ * reading its view) is retried with backoff until it works, while status() says why the node is not
+ * ready yet; other regions are read in the background, retried forever, and never make it not ready.
  */
 export class KafkaReplicator implements Replicator {
   private readonly names: TopicNames;
   private readonly clients = new Map<KafkaConnection, Kafka>();
+  private readonly signer: RecordSigner;
+  private readonly stopping = new AbortController();
+  private readonly throttle = new LogThrottle();
   private producer: Producer | undefined;
   private buffer: PublishBuffer | undefined;
-  private readonly consumers: Consumer[] = [];
+  private own: RegionReader | undefined;
+  private peers: RegionReader[] = [];
   private started = false;
-  private readonly consumerProblems = new Map<string, string>();
+  private phase = "not started";
+  private setupProblem: string | undefined;
+  private writing = true;
+  private watch: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: KafkaReplicatorOptions) {
     this.names = topicNames(options.topics);
+    this.signer = new RecordSigner(options.accessKeys);
   }
 
   async start(handlers: ReplicationHandlers): Promise<void> {
-    const { local, log } = this.options;
+    const { local, log, region } = this.options;
+    const signal = this.stopping.signal;
+    const readEventsFrom = Date.now() - CLOCK_SKEW_ALLOWANCE_MS;
     const kafka = this.client(local);
-    await ensureTopics(kafka, this.names, this.options.partitions ?? 1, this.options.replicationFactor ?? 1);
-    this.producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
-    await this.producer.connect();
-    const producer = this.producer;
-    this.buffer = new PublishBuffer(
-      (batches) => producer.sendBatch({ topicMessages: batches, acks: -1 }).then(() => undefined),
-      this.names.events,
-      this.options.maxBufferBytes ?? 64 * 1024 * 1024,
+    const producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
+    this.producer = producer;
+    this.buffer = new PublishBuffer({
+      send: (batches) => producer.sendBatch({ topicMessages: batches, acks: -1 }).then(() => undefined),
+      eventsTopic: this.names.events,
+      maxBufferedBytes: this.options.maxBufferBytes ?? 64 * 1024 * 1024,
+      maxBatchBytes: this.options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
+      maxRecordBytes: this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      onDropped: (topic, reason) =>
+        this.throttle.log(`dropped:${topic}`, (suppressed) =>
+          log.error({ topic, reason, suppressed }, "Kafka refused a membership or heartbeat record; dropped"),
+        ),
+    });
+    this.watch = setInterval(() => this.reportWriting(), 1000);
+    this.watch.unref();
+
+    await this.setUp("creating this region's topics", () =>
+      ensureTopics(kafka, this.names, this.options.partitions ?? 1, this.options.replicationFactor ?? 1),
     );
-    const sources = this.sources();
-    const localSources = sources.filter((s) => s.connection === local);
-    const remoteSources = sources.filter((s) => s.connection !== local);
-    await Promise.all(this.groupByCluster(localSources).map((group) => this.consume(group, handlers)));
-    // Another region being unreachable must not keep this one from serving: wait a bounded time.
-    const peers = Promise.all(
-      this.groupByCluster(remoteSources).map((group) => this.consume(group, handlers)),
+    await this.setUp("connecting to this region's Kafka", () => producer.connect());
+    if (signal.aborted) return;
+    this.setupProblem = undefined;
+
+    const intake = new RecordIntake({
+      selfNodeId: this.options.nodeId,
+      signer: this.signer,
+      handlers,
+      log: log.child({ component: "record-intake" }),
+    });
+    const reader = (from: string, topics: TopicNames, connection: KafkaConnection) =>
+      new RegionReader({
+        region: from,
+        topics,
+        kafka: this.client(connection),
+        groupPrefix: `regio-${this.options.nodeId}`,
+        readEventsFrom,
+        intake,
+        log,
+      });
+    this.own = reader(region, this.names, local);
+    this.peers = [...this.options.peers].map(([peer, connection]) =>
+      this.options.mirrored
+        ? reader(peer, prefixed(this.names, peer), local)
+        : reader(peer, this.names, connection),
     );
+    for (const r of [this.own, ...this.peers]) r.start();
+
+    this.phase = "reading this region's view";
+    await Promise.race([this.own.caughtUp, aborted(signal)]);
+    // Another region being unreachable must not keep this one from serving: wait a bounded time,
+    // and not at all for a region found unreachable.
+    this.phase = "reading the other regions' views";
     const timeout = this.options.peerCatchUpTimeoutMs ?? 15_000;
-    const caughtUp = await Promise.race([peers.then(() => true), delay(timeout).then(() => false)]);
-    if (!caughtUp) log.warn({ timeoutMs: timeout }, "a peer region's view is not complete yet; going on");
+    await Promise.race([Promise.all(this.peers.map((p) => p.settled)), delay(timeout), aborted(signal)]);
+    if (signal.aborted) return;
+    const behind = this.peers.filter((p) => !p.status().caughtUp).map((p) => p.region);
+    if (behind.length > 0) {
+      log.warn(
+        { regions: behind },
+        "going on without these regions' views for now; reading them in the background",
+      );
+    }
     this.started = true;
   }
 
   publish(record: ReplicatedRecord): Promise<void> {
     if (!this.buffer) return Promise.reject(new Error("KafkaReplicator is not started"));
     const order = { stream: record.appServerId, seq: record.seq };
-    return this.buffer.publishEvent(encodeEvent(record), order);
+    return this.buffer.publishEvent(this.signer.sign("events", encodeEvent(record)), order);
   }
 
   publishMembership(record: MembershipRecord): void {
-    this.buffer?.publishLatest(this.names.membership, encodeMembership(record));
+    this.buffer?.publishLatest(
+      this.names.membership,
+      this.signer.sign("membership", encodeMembership(record)),
+    );
   }
 
   publishHeartbeat(heartbeat: NodeHeartbeat): void {
-    this.buffer?.publishLatest(this.names.nodes, encodeHeartbeat(heartbeat));
+    this.buffer?.publishLatest(this.names.nodes, this.signer.sign("nodes", encodeHeartbeat(heartbeat)));
   }
 
   status(): ReplicatorStatus {
     const buffer = this.buffer;
-    const problems = [...this.consumerProblems.values()];
-    if (buffer && !buffer.healthy) {
-      problems.unshift(`cannot write to Kafka: ${buffer.lastError ?? "writes are stalled"} (buffering)`);
+    const own = this.own?.status();
+    const peers: ReplicatorStatus["peers"] = {};
+    for (const reader of this.peers) {
+      const { reachable, lagMs, detail } = reader.status();
+      peers[reader.region] = { reachable, lagMs, detail };
     }
-    return {
-      ready: this.started && buffer !== undefined && buffer.healthy && this.consumerProblems.size === 0,
-      bufferedBytes: buffer?.bufferedBytes ?? 0,
-      detail: problems.length > 0 ? problems.join("; ") : "kafka ok",
-    };
+    const ready =
+      this.started &&
+      buffer !== undefined &&
+      buffer.healthy &&
+      own !== undefined &&
+      own.reachable &&
+      own.caughtUp;
+    let detail: string;
+    if (ready) {
+      const unread = Object.keys(peers).filter((r) => !peers[r]!.reachable);
+      detail = "writing and reading this region's Kafka";
+      if (unread.length > 0) detail += `; not reading ${unread.join(", ")} now (see peers)`;
+    } else {
+      const problems: string[] = [];
+      if (!this.started)
+        problems.push(`starting: ${this.phase}${this.setupProblem ? ` (${this.setupProblem})` : ""}`);
+      if (buffer && !buffer.healthy) {
+        problems.push(
+          `cannot write to this region's Kafka: ${buffer.lastError ?? "writes are stalled"} (buffering)`,
+        );
+      }
+      if (this.started && own && !(own.reachable && own.caughtUp))
+        problems.push(`this region's Kafka: ${own.detail}`);
+      detail = problems.join("; ");
+    }
+    return { ready, bufferedBytes: buffer?.bufferedBytes ?? 0, detail, peers };
   }
 
   async close(): Promise<void> {
+    this.stopping.abort();
+    clearInterval(this.watch);
     const drained = (await this.buffer?.drain(5000)) ?? true;
     if (!drained) {
       this.options.log.error(
@@ -127,113 +219,36 @@ export class KafkaReplicator implements Replicator {
       );
     }
     this.buffer?.close();
-    await Promise.allSettled(this.consumers.map((consumer) => consumer.disconnect()));
+    await Promise.allSettled([this.own, ...this.peers].map((reader) => reader?.close()));
     await this.producer?.disconnect().catch(() => {});
   }
 
-  private sources(): Source[] {
-    const { region, local, peers, mirrored } = this.options;
-    const own: Source = { region, connection: local, topics: this.names };
-    if (mirrored) {
-      const regions = [...peers.keys()];
-      return [
-        own,
-        ...regions.map((r) => ({ region: r, connection: local, topics: prefixed(this.names, r) })),
-      ];
-    }
-    return [own, ...[...peers].map(([r, connection]) => ({ region: r, connection, topics: this.names }))];
-  }
-
-  private groupByCluster(sources: Source[]): Source[][] {
-    const groups = new Map<KafkaConnection, Source[]>();
-    for (const source of sources)
-      groups.set(source.connection, [...(groups.get(source.connection) ?? []), source]);
-    return [...groups.values()];
-  }
-
-  /** One consumer per cluster, its own group, reading the given regions' topics there. */
-  private async consume(sources: Source[], handlers: ReplicationHandlers): Promise<void> {
-    const connection = sources[0]!.connection;
-    const kafka = this.client(connection);
-    const label = sources.map((s) => s.region).join(",");
-    // A group of its own per node and start: every node reads everything, and a restarted node does
-    // not replay old broadcasts to clients that connected after them.
-    const consumer = kafka.consumer({
-      groupId: `regio-${this.options.nodeId}-${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-    });
-    this.consumers.push(consumer);
-    consumer.on(consumer.events.CRASH, (event) => {
-      this.consumerProblems.set(label, `cannot read from Kafka of ${label}: ${String(event.payload.error)}`);
-    });
-    consumer.on(consumer.events.FETCH, () => this.consumerProblems.delete(label));
-    // "Latest" offsets are fixed at the consumer's first fetch: until then, a record published now
-    // could fall before them and be missed. start() waits for that fetch.
-    const firstFetch = new Promise<void>((resolve) => {
-      const off = consumer.on(consumer.events.FETCH, () => {
-        off();
-        resolve();
-      });
-    });
-    await consumer.connect();
-    // Another region's topics (on its cluster, or mirrored here) may not exist yet: create them so
-    // reading can begin (with read-only credentials this fails: pre-create them, as infra/ does).
-    for (const source of sources.filter((s) => s.region !== this.options.region)) {
-      await ensureTopics(
-        kafka,
-        source.topics,
-        this.options.partitions ?? 1,
-        this.options.replicationFactor ?? 1,
+  /** One step of this region's set-up, retried until it works (or the node closes). */
+  private async setUp(phase: string, attempt: () => Promise<void>): Promise<void> {
+    this.phase = phase;
+    await retryUntilDone(attempt, this.stopping.signal, (error, retryInMs) => {
+      this.setupProblem = describeError(error);
+      this.throttle.log(`setup:${phase}`, (suppressed) =>
+        this.options.log.warn(
+          { err: this.setupProblem, retryInMs, suppressed },
+          `not ready: ${phase}; retrying`,
+        ),
       );
-    }
-    const kinds = new Map<string, "events" | "membership" | "nodes">();
-    const catchUp = new CatchUp();
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      for (const source of sources) {
-        kinds.set(source.topics.events, "events");
-        kinds.set(source.topics.membership, "membership");
-        kinds.set(source.topics.nodes, "nodes");
-        for (const topic of [source.topics.membership, source.topics.nodes]) {
-          catchUp.expect(topic, await admin.fetchTopicOffsets(topic));
-        }
-        await consumer.subscribe({
-          topics: [source.topics.membership, source.topics.nodes],
-          fromBeginning: true,
-        });
-        await consumer.subscribe({ topics: [source.topics.events], fromBeginning: false });
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    const self = this.options.nodeId;
-    await consumer.run({
-      eachBatch: async ({ batch }: EachBatchPayload) => {
-        const kind = kinds.get(batch.topic);
-        for (const message of batch.messages) {
-          try {
-            if (kind === "events") {
-              const record = decodeEvent(message.value, message.headers);
-              if (record && record.origin.nodeId !== self) handlers.record(record);
-            } else if (kind === "membership") {
-              const record = decodeMembership(message.key, message.value, message.headers);
-              if (record && record.owner.nodeId !== self) handlers.membership(record);
-            } else if (kind === "nodes") {
-              const heartbeat = decodeHeartbeat(message.key, message.value);
-              if (heartbeat && heartbeat.nodeId !== self) handlers.heartbeat(heartbeat);
-            }
-          } catch (error) {
-            this.options.log.warn(
-              { topic: batch.topic, offset: message.offset, err: String(error) },
-              "bad record skipped",
-            );
-          }
-          catchUp.consumed(batch.topic, batch.partition, message.offset);
-        }
-      },
     });
-    await Promise.all([catchUp.done, firstFetch]);
+  }
+
+  /** Logs when writing to this region's Kafka stalls and when it works again, once each. */
+  private reportWriting(): void {
+    const healthy = this.buffer?.healthy ?? true;
+    if (healthy === this.writing) return;
+    this.writing = healthy;
+    const { log } = this.options;
+    if (healthy) log.info("writing to this region's Kafka again");
+    else
+      log.warn(
+        { err: this.buffer?.lastError, bufferedBytes: this.buffer?.bufferedBytes },
+        "cannot write to this region's Kafka; buffering",
+      );
   }
 
   private client(connection: KafkaConnection): Kafka {
@@ -246,12 +261,12 @@ export class KafkaReplicator implements Replicator {
         ssl: connection.ssl,
         sasl: connection.sasl,
         logLevel: logLevel.WARN,
+        // kafkajs logs every failed attempt; the readers and the publish buffer report what matters
+        // (once per change, in logs and readiness), so its own lines are for debugging.
         logCreator:
           () =>
-          ({ level, log: entry }: LogEntry) =>
-            level <= logLevel.ERROR
-              ? log.warn({ kafka: entry.message })
-              : log.debug({ kafka: entry.message }),
+          ({ log: entry }: LogEntry) =>
+            log.debug({ kafka: entry.message }),
         retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
       });
       this.clients.set(connection, kafka);
@@ -269,3 +284,10 @@ function prefixed(names: TopicNames, region: string): TopicNames {
 }
 
 const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener("abort", () => resolve(), { once: true });
+  });
+}

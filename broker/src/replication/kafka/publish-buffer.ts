@@ -1,4 +1,5 @@
 import { ErrorCode, RegioError } from "@regio/protocol";
+import { describeError, isRecordFault, isTooLarge } from "./kafka-errors.ts";
 import { sizeOf, type KafkaMessage } from "./record-codec.ts";
 
 export interface TopicBatch {
@@ -6,15 +7,43 @@ export interface TopicBatch {
   messages: KafkaMessage[];
 }
 
+export interface PublishBufferOptions {
+  /** Writes the batches durably (Kafka: acks=all); rejects with Kafka's error. */
+  send(batches: TopicBatch[]): Promise<void>;
+  eventsTopic: string;
+  /** Events accepted but not yet taken by Kafka, at most (bytes): a full buffer refuses. */
+  maxBufferedBytes: number;
+  /** One send carries at most this many bytes (but always at least one record). */
+  maxBatchBytes: number;
+  /** A record larger than this (key, value and headers) is refused at once, never buffered. */
+  maxRecordBytes: number;
+  /** A membership or heartbeat record Kafka refused for good, or too large to try: dropped. */
+  onDropped?(topic: string, reason: string): void;
+}
+
 interface PendingEvent {
   message: KafkaMessage;
   bytes: number;
   resolve: () => void;
+  reject: (error: RegioError) => void;
   since: number;
 }
 
-/** Events waiting longer than this mean Kafka is not taking writes: the node is not ready. */
+interface Latest {
+  topic: string;
+  message: KafkaMessage;
+}
+
+/** What one send carries: events from the head of the queue, and latest values by key. */
+interface Batch {
+  events: PendingEvent[];
+  latest: Array<[string, Latest]>;
+}
+
+/** Events waiting longer than this (or one send taking longer) mean Kafka is not taking writes. */
 const STALL_MS = 2000;
+/** Kafka's own framing per record (lengths, offsets, timestamp delta), roughly, for the byte budget. */
+const RECORD_OVERHEAD_BYTES = 64;
 
 /**
  * What a node accepted but Kafka has not durably taken yet. Events keep their order and are bounded
@@ -22,60 +51,85 @@ const STALL_MS = 2000;
  * drops accepted ones. Membership and heartbeats keep only the latest value per key (like the
  * compacted topics they go to), so they are bounded by the number of sockets and nodes.
  *
- * One batch is in flight at a time: a batch that fails is retried as a whole before anything after
- * it, so one app server's events reach Kafka in order (a retry may duplicate; receivers drop those).
+ * One send is in flight at a time, at most `maxBatchBytes`: a send that fails for a passing reason
+ * is retried as a whole before anything after it, so one app server's events reach Kafka in order
+ * (a retry may duplicate; receivers drop those). A send that Kafka refuses because of a record in
+ * it (too large, invalid) is split: its records are sent one at a time, in order, so that the
+ * offending record fails alone (its publish rejects, not retriable) and the others go on.
  */
 export class PublishBuffer {
   private events: PendingEvent[] = [];
   /** Per stream, the first event refused for lack of room: later ones wait behind it. */
   private readonly refused = new Map<string, number>();
   private eventBytes = 0;
-  private latest = new Map<string, { topic: string; message: KafkaMessage }>();
-  private flushing = false;
+  private latest = new Map<string, Latest>();
+  /** After a record fault: how many head events, and which latest keys, to send one at a time. */
+  private alone = { events: 0, latest: new Set<string>() };
+  private flushingSince: number | undefined;
   private failures = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The last error Kafka gave, cleared by the next success. */
   lastError: string | undefined;
 
-  constructor(
-    private readonly send: (batches: TopicBatch[]) => Promise<void>,
-    private readonly eventsTopic: string,
-    private readonly maxBytes: number,
-  ) {}
+  constructor(private readonly options: PublishBufferOptions) {}
 
   get bufferedBytes(): number {
     return this.eventBytes;
   }
 
   get healthy(): boolean {
+    const now = Date.now();
     const oldest = this.events[0];
-    return this.lastError === undefined && (!oldest || Date.now() - oldest.since < STALL_MS);
+    return (
+      this.lastError === undefined &&
+      (!oldest || now - oldest.since < STALL_MS) &&
+      (this.flushingSince === undefined || now - this.flushingSince < STALL_MS)
+    );
   }
 
   /**
-   * Accepts an event of an ordered stream (one app server's operations) or refuses it when the
-   * buffer is full. Once a stream's event is refused, its later events are refused too until the
-   * refused one comes again and is accepted: a stream never reaches Kafka with a hole in it.
+   * Accepts an event of an ordered stream (one app server's operations) or refuses it. Too large a
+   * record is refused for good (PAYLOAD_TOO_LARGE, not retriable) and blocks nothing. When the
+   * buffer is full the event is refused for now (retriable), and the stream's later events are
+   * refused too until the refused one comes again and is accepted: a stream never reaches Kafka
+   * with a hole that a re-send could have filled.
    */
   publishEvent(message: KafkaMessage, order: { stream: string; seq: number }): Promise<void> {
     const bytes = sizeOf(message);
+    if (bytes > this.options.maxRecordBytes) {
+      return Promise.reject(
+        new RegioError(
+          ErrorCode.PayloadTooLarge,
+          `record of ${bytes} bytes is larger than the replication limit of ${this.options.maxRecordBytes} bytes`,
+          { retriable: false },
+        ),
+      );
+    }
     const firstRefused = this.refused.get(order.stream);
-    const full = this.eventBytes + bytes > this.maxBytes;
+    const full = this.eventBytes + bytes > this.options.maxBufferedBytes;
     if (full || (firstRefused !== undefined && order.seq > firstRefused)) {
       if (firstRefused === undefined || order.seq < firstRefused) this.refused.set(order.stream, order.seq);
       const waiting = `${this.eventBytes} bytes waiting for Kafka`;
       return Promise.reject(new RegioError(ErrorCode.LinkDown, `replication buffer is full (${waiting})`));
     }
     if (firstRefused === order.seq) this.refused.delete(order.stream);
-    return new Promise((resolve) => {
-      this.events.push({ message, bytes, resolve, since: Date.now() });
+    return new Promise((resolve, reject) => {
+      this.events.push({ message, bytes, resolve, reject, since: Date.now() });
       this.eventBytes += bytes;
       this.schedule(0);
     });
   }
 
   publishLatest(topic: string, message: KafkaMessage): void {
+    const bytes = sizeOf(message);
+    if (bytes > this.options.maxRecordBytes) {
+      this.options.onDropped?.(
+        topic,
+        `record of ${bytes} bytes is over the ${this.options.maxRecordBytes}-byte limit`,
+      );
+      return;
+    }
     this.latest.set(`${topic}\u0000${message.key.toString("latin1")}`, { topic, message });
     this.schedule(0);
   }
@@ -89,14 +143,15 @@ export class PublishBuffer {
   /** Resolves once everything buffered now has been sent (or `timeoutMs` passed). */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while ((this.events.length > 0 || this.latest.size > 0 || this.flushing) && Date.now() < deadline) {
+    const busy = () => this.events.length > 0 || this.latest.size > 0 || this.flushingSince !== undefined;
+    while (busy() && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     return this.events.length === 0 && this.latest.size === 0;
   }
 
   private schedule(delayMs: number): void {
-    if (this.flushing || this.timer || this.closed) return;
+    if (this.flushingSince !== undefined || this.timer || this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.flush();
@@ -104,38 +159,98 @@ export class PublishBuffer {
   }
 
   private async flush(): Promise<void> {
-    if (this.flushing || this.closed) return;
-    const events = this.events.slice(0, 500);
-    const latest = [...this.latest.entries()];
-    if (events.length === 0 && latest.length === 0) return;
-    this.flushing = true;
-    const batches = new Map<string, KafkaMessage[]>();
-    const add = (topic: string, message: KafkaMessage) => {
-      const list = batches.get(topic);
-      if (list) list.push(message);
-      else batches.set(topic, [message]);
-    };
-    for (const event of events) add(this.eventsTopic, event.message);
-    for (const [, { topic, message }] of latest) add(topic, message);
+    if (this.flushingSince !== undefined || this.closed) return;
+    const batch = this.nextBatch();
+    const count = batch.events.length + batch.latest.length;
+    if (count === 0) return;
+    this.flushingSince = Date.now();
     try {
-      await this.send([...batches].map(([topic, messages]) => ({ topic, messages })));
-      this.events = this.events.slice(events.length);
-      for (const event of events) {
-        this.eventBytes -= event.bytes;
-        event.resolve();
-      }
-      // A newer value for a key may have arrived while sending: keep that one.
-      for (const [key, value] of latest) if (this.latest.get(key) === value) this.latest.delete(key);
+      await this.options.send(toTopicBatches(this.options.eventsTopic, batch));
+      this.settle(batch, undefined);
       this.failures = 0;
       this.lastError = undefined;
     } catch (error) {
-      this.failures++;
-      this.lastError = error instanceof Error ? error.message : String(error);
+      if (!isRecordFault(error)) {
+        this.failures++;
+        this.lastError = describeError(error);
+      } else if (count > 1) {
+        // One of these records is refused for good: find it by sending them one at a time.
+        this.alone = {
+          events: batch.events.length,
+          latest: new Set(batch.latest.map(([key]) => key)),
+        };
+      } else {
+        this.settle(batch, error);
+      }
     } finally {
-      this.flushing = false;
+      this.flushingSince = undefined;
     }
     const pending = this.events.length > 0 || this.latest.size > 0;
     if (pending)
       this.schedule(this.failures === 0 ? 0 : Math.min(2000, 100 * 2 ** Math.min(this.failures, 5)));
   }
+
+  /** The head of the queue up to the byte budget; one record only while isolating a fault. */
+  private nextBatch(): Batch {
+    if (this.alone.events > 0 && this.events.length > 0) return { events: [this.events[0]!], latest: [] };
+    this.alone.events = 0;
+    for (const key of this.alone.latest) {
+      const value = this.latest.get(key);
+      if (value) return { events: [], latest: [[key, value]] };
+      this.alone.latest.delete(key);
+    }
+    const batch: Batch = { events: [], latest: [] };
+    let bytes = 0;
+    const fits = (size: number) => bytes === 0 || bytes + size <= this.options.maxBatchBytes;
+    for (const event of this.events) {
+      const size = event.bytes + RECORD_OVERHEAD_BYTES;
+      if (!fits(size)) return batch;
+      batch.events.push(event);
+      bytes += size;
+    }
+    for (const entry of this.latest) {
+      const size = sizeOf(entry[1].message) + RECORD_OVERHEAD_BYTES;
+      if (!fits(size)) return batch;
+      batch.latest.push(entry);
+      bytes += size;
+    }
+    return batch;
+  }
+
+  /** Takes a sent batch off the buffer: resolved, or (a lone record Kafka refused) failed. */
+  private settle(batch: Batch, fault: unknown): void {
+    this.events = this.events.slice(batch.events.length);
+    if (this.alone.events > 0) this.alone.events -= batch.events.length;
+    for (const event of batch.events) {
+      this.eventBytes -= event.bytes;
+      if (fault === undefined) event.resolve();
+      else event.reject(refusedForGood(fault));
+    }
+    for (const [key, value] of batch.latest) {
+      this.alone.latest.delete(key);
+      // A newer value for a key may have arrived while sending: keep that one.
+      if (this.latest.get(key) === value) this.latest.delete(key);
+      if (fault !== undefined) this.options.onDropped?.(value.topic, describeError(fault));
+    }
+  }
+}
+
+function refusedForGood(fault: unknown): RegioError {
+  const code = isTooLarge(fault) ? ErrorCode.PayloadTooLarge : ErrorCode.ReplicationFailed;
+  return new RegioError(code, `Kafka refused the record: ${describeError(fault)}`, {
+    retriable: false,
+    cause: fault,
+  });
+}
+
+function toTopicBatches(eventsTopic: string, batch: Batch): TopicBatch[] {
+  const byTopic = new Map<string, KafkaMessage[]>();
+  const add = (topic: string, message: KafkaMessage) => {
+    const list = byTopic.get(topic);
+    if (list) list.push(message);
+    else byTopic.set(topic, [message]);
+  };
+  for (const event of batch.events) add(eventsTopic, event.message);
+  for (const [, { topic, message }] of batch.latest) add(topic, message);
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

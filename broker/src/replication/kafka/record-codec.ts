@@ -26,6 +26,8 @@ const H = {
   node: "regio-origin-node",
   appServer: "regio-app-server",
   seq: "regio-seq",
+  incarnation: "regio-incarnation",
+  at: "regio-at",
   traceparent: "traceparent",
   tracestate: "tracestate",
 } as const;
@@ -106,23 +108,43 @@ export function decodeMembership(
 }
 
 export function encodeHeartbeat(heartbeat: NodeHeartbeat): KafkaMessage {
+  if (!heartbeat.leaving) {
+    return {
+      key: Buffer.from(heartbeat.nodeId),
+      value: Buffer.from(encode(heartbeat, { ignoreUndefined: true })),
+    };
+  }
+  // A goodbye is a tombstone (the compacted topic then forgets the node); its headers say which
+  // start of the node is leaving, so that a replayed goodbye of an earlier start removes nothing.
   return {
     key: Buffer.from(heartbeat.nodeId),
-    value: heartbeat.leaving ? null : Buffer.from(encode(heartbeat, { ignoreUndefined: true })),
+    value: null,
+    headers: {
+      [H.region]: heartbeat.region,
+      [H.incarnation]: heartbeat.incarnation,
+      [H.at]: String(heartbeat.at),
+    },
   };
 }
 
-export function decodeHeartbeat(key: Buffer | null, value: Buffer | null): NodeHeartbeat | undefined {
+export function decodeHeartbeat(
+  key: Buffer | null,
+  value: Buffer | null,
+  headers?: Headers,
+): NodeHeartbeat | undefined {
   if (!key) return undefined;
   if (value) return checked(decode(value), isHeartbeat);
+  const incarnation = header(headers, H.incarnation);
+  const at = Number(header(headers, H.at));
+  if (!incarnation || !Number.isSafeInteger(at)) return undefined;
   return {
     nodeId: key.toString(),
-    incarnation: "",
-    region: "",
+    incarnation,
+    region: header(headers, H.region) ?? "",
     url: "",
     appServers: {},
     sessions: 0,
-    at: Date.now(),
+    at,
     leaving: true,
   };
 }

@@ -1,4 +1,5 @@
-import type { Kafka } from "kafkajs";
+import type { Admin, Kafka } from "kafkajs";
+import { kafkaErrorType } from "./kafka-errors.ts";
 
 export interface TopicNames {
   /** Broadcasts and cluster-wide operations. */
@@ -35,7 +36,17 @@ export function topicSpecs(names: TopicNames): TopicSpec[] {
   ];
 }
 
-/** Creates this region's topics if they are missing (managed Kafkas that pre-create them are fine). */
+/** Every topic of a set of names (one region's). */
+export function allTopics(names: TopicNames): string[] {
+  return [names.events, names.membership, names.nodes];
+}
+
+/**
+ * Creates this region's topics if they are missing (managed Kafkas that pre-create them are fine).
+ * Only a node's own region's topics, on its own cluster: another region's topics are that region's
+ * (or infra/'s, or MirrorMaker's) to create. Several nodes starting together race to create them:
+ * TOPIC_ALREADY_EXISTS is success. Other errors reject; the caller retries.
+ */
 export async function ensureTopics(
   kafka: Kafka,
   names: TopicNames,
@@ -54,8 +65,19 @@ export async function ensureTopics(
         replicationFactor,
         configEntries: spec.compacted ? [{ name: "cleanup.policy", value: "compact" }] : [],
       }));
-    if (wanted.length > 0) await admin.createTopics({ topics: wanted, waitForLeaders: true });
+    if (wanted.length === 0) return;
+    try {
+      await admin.createTopics({ topics: wanted, waitForLeaders: true });
+    } catch (error) {
+      if (kafkaErrorType(error) !== "TOPIC_ALREADY_EXISTS") throw error;
+    }
   } finally {
-    await admin.disconnect();
+    await admin.disconnect().catch(() => {});
   }
+}
+
+/** The topics of `names` that do not exist on the cluster `admin` talks to. */
+export async function missingTopics(admin: Admin, names: readonly string[]): Promise<string[]> {
+  const existing = new Set(await admin.listTopics());
+  return names.filter((name) => !existing.has(name));
 }
