@@ -179,7 +179,7 @@ function kafkaConnection(brokers: string, env: NodeJS.ProcessEnv, prefix: string
   };
 }
 
-function integer(text: string, flag: string): number {
+export function integer(text: string, flag: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 0)
     throw new ConfigError(`--${flag} must be a whole number, got '${text}'`);
