@@ -13,3 +13,4 @@ export {
 } from "./global/global-endpoint.ts";
 export { parseGlobalConfig, type GlobalConfig, type RegionSpec } from "./global/config.ts";
 export type { RegionStatus, NodeStatus } from "./global/region-prober.ts";
+export { createLogger, type Logger } from "./logger.ts";

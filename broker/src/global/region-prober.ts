@@ -116,8 +116,8 @@ export class RegionProber {
       return {
         name,
         healthy: healthy.length > 0,
-        rttMs: rtts.length > 0 ? Math.min(...rtts) : undefined,
-        nodes: nodes.map((n) => ({ ...n.status })),
+        rttMs: rtts.length > 0 ? roundTenth(Math.min(...rtts)) : undefined,
+        nodes: nodes.map((n) => ({ ...n.status, rttMs: roundTenth(n.status.rttMs) })),
       };
     });
   }
@@ -157,6 +157,10 @@ async function probeOnce(url: string, timeoutMs: number): Promise<ProbeResult> {
     const code = (cause as { code?: unknown }).code;
     return { ok: false, error: typeof code === "string" ? code : String(cause) };
   }
+}
+
+function roundTenth(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : Math.round(ms * 10) / 10;
 }
 
 function nodeIdOf(body: string): string | undefined {
