@@ -1,4 +1,3 @@
-import type { ChildProcess } from "node:child_process";
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
@@ -12,7 +11,7 @@ import {
   stopAppServer,
   type AppServer,
 } from "../support/regio-harness.ts";
-import { killAll, startBrokerProcess } from "../support/cli-process.ts";
+import { killNode, startCliNode, type CliNode } from "../support/cli-node.ts";
 import { connected, until } from "../support/events.ts";
 import { uniqueTopics } from "../support/topics.ts";
 
@@ -44,14 +43,14 @@ function connectionsTo(pid: number, port: number): number {
 
 /** A polling request for a session of another node is forwarded to it, once, and never waits forever. */
 describe("forwarding between nodes", () => {
-  const children: ChildProcess[] = [];
+  const processes: CliNode[] = [];
   const brokers: BrokerHandle[] = [];
   const apps: AppServer[] = [];
   const clients: ClientSocket[] = [];
   afterEach(async () => {
     clients.splice(0).forEach((c) => c.disconnect());
     // Processes first: an app server would wait long for a SIGSTOPped node to close its link.
-    await killAll(children);
+    await Promise.all(processes.splice(0).map(killNode));
     await Promise.all(apps.splice(0).map(stopAppServer));
     await Promise.all(brokers.splice(0).map((b) => b.close()));
   });
@@ -75,29 +74,37 @@ describe("forwarding between nodes", () => {
   it("answers 504 for a hung owner node, and drops the forwarded request when the client goes away", async () => {
     const topics = uniqueTopics("fw");
     // Short pings make the forwarding timeout (pingInterval + pingTimeout + 5 s) short.
-    const node = (nodeId: string) =>
-      startBrokerProcess(children, {
-        nodeId,
-        region: "eastus",
-        kafka: inject("kafka").eastus!,
-        topics,
-        extra: ["--ping-interval=500", "--ping-timeout=500"],
-      });
+    const node = async (nodeId: string) => {
+      const started = await startCliNode(nodeId, [
+        "--port=0",
+        "--region=eastus",
+        `--kafka=${inject("kafka").eastus!}`,
+        `--topic-events=${topics.events}`,
+        `--topic-membership=${topics.membership}`,
+        `--topic-nodes=${topics.nodes}`,
+        "--ping-interval=500",
+        "--ping-timeout=500",
+      ]);
+      processes.push(started);
+      return started;
+    };
     // One after the other: nodes that start together on new topics can trip over each other.
     const first = await node("h1");
     const second = await node("h2");
-    // The app server is given h1 only: that it serves h2's client means h1 told it about h2, so h1
-    // knows where h2 is and forwards h2's sessions there.
+    // The app server is given h1 only: that it links to h2 and serves a session there means h1 told
+    // it about h2, so h1 knows where h2 is and forwards h2's sessions there. (Until it links, h2
+    // relays new sessions to h1.)
     apps.push(await startAppServer({ url: first.url }));
     let client: ClientSocket | undefined;
     await until(async () => {
       const attempt = connect({ url: second.url }, "/", { transports: ["polling"] });
       clients.push(attempt);
       client = await connected(attempt).catch(() => undefined);
-      return client !== undefined;
-    }, "h2 serves a client (the app server linked to it)");
+      if (client?.io.engine.id.endsWith(".h2")) return true;
+      attempt.disconnect();
+      return false;
+    }, "h2 serves a session itself (the app server linked to it)");
     const sid = client!.io.engine.id;
-    expect(sid.endsWith(".h2")).toBe(true);
 
     second.child.kill("SIGSTOP"); // hung: its kernel still accepts connections, it answers nothing
     const started = Date.now();
@@ -112,9 +119,10 @@ describe("forwarding between nodes", () => {
     const pending = aborts.map((abort) =>
       fetch(pollUrl(first.url, sid), { signal: abort.signal }).catch(() => undefined),
     );
-    await until(() => connectionsTo(pid, h2Port) === 20, "h1 forwards the 20 requests to h2");
+    // (h1 also probes h2's /healthz now and then to measure it: one connection at most, 1 s at most.)
+    await until(() => connectionsTo(pid, h2Port) >= 20, "h1 forwards the 20 requests to h2");
     aborts.forEach((abort) => abort.abort());
     await Promise.all(pending);
-    await until(() => connectionsTo(pid, h2Port) === 0, "h1 let go of every forwarded request", 3000);
+    await until(() => connectionsTo(pid, h2Port) <= 1, "h1 let go of every forwarded request", 3000);
   }, 60_000);
 });
