@@ -42,11 +42,11 @@ describe("global endpoint routing", () => {
     return { url: broker.url, port: broker.port, stop };
   };
 
-  const startGlobal = async (regions: { name: string; nodes: string[] }[]) => {
+  const startGlobal = async (regions: { name: string; nodes: string[] }[], probeIntervalMs = 100) => {
     const endpoint = await startGlobalEndpoint({
       regions,
       port: 0,
-      probeIntervalMs: 100,
+      probeIntervalMs,
       downAfter: 3,
       upAfter: 2,
     });
@@ -139,6 +139,19 @@ describe("global endpoint routing", () => {
     await near.stop();
     await until(() => !global.status()[1]!.healthy, "nearland is out");
     expect(nodeOf(await client(global, "polling"))).toBe("far");
+  });
+
+  it("sends a new client to another node at once when its node refuses the connection", async () => {
+    const n1 = await startNode("n1");
+    const n2 = await startNode("n2");
+    // Probes a minute apart: only the refused connection itself can tell that n2 is gone.
+    const global = await startGlobal([{ name: "eastus", nodes: [n1.url, n2.url] }], 60_000);
+    await n2.stop();
+    expect(global.status()[0]!.nodes.every((n) => n.healthy)).toBe(true);
+    const landed = await Promise.all(
+      ["websocket", "polling", "websocket", "polling"].map((transport) => client(global, transport)),
+    );
+    expect(landed.map(nodeOf)).toEqual(["n1", "n1", "n1", "n1"]);
   });
 
   it("sends every request of a session to the node its id names", async () => {

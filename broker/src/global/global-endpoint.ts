@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo, Socket } from "node:net";
 import { CLIENT_PATH_PATTERN, HEALTH_PATH, READY_PATH } from "@regio/protocol";
 import { createLogger, type Logger } from "../logger.ts";
-import { forwardRequest, forwardUpgrade, requestSid } from "../node/forward.ts";
+import { forwardRequest, forwardUpgrade, requestSid, type ForwardOptions } from "../node/forward.ts";
 import { replyOnSocket, sendJson } from "../node/http-replies.ts";
 import type { GlobalConfig } from "./config.ts";
 import { RegionProber, type HealthChange, type RegionStatus } from "./region-prober.ts";
@@ -42,7 +42,11 @@ export async function startGlobalEndpoint(options: GlobalEndpointOptions): Promi
     (change) => logChange(log, change, prober.status()),
   );
   const picker = new RoutePicker(() => prober.status());
-  const forward = { timeoutMs: options.proxyTimeoutMs ?? 50_000 };
+  const timeoutMs = options.proxyTimeoutMs ?? 50_000;
+  const routeFor = (req: IncomingMessage): { target: URL; options: ForwardOptions } | undefined => {
+    const route = picker.route(requestSid(req));
+    return route && { target: route.target, options: { timeoutMs, retryElsewhere: route.fallback } };
+  };
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const path = (req.url ?? "/").split("?")[0];
@@ -59,9 +63,9 @@ export async function startGlobalEndpoint(options: GlobalEndpointOptions): Promi
     if (!CLIENT_PATH_PATTERN.test(req.url ?? "")) {
       return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
     }
-    const target = picker.pick(requestSid(req));
-    if (!target) return sendJson(res, 503, NO_REGION);
-    forwardRequest(req, res, new URL(target.url), forward);
+    const route = routeFor(req);
+    if (!route) return sendJson(res, 503, NO_REGION);
+    forwardRequest(req, res, route.target, route.options);
   };
 
   const upgraded = new Set<Socket>();
@@ -70,12 +74,12 @@ export async function startGlobalEndpoint(options: GlobalEndpointOptions): Promi
     if (!CLIENT_PATH_PATTERN.test(req.url ?? "")) {
       return replyOnSocket(socket, 404, { code: "NOT_FOUND", message: "no route" });
     }
-    const target = picker.pick(requestSid(req));
-    if (!target) return replyOnSocket(socket, 503, NO_REGION);
+    const route = routeFor(req);
+    if (!route) return replyOnSocket(socket, 503, NO_REGION);
     // Upgraded sockets leave the HTTP server's books: close() ends them itself.
     upgraded.add(socket);
     socket.once("close", () => upgraded.delete(socket));
-    forwardUpgrade(req, socket, head, new URL(target.url), forward);
+    forwardUpgrade(req, socket, head, route.target, route.options);
   };
 
   const server = createServer(onRequest);

@@ -26,8 +26,27 @@ export class RoutePicker {
 
   constructor(private readonly regions: () => RegionStatus[]) {}
 
-  pick(sid: string | undefined): RouteTarget | undefined {
-    const regions = this.regions();
+  /**
+   * The target of a request and, for a new session, the targets to try after it, one by one, if
+   * the node refuses the connection (it just died, before probes noticed). A request of a session
+   * gets none: its session went with its node.
+   */
+  route(sid: string | undefined): { target: URL; fallback?: () => URL | undefined } | undefined {
+    const first = this.pick(sid);
+    if (!first) return undefined;
+    if (sid) return { target: new URL(first.url) };
+    const tried = new Set([first.url]);
+    const fallback = () => {
+      const next = this.pick(undefined, tried);
+      if (next) tried.add(next.url);
+      return next ? new URL(next.url) : undefined;
+    };
+    return { target: new URL(first.url), fallback };
+  }
+
+  /** `exclude`: node URLs not to pick (tried already). */
+  private pick(sid: string | undefined, exclude: ReadonlySet<string> = new Set()): RouteTarget | undefined {
+    const regions = this.regions().map((region) => without(region, exclude));
     const owner = sid ? sessionNode(sid) : undefined;
     if (owner) {
       for (const region of regions) {
@@ -47,6 +66,19 @@ export class RoutePicker {
     this.turns.set(region.name, turn + 1);
     return { region: region.name, url: healthy[turn % healthy.length]!.url };
   }
+}
+
+/** The region as if the excluded nodes were down. */
+function without(region: RegionStatus, exclude: ReadonlySet<string>): RegionStatus {
+  if (exclude.size === 0) return region;
+  const nodes = region.nodes.map((n) => (exclude.has(n.url) ? { ...n, healthy: false } : n));
+  const rtts = nodes.filter((n) => n.healthy).map((n) => n.rttMs ?? Infinity);
+  return {
+    ...region,
+    nodes,
+    healthy: rtts.length > 0,
+    rttMs: rtts.length > 0 ? Math.min(...rtts) : undefined,
+  };
 }
 
 export function nearestHealthy(regions: RegionStatus[]): RegionStatus | undefined {

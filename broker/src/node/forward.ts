@@ -23,6 +23,12 @@ export interface ForwardOptions {
   timeoutMs: number;
   /** Added to the request, e.g. the one-hop marker. */
   headers?: Record<string, string>;
+  /**
+   * Another target for a request that can be sent again (a WebSocket upgrade, or one without a
+   * body: a polling handshake) when this target refuses the connection: a node that just died is
+   * skipped at once, before probes notice. Undefined when there is none left to try.
+   */
+  retryElsewhere?: () => URL | undefined;
 }
 
 /** A generous bound for one Engine.IO request through a proxy: a poll answers within the ping interval. */
@@ -61,8 +67,10 @@ export function forwardRequest(
     timedOut = true;
     upstream.destroy();
   });
-  upstream.on("error", () => {
+  upstream.on("error", (error) => {
     if (res.headersSent || res.destroyed) return void res.destroy();
+    const next = !timedOut && refused(error) && hasNoBody(req) ? options.retryElsewhere?.() : undefined;
+    if (next) return forwardRequest(req, res, next, options);
     if (timedOut) {
       sendJson(res, 504, { code: "NODE_TIMEOUT", message: `no answer from ${target.host} in time` });
     } else {
@@ -73,7 +81,9 @@ export function forwardRequest(
   res.on("close", () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  req.pipe(upstream);
+  if (req.readableEnded)
+    upstream.end(); // a retry: the request's (empty) body is already read
+  else req.pipe(upstream);
 }
 
 /**
@@ -89,6 +99,7 @@ export function forwardUpgrade(
   options: ForwardOptions,
 ): void {
   let answered = false;
+  let handedOver = false;
   const upstream = connect(Number(target.port), target.hostname, () => {
     const added: Record<string, string> = { ...forwardedFor(req), ...options.headers };
     const replaced = new Set(Object.keys(added));
@@ -111,13 +122,30 @@ export function forwardUpgrade(
     replyOnSocket(socket, 504, { code: "NODE_TIMEOUT", message: `no answer from ${target.host} in time` });
     upstream.destroy();
   });
-  upstream.on("error", () => {
+  upstream.on("error", (error) => {
     if (answered) return void socket.destroy();
+    const next = refused(error) ? options.retryElsewhere?.() : undefined;
+    if (next) {
+      handedOver = true;
+      return forwardUpgrade(req, socket, head, next, options);
+    }
     replyOnSocket(socket, 502, { code: "NODE_UNREACHABLE", message: `${target.host} is unreachable` });
   });
   socket.on("error", () => upstream.destroy());
   socket.on("close", () => upstream.destroy());
-  upstream.on("close", () => socket.destroy());
+  upstream.on("close", () => {
+    if (!handedOver) socket.destroy();
+  });
+}
+
+/** Nothing reached the target: sending the request elsewhere cannot do anything twice. */
+function refused(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === "ECONNREFUSED" || code === "EHOSTUNREACH" || code === "ENETUNREACH";
+}
+
+function hasNoBody(req: IncomingMessage): boolean {
+  return req.method === "GET" || req.method === "HEAD" || req.method === "OPTIONS";
 }
 
 /** The node a session id names (Hub appends `.<nodeId>` to engine.io's ids). */
