@@ -29,7 +29,10 @@ describe("global endpoint routing", () => {
   const startNode = async (nodeId: string, port = 0) => {
     const broker = await startTestBroker({ nodeId, port, replicator: new InProcessBus().connect(nodeId) });
     const app = await startAppServer(broker, (io) =>
-      io.on("connection", (socket) => socket.on("echo", (n: number, ack: (n: number) => void) => ack(n))),
+      io.on("connection", (socket) => {
+        socket.on("echo", (n: number, ack: (n: number) => void) => ack(n));
+        socket.on("headers", (ack: (headers: object) => void) => ack(socket.handshake.headers));
+      }),
     );
     let running = true;
     const stop = async () => {
@@ -165,5 +168,10 @@ describe("global endpoint routing", () => {
       for (let i = 0; i < 5; i++) expect(await socket.timeout(5000).emitWithAck("echo", i)).toBe(i);
     }
     expect(polling.every((socket) => socket.connected)).toBe(true);
+    // The app sees who the client is, as behind any proxy.
+    expect(await polling[0]!.emitWithAck("headers")).toMatchObject({
+      "x-forwarded-for": "127.0.0.1",
+      "x-forwarded-proto": "http",
+    });
   });
 });
