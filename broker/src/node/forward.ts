@@ -81,8 +81,8 @@ export function forwardRequest(
   res.on("close", () => {
     if (!res.writableFinished) upstream.destroy();
   });
-  if (req.readableEnded)
-    upstream.end(); // a retry: the request's (empty) body is already read
+  // On a retry the request's (empty) body was read already.
+  if (req.readableEnded) upstream.end();
   else req.pipe(upstream);
 }
 
