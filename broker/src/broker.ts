@@ -8,6 +8,7 @@ import { ClusterMembership } from "./cluster/cluster-membership.ts";
 import { AppLink } from "./hub/app-link.ts";
 import type { Hub } from "./hub/hub.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { longPollTimeoutMs } from "./node/forward.ts";
 import { HttpRouter } from "./node/http-router.ts";
 import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
@@ -120,6 +121,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       return removed;
     },
   });
+  const pingInterval = options.pingInterval ?? 25_000;
+  const pingTimeout = options.pingTimeout ?? 20_000;
   const hubs = new HubRegistry(
     {
       nodeId,
@@ -128,8 +131,8 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       replicator,
       log,
       engineOptions: {
-        pingInterval: options.pingInterval ?? 25_000,
-        pingTimeout: options.pingTimeout ?? 20_000,
+        pingInterval,
+        pingTimeout,
         maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
         cors: options.cors,
         transports: ["polling", "websocket"],
@@ -163,6 +166,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     linkServer,
     hub: (name) => hubs.get(name),
     nodeUrl: (id) => cluster.directory.get(id)?.url,
+    forwardTimeoutMs: longPollTimeoutMs(pingInterval, pingTimeout),
     relayFor: (hub) => cluster.relayFor(hub),
     allowedOrigins,
     readiness: () => {

@@ -2,24 +2,29 @@ import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { startBroker } from "./broker.ts";
 import { ConfigError, parseBrokerConfig, USAGE } from "./config.ts";
+import { GLOBAL_USAGE, parseGlobalConfig } from "./global/config.ts";
+import { startGlobalEndpoint } from "./global/global-endpoint.ts";
 import { createLogger } from "./logger.ts";
 import { KafkaReplicator } from "./replication/kafka/kafka-replicator.ts";
 
-/** `regio broker ...` and `regio kafka ...`; exits non-zero with a clear message on bad flags. */
+/** `regio broker|global|kafka ...`; exits non-zero with a clear message on bad flags. */
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case "broker":
       return runBroker(rest);
+    case "global":
+      return runGlobal(rest);
     case "kafka":
       return runKafka(rest);
     default:
-      console.error(`unknown command '${command ?? ""}'\ncommands: broker, kafka\n\n${USAGE}`);
+      console.error(`unknown command '${command ?? ""}'\ncommands: broker, global, kafka\n\n${USAGE}`);
       process.exit(2);
   }
 }
 
 async function runBroker(argv: string[]): Promise<void> {
+  if (wantsHelp(argv)) return console.log(USAGE);
   let config;
   try {
     config = parseBrokerConfig(argv, process.env);
@@ -63,6 +68,29 @@ async function runBroker(argv: string[]): Promise<void> {
   };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+}
+
+/** `regio global --region NAME=URL,... ...`: the global endpoint in front of the regions, until Ctrl-C. */
+async function runGlobal(argv: string[]): Promise<void> {
+  if (wantsHelp(argv)) return console.log(GLOBAL_USAGE);
+  let config;
+  try {
+    config = parseGlobalConfig(argv, process.env);
+  } catch (error) {
+    console.error(`regio global: ${(error as Error).message}\n\n${GLOBAL_USAGE}`);
+    process.exit(2);
+  }
+  const endpoint = await startGlobalEndpoint(config);
+  const stop = async () => {
+    await endpoint.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+function wantsHelp(argv: string[]): boolean {
+  return argv.includes("--help") || argv.includes("-h");
 }
 
 /** `regio kafka --port 19092 --data DIR`: a single-node Kafka for development, until Ctrl-C. */

@@ -213,7 +213,7 @@ function list(text: string | undefined): string[] {
     .filter(Boolean);
 }
 
-function integer(text: string, flag: string): number {
+export function integer(text: string, flag: string): number {
   const value = Number(text);
   if (!Number.isSafeInteger(value) || value < 0)
     throw new ConfigError(`--${flag} must be a whole number, got '${text}'`);

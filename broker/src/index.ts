@@ -5,3 +5,12 @@ export { KafkaReplicator, type KafkaReplicatorOptions } from "./replication/kafk
 export { topicNames, topicSpecs, type TopicNames, type TopicSpec } from "./replication/kafka/topics.ts";
 export { parseBrokerConfig, ConfigError, type BrokerConfig } from "./config.ts";
 export { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "./dev/local-cluster.ts";
+export {
+  startGlobalEndpoint,
+  REGIONS_PATH,
+  type GlobalEndpointHandle,
+  type GlobalEndpointOptions,
+} from "./global/global-endpoint.ts";
+export { parseGlobalConfig, type GlobalConfig, type RegionSpec } from "./global/config.ts";
+export type { RegionStatus, NodeStatus } from "./global/region-prober.ts";
+export { createLogger, type Logger } from "./logger.ts";

@@ -20,7 +20,7 @@ export interface ChatServer {
 export async function startChatServer(options: {
   hub: string;
   connectionString: string;
-  /** Where browsers reach the brokers: one URL per region, the page lets the user pick. */
+  /** Where browsers reach the brokers: label -> URL, the first is the default (the global endpoint). */
   brokerUrls: Record<string, string>;
   port?: number;
 }): Promise<ChatServer> {

@@ -21,8 +21,13 @@ export function sendJson(
 
 /** Refuses a WebSocket upgrade with a real HTTP status and the reason, then closes the socket. */
 export function rejectUpgrade(socket: Socket, status: number, error: RegioError): void {
+  replyOnSocket(socket, status, { code: error.code, message: error.message });
+}
+
+/** An HTTP answer written on a raw socket (no ServerResponse exists for an upgrade), then closed. */
+export function replyOnSocket(socket: Socket, status: number, body: object): void {
   if (socket.writable) {
-    const text = JSON.stringify({ code: error.code, message: error.message });
+    const text = JSON.stringify(body);
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
         "Connection: close\r\n" +

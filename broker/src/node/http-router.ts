@@ -13,7 +13,14 @@ import {
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../logger.ts";
 import { authenticateAppLink, type AppLinkIdentity } from "./app-link-auth.ts";
-import { forwardRequest, forwardUpgrade, sessionNode, wasForwarded } from "./forward.ts";
+import {
+  FORWARDED_BY_HEADER,
+  forwardRequest,
+  forwardUpgrade,
+  sessionNode,
+  wasForwarded,
+  type ForwardOptions,
+} from "./forward.ts";
 import { rejectUpgrade, sendJson } from "./http-replies.ts";
 
 export interface RouterContext {
@@ -27,6 +34,8 @@ export interface RouterContext {
   hub(name: string): Hub | undefined;
   /** The URL of a live node, by id. */
   nodeUrl(nodeId: string): string | undefined;
+  /** A forwarded request whose target node stays silent this long is answered 504. */
+  forwardTimeoutMs: number;
   /** The nearest other node through which an app server serves the hub (see ClusterMembership). */
   relayFor(hub: string): URL | undefined;
   /** Origins browsers may connect from; undefined: any. */
@@ -58,7 +67,7 @@ export class HttpRouter {
     const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
     if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
     const route = this.clientRoute(clientMatch[1]!, req);
-    if (route instanceof URL) return forwardRequest(req, res, route, this.ctx.nodeId);
+    if (route instanceof URL) return forwardRequest(req, res, route, this.forwardOptions());
     if (route instanceof RegioError) {
       // With CORS headers, so that a browser's page can read why it was refused.
       return sendJson(
@@ -77,7 +86,7 @@ export class HttpRouter {
     const clientMatch = CLIENT_PATH_PATTERN.exec(url);
     if (clientMatch) {
       const route = this.clientRoute(clientMatch[1]!, req);
-      if (route instanceof URL) return forwardUpgrade(req, socket, head, route, this.ctx.nodeId);
+      if (route instanceof URL) return forwardUpgrade(req, socket, head, route, this.forwardOptions());
       if (route instanceof RegioError) return rejectUpgrade(socket, statusOf(route), route);
       return route.engine.handleUpgrade(req, socket, head);
     }
@@ -126,6 +135,11 @@ export class HttpRouter {
     const ownerUrl = owner && owner !== this.ctx.nodeId && firstHop ? this.ctx.nodeUrl(owner) : undefined;
     if (ownerUrl) return new URL(ownerUrl);
     return hub ?? new RegioError(ErrorCode.BadHub, `hub '${name}' has no session '${sid}' on this node`);
+  }
+
+  /** Marked as forwarded (one hop), and given up when the target node hangs. */
+  private forwardOptions(): ForwardOptions {
+    return { timeoutMs: this.ctx.forwardTimeoutMs, headers: { [FORWARDED_BY_HEADER]: this.ctx.nodeId } };
   }
 
   /** CORS headers for a refusal this node writes itself (engine.io adds its own to what it answers). */
