@@ -10,12 +10,6 @@ export interface ExternalKafka {
   username?: string;
 }
 
-export interface TopicSpec {
-  name: string;
-  /** Key-based retention (the membership topic keeps the last record per socket). */
-  compacted: boolean;
-}
-
 export interface EventHubsSettings {
   sku: "Standard" | "Premium";
   /** Throughput units (Standard) or processing units (Premium). */
@@ -36,7 +30,6 @@ export interface Settings {
   image?: string;
   nameSalt: string;
   eventHubs: EventHubsSettings;
-  topics: TopicSpec[];
   externalKafka: Record<string, ExternalKafka>;
 }
 
@@ -49,16 +42,6 @@ export interface RegioConfig extends Settings {
 export const CONFIG_NAMESPACE = "regio";
 
 const TEXT_KEYS = new Set(["location", "image", "nameSalt"]);
-
-/**
- * Topics created in each Event Hubs namespace. They must match the topic names the broker uses
- * (keep these in step with the broker's defaults); pre-creating them here is what gives the membership topic its compaction, which
- * Event Hubs does not let a Kafka client choose on the Standard tier.
- */
-export const DEFAULT_TOPICS: TopicSpec[] = [
-  { name: "regio.events", compacted: false },
-  { name: "regio.membership", compacted: true },
-];
 
 type Raw = Record<string, unknown>;
 
@@ -138,24 +121,12 @@ function parseExternal(value: unknown, regions: string[]): Record<string, Extern
   return result;
 }
 
-function parseTopics(value: unknown): TopicSpec[] {
-  if (value === undefined) return DEFAULT_TOPICS;
-  if (!Array.isArray(value)) fail("kafka.topics", "must be an array of {name, compacted}");
-  return value.map((t: unknown, i) => {
-    const spec = optObject(t, `kafka.topics[${i}]`);
-    const name = optString(spec.name, `kafka.topics[${i}].name`);
-    // Event hub names: letters, digits, periods, hyphens, underscores; alphanumeric at both ends.
-    if (!name || !/^[A-Za-z0-9]([A-Za-z0-9._-]{0,254}[A-Za-z0-9])?$/.test(name)) {
-      fail(`kafka.topics[${i}].name`, "is not a valid event hub name");
-    }
-    return { name, compacted: optBoolean(spec.compacted, `kafka.topics[${i}].compacted`, false) };
-  });
-}
-
 /** Checks raw configuration values (as `pulumi.Config` returns them) and applies the defaults. */
 export function parseSettings(get: (key: string) => unknown): Settings {
   const regions = parseRegions(get("regions"));
   const kafka = optObject(get("kafka"), "kafka");
+  // The topics come from the broker's own definitions (infra/topics.ts); a list here could only drift.
+  if (kafka.topics !== undefined) fail("kafka.topics", "is no longer read: the topics are the broker's own");
   const eh = optObject(kafka.eventHubs, "kafka.eventHubs");
   const sku = eh.sku ?? "Standard";
   // Basic has no Kafka endpoint and no log compaction; Standard is the smallest tier that has both.
@@ -181,7 +152,6 @@ export function parseSettings(get: (key: string) => unknown): Settings {
       // Standard keeps events at most 7 days; recovery only needs the last minutes to hours.
       retentionHours: optNumber(eh.retentionHours, "kafka.eventHubs.retentionHours", 24, 1, 168),
     },
-    topics: parseTopics(kafka.topics),
     externalKafka: parseExternal(kafka.external, regions),
   };
 }

@@ -1,7 +1,8 @@
 import * as azure from "@pulumi/azure-native";
 import * as pulumi from "@pulumi/pulumi";
 import type { KafkaAccess } from "../broker-env.ts";
-import type { EventHubsSettings, ExternalKafka, TopicSpec } from "../config.ts";
+import type { EventHubsSettings, ExternalKafka } from "../config.ts";
+import { brokerTopics } from "../topics.ts";
 
 /** Port of the Event Hubs Kafka endpoint (TLS + SASL PLAIN with the connection string). */
 export const EVENT_HUBS_KAFKA_PORT = 9093;
@@ -42,7 +43,6 @@ export interface EventHubsKafkaArgs {
   namespaceName: string;
   resourceGroupName: pulumi.Input<string>;
   settings: EventHubsSettings;
-  topics: TopicSpec[];
 }
 
 function connectionString(
@@ -60,8 +60,8 @@ function connectionString(
 }
 
 /**
- * An Event Hubs namespace used through its Kafka endpoint. The topics are created here, not by the
- * brokers, because the membership topic needs log compaction, which is an event hub property.
+ * An Event Hubs namespace used through its Kafka endpoint, with every topic the broker uses (see
+ * infra/topics.ts): created here, not by the nodes, because compaction is an event hub property.
  */
 export function eventHubsKafka(parent: pulumi.Resource, args: EventHubsKafkaArgs): RegionKafka {
   const opts = { parent };
@@ -78,14 +78,14 @@ export function eventHubsKafka(parent: pulumi.Resource, args: EventHubsKafkaArgs
     },
     opts,
   );
-  for (const topic of args.topics) {
+  for (const topic of brokerTopics(settings.partitions)) {
     new azure.eventhub.EventHub(
       `${region}-topic-${topic.name}`,
       {
         resourceGroupName: args.resourceGroupName,
         namespaceName: namespace.name,
         eventHubName: topic.name,
-        partitionCount: settings.partitions,
+        partitionCount: topic.partitions,
         retentionDescription: topic.compacted
           ? { cleanupPolicy: "Compact", tombstoneRetentionTimeInHours: settings.retentionHours }
           : { cleanupPolicy: "Delete", retentionTimeInHours: settings.retentionHours },
@@ -93,15 +93,15 @@ export function eventHubsKafka(parent: pulumi.Resource, args: EventHubsKafkaArgs
       opts,
     );
   }
-  // Own nodes write their region's records (and may create topics through the Kafka admin API,
-  // which Event Hubs allows only with Manage); remote regions only ever read: Listen.
+  // Own nodes write their region's records and read them; remote regions only ever read. Nobody
+  // needs Manage: every topic exists before a node starts, so no node creates one.
   const ownRule = new azure.eventhub.NamespaceAuthorizationRule(
     `${region}-kafka-broker`,
     {
       resourceGroupName: args.resourceGroupName,
       namespaceName: namespace.name,
       authorizationRuleName: "regio-broker",
-      rights: ["Listen", "Send", "Manage"],
+      rights: ["Listen", "Send"],
     },
     opts,
   );

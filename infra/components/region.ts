@@ -55,7 +55,6 @@ export class Region extends pulumi.ComponentResource {
           namespaceName: naming.eventHubsNamespace(region),
           resourceGroupName: rg,
           settings: settings.eventHubs,
-          topics: settings.topics,
         });
 
     const identity = new azure.managedidentity.UserAssignedIdentity(

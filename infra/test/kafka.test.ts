@@ -1,3 +1,4 @@
+import { topicNames, topicSpecs } from "@regio/broker";
 import { describe, expect, it } from "vitest";
 import { envMap, envOf, isSecretValue, runProgram, settle, T, type Run } from "./harness.ts";
 
@@ -39,24 +40,32 @@ describe("Kafka wiring", () => {
     }
     for (const region of REGIONS) {
       expect(run.one(T.rule, `${region}-kafka-peer`).inputs.rights).toEqual(["Listen"]);
-      expect(run.one(T.rule, `${region}-kafka-broker`).inputs.rights).toContain("Send");
+      // Every topic exists before a node starts, so no node needs Manage (the right to create topics).
+      expect(run.one(T.rule, `${region}-kafka-broker`).inputs.rights).toEqual(["Listen", "Send"]);
     }
   });
 
-  it("creates a Standard Event Hubs namespace per region with a compacted membership topic", async () => {
-    const run = await runProgram({ config: { regions: REGIONS } });
+  it("creates in every namespace exactly the topics the broker uses, compacted where the broker needs it", async () => {
+    const run = await runProgram({ config: { regions: REGIONS, kafka: { eventHubs: { partitions: 6 } } } });
+    // The broker's own definition, as the nodes run it (no REGIO_TOPIC_* is set).
+    const wanted = topicSpecs(topicNames());
+    expect(wanted.map((t) => t.name)).toEqual(["regio.events", "regio.membership", "regio.nodes"]);
     expect(run.of(T.namespace)).toHaveLength(3);
     for (const region of REGIONS) {
       const ns = run.one(T.namespace, `${region}-kafka`).inputs;
       expect(ns).toMatchObject({ location: region, kafkaEnabled: true, sku: { name: "Standard" } });
       const hubs = run.of(T.eventHub).filter((h) => h.inputs.namespaceName === ns.namespaceName);
-      const policy = Object.fromEntries(
-        hubs.map((h) => [
-          h.inputs.eventHubName,
-          (h.inputs.retentionDescription as { cleanupPolicy: string }).cleanupPolicy,
-        ]),
+      const provisioned = hubs.map((h) => {
+        const retention = h.inputs.retentionDescription as { cleanupPolicy: string };
+        return {
+          name: h.inputs.eventHubName,
+          compacted: retention.cleanupPolicy === "Compact",
+          partitions: h.inputs.partitionCount,
+        };
+      });
+      expect(provisioned).toEqual(
+        wanted.map((t) => ({ name: t.name, compacted: t.compacted, partitions: t.partitions ?? 6 })),
       );
-      expect(policy).toEqual({ "regio.events": "Delete", "regio.membership": "Compact" });
     }
   });
 
