@@ -87,6 +87,10 @@ export interface RegioConfig extends Settings {
 
 export { CONFIG_NAMESPACE } from "./config-values.ts";
 
+/** Front Door limits: endpoints per profile (the global one plus one per region), origins per group. */
+const FRONT_DOOR_ENDPOINTS = { Standard: 10, Premium: 25 } as const;
+const FRONT_DOOR_ORIGINS_PER_GROUP = 50;
+
 /** Consumption workload profile: a node takes 0.5 to 4 vCPU in steps of 0.25, with 2 GiB per vCPU. */
 const CPU_STEP = 0.25;
 const GIB_PER_CPU = 2;
@@ -169,10 +173,22 @@ export function parseSettings(get: (key: string) => unknown): Settings {
   }
   const location = optString(get("location"), "location") ?? regions[0] ?? fail("location", "missing");
   const image = optString(get("image"), "image");
+  const frontDoorSku = oneOf(frontDoor.sku, "frontDoor.sku", ["Standard", "Premium"], "Standard");
+  // Checked here because Azure would refuse them half-way through a deploy.
+  if (regions.length + 1 > FRONT_DOOR_ENDPOINTS[frontDoorSku]) {
+    fail(
+      "regions",
+      `Front Door ${frontDoorSku} has ${FRONT_DOOR_ENDPOINTS[frontDoorSku]} endpoints: one global, one per region`,
+    );
+  }
+  const nodesPerRegion = optNumber(get("nodesPerRegion"), "nodesPerRegion", 2, 1, 20);
+  if (regions.length * nodesPerRegion > FRONT_DOOR_ORIGINS_PER_GROUP) {
+    fail("nodesPerRegion", `the global endpoint takes at most ${FRONT_DOOR_ORIGINS_PER_GROUP} nodes in all`);
+  }
   return {
     regions,
     location,
-    nodesPerRegion: optNumber(get("nodesPerRegion"), "nodesPerRegion", 2, 1, 20),
+    nodesPerRegion,
     nodeSize: parseNodeSize(get("nodeSize")),
     port: optNumber(get("port"), "port", 7400, 1, 65535),
     ...(image ? { image } : {}),
@@ -187,7 +203,7 @@ export function parseSettings(get: (key: string) => unknown): Settings {
     },
     externalKafka: parseExternal(kafka.external, regions),
     frontDoor: {
-      sku: oneOf(frontDoor.sku, "frontDoor.sku", ["Standard", "Premium"], "Standard"),
+      sku: frontDoorSku,
       ...(customDomain ? { customDomain } : {}),
     },
     corsOrigins: optList(get("corsOrigins"), "corsOrigins", (o) => WEB_ORIGIN.test(o), "a web origin"),

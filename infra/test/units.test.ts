@@ -66,8 +66,17 @@ describe("config", () => {
     [{ regions: ["eastus"], frontDoor: { customDomain: "https://chat.example.com" } }, /host name/],
     [{ regions: ["eastus"], corsOrigins: ["chat.example.com"] }, /web origin/],
     [{ regions: ["eastus"], alertEmails: "ops" }, /email/],
+    // Front Door's limits: 10 endpoints on Standard (one global, one per region), 50 origins a group.
+    [{ regions: ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] }, /10 endpoints/],
+    [{ regions: ["a", "b", "c"], nodesPerRegion: 17 }, /at most 50 nodes/],
   ])("rejects %j", (raw, message) => {
     expect(() => settings(raw)).toThrow(message);
+  });
+
+  it("takes nine regions on Front Door Standard and more on Premium", () => {
+    const nine = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+    expect(settings({ regions: nine }).regions).toHaveLength(9);
+    expect(settings({ regions: [...nine, "j"], frontDoor: { sku: "Premium" } }).regions).toHaveLength(10);
   });
 
   it("takes several access keys, the first signing", () => {
