@@ -65,7 +65,7 @@ export interface Settings {
   eventHubs: EventHubsSettings;
   externalKafka: Record<string, ExternalKafka>;
   frontDoor: FrontDoorSettings;
-  /** Web origins allowed to use HTTP long-polling from a browser (REGIO_CORS_ORIGIN). */
+  /** The only web origins whose pages may connect, polling and WebSocket (REGIO_CORS_ORIGIN); empty: any. */
   corsOrigins: string[];
   /** Who is mailed when a region is not ready (the alerts exist, and show in the portal, without). */
   alertEmails: string[];

@@ -1,13 +1,12 @@
 /**
  * `npm run demo:azure`: the demo chat's app servers on this machine, one linked to each region of
  * the Regio deployment of the selected Pulumi stack (README, "Deploy to Azure"), as `npm start`
- * runs one per local region: a client is served in the region it lands in by an app server linked
- * there. Each serves the chat page (http://127.0.0.1:3000/, :3001/, ...); the page connects the
- * browser to the deployment over HTTPS, through the global endpoint (nearest ready region) or one
- * region's endpoint, as picked on the page.
+ * runs one per local region. Each serves the chat page (http://127.0.0.1:3000/, :3001/, ...); the
+ * page connects the browser to the deployment over HTTPS, through the global endpoint (nearest
+ * ready region) or one region's endpoint, as picked on the page.
  *
  * Reads `pulumi stack output --json --show-secrets` (run it where `pulumi up` ran, or set
- * PULUMI_STACK); the pages' origins must be in the stack's `corsOrigins` for HTTP long-polling.
+ * PULUMI_STACK). A stack with `corsOrigins` must list the pages' origins.
  */
 import { execFileSync } from "node:child_process";
 import { startChatServer } from "./chat-server.ts";
