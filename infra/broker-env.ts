@@ -1,17 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
 
 /**
- * How a broker reaches one Kafka cluster. Only `brokers` and `password` may be outputs: the rest
- * is known from configuration, so the list of environment variable names is fixed before deploy.
+ * How a node authenticates to one Kafka cluster. Known from configuration before deploy (only a
+ * password may be an output), so the list of environment variable names is fixed in advance.
  */
+export type KafkaAuth =
+  | { kind: "none" }
+  /** SASL PLAIN; the password travels only through Key Vault. */
+  | { kind: "sasl-plain"; username: string; password: pulumi.Input<string> }
+  /** SASL OAUTHBEARER with a Microsoft Entra token of the node's managed identity (Event Hubs). */
+  | { kind: "entra" };
+
+/** How a broker reaches one Kafka cluster. */
 export interface KafkaAccess {
   /** Bootstrap brokers, `host:port` joined by commas. */
   brokers: pulumi.Input<string>;
   ssl: boolean;
-  saslMechanism?: string;
-  username?: string;
-  /** A secret; present exactly when `saslMechanism` is. */
-  password?: pulumi.Input<string>;
+  auth: KafkaAuth;
 }
 
 export interface PeerKafka {
@@ -19,62 +24,96 @@ export interface PeerKafka {
   kafka: KafkaAccess;
 }
 
-/** A container environment variable; Azure Container Instances hides `secureValue` from reads. */
-export interface EnvVar {
+/** A secret a node reads: a Container Apps secret of this name, backed by a Key Vault secret of this name. */
+export interface NodeSecret {
   name: string;
-  value?: pulumi.Input<string>;
-  secureValue?: pulumi.Input<string>;
+  value: pulumi.Input<string>;
 }
 
+/** A container environment variable: plain, or read from one of the app's secrets. */
+export type EnvVar = { name: string; value: pulumi.Input<string> } | { name: string; secretRef: string };
+
 export interface BrokerEnvArgs {
+  /** The broker's port in its container (the ingress in front terminates TLS on 443). */
   port: number;
   region: string;
-  nodeId: string;
+  /** This node's own HTTPS address: what it advertises to app servers and to the other nodes. */
   advertisedUrl: pulumi.Input<string>;
-  accessKey: pulumi.Input<string>;
+  /** Globs (`*`) matching every node URL of the deployment: peers' advertised URLs are checked against them. */
+  nodeUrlPattern: pulumi.Input<string>;
   kafka: KafkaAccess;
   peers: PeerKafka[];
+  corsOrigins: string[];
+  /** The node's user-assigned managed identity: whose Entra tokens OAUTHBEARER uses. */
+  identityClientId: pulumi.Input<string>;
 }
+
+/** Container Apps secret (and Key Vault secret) names: lowercase letters, digits and hyphens. */
+export const ACCESS_KEY_SECRET = "access-key";
+const OWN_KAFKA_SECRET = "kafka-password";
+const peerKafkaSecret = (region: string) =>
+  `peer-${region.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-kafka-password`;
 
 /** `REGIO_PEER_<NAME>_*`: the region upper-cased, every other character than A-Z and 0-9 made `_`. */
 export function peerEnvName(region: string): string {
   return region.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
-const plain = (name: string, value: pulumi.Input<string>): EnvVar => ({ name, value });
-const secure = (name: string, value: pulumi.Input<string>): EnvVar => ({
-  name,
-  secureValue: pulumi.secret(value),
-});
-
-/** `<prefix>_SSL` and the SASL settings, the shape shared by a node's own and its peers' Kafka. */
-function kafkaSecurity(prefix: string, kafka: KafkaAccess): EnvVar[] {
-  const vars = [plain(`${prefix}_SSL`, String(kafka.ssl))];
-  if (kafka.saslMechanism) {
-    if (kafka.password === undefined || kafka.username === undefined) {
-      throw new Error(`${prefix}: SASL needs a username and a password`);
+/** Every secret a node of this region reads; the same for all nodes of the region. */
+export function brokerSecrets(
+  accessKey: pulumi.Input<string>,
+  kafka: KafkaAccess,
+  peers: PeerKafka[],
+): NodeSecret[] {
+  const secrets: NodeSecret[] = [{ name: ACCESS_KEY_SECRET, value: accessKey }];
+  if (kafka.auth.kind === "sasl-plain") secrets.push({ name: OWN_KAFKA_SECRET, value: kafka.auth.password });
+  for (const peer of peers) {
+    if (peer.kafka.auth.kind === "sasl-plain") {
+      secrets.push({ name: peerKafkaSecret(peer.region), value: peer.kafka.auth.password });
     }
-    vars.push(
-      plain(`${prefix}_SASL_MECHANISM`, kafka.saslMechanism),
-      plain(`${prefix}_SASL_USERNAME`, kafka.username),
-      secure(`${prefix}_SASL_PASSWORD`, kafka.password),
-    );
+  }
+  return secrets;
+}
+
+const plain = (name: string, value: pulumi.Input<string>): EnvVar => ({ name, value });
+
+/** `<prefix>_SSL` and the SASL settings: the shape shared by a node's own and its peers' Kafka. */
+function kafkaSecurity(prefix: string, kafka: KafkaAccess, passwordSecret: string): EnvVar[] {
+  const vars = [plain(`${prefix}_SSL`, String(kafka.ssl))];
+  switch (kafka.auth.kind) {
+    case "sasl-plain":
+      vars.push(
+        plain(`${prefix}_SASL_MECHANISM`, "plain"),
+        plain(`${prefix}_SASL_USERNAME`, kafka.auth.username),
+        { name: `${prefix}_SASL_PASSWORD`, secretRef: passwordSecret },
+      );
+      break;
+    case "entra":
+      vars.push(plain(`${prefix}_SASL_MECHANISM`, "oauthbearer"));
+      break;
+    case "none":
+      break;
   }
   return vars;
 }
 
-/** The broker CLI's configuration contract, for one node. */
+/**
+ * The broker's configuration contract (broker/src/config.ts), for one node. No REGIO_NODE_ID: while
+ * a node is updated its old and new revision run side by side for a moment, and two processes
+ * heartbeating under one id would take turns evicting each other's sockets; a fresh id per start
+ * makes the new revision another node, and the old one leaves after its lease.
+ */
 export function brokerEnv(args: BrokerEnvArgs): EnvVar[] {
-  const env = [
+  const env: EnvVar[] = [
     plain("REGIO_PORT", String(args.port)),
     // Containers must bind every interface; the advertised URL is what others use.
     plain("REGIO_HOST", "0.0.0.0"),
-    secure("REGIO_ACCESS_KEY", args.accessKey),
+    { name: "REGIO_ACCESS_KEY", secretRef: ACCESS_KEY_SECRET },
     plain("REGIO_REGION", args.region),
-    plain("REGIO_NODE_ID", args.nodeId),
     plain("REGIO_ADVERTISED_URL", args.advertisedUrl),
+    plain("REGIO_NODE_URL_PATTERN", args.nodeUrlPattern),
     plain("REGIO_KAFKA", args.kafka.brokers),
-    ...kafkaSecurity("REGIO_KAFKA", args.kafka),
+    ...kafkaSecurity("REGIO_KAFKA", args.kafka, OWN_KAFKA_SECRET),
   ];
   if (args.peers.length > 0) {
     const entries = args.peers.map((p) => pulumi.interpolate`${p.region}=${p.kafka.brokers}`);
@@ -85,8 +124,14 @@ export function brokerEnv(args: BrokerEnvArgs): EnvVar[] {
       ),
     );
     for (const peer of args.peers) {
-      env.push(...kafkaSecurity(`REGIO_PEER_${peerEnvName(peer.region)}`, peer.kafka));
+      env.push(
+        ...kafkaSecurity(`REGIO_PEER_${peerEnvName(peer.region)}`, peer.kafka, peerKafkaSecret(peer.region)),
+      );
     }
   }
+  if (args.corsOrigins.length > 0) env.push(plain("REGIO_CORS_ORIGIN", args.corsOrigins.join(",")));
+  // Azure's SDKs and the broker's token provider pick the user-assigned identity by this variable.
+  const usesEntra = [args.kafka, ...args.peers.map((p) => p.kafka)].some((k) => k.auth.kind === "entra");
+  if (usesEntra) env.push(plain("AZURE_CLIENT_ID", args.identityClientId));
   return env;
 }

@@ -5,8 +5,8 @@ import { createHash } from "node:crypto";
  *
  * Names are derived, never random: the same project, stack, salt and region always give the same
  * names, so adding a region only adds names and a re-run never renames (and so never replaces) a
- * resource. Several of these names are global DNS names (registry, Event Hubs namespace, Traffic
- * Manager, container DNS labels): a short hash of the full identity keeps them unique per stack
+ * resource. Several of these names are global DNS names (registry, Event Hubs namespace, Key
+ * Vault): a short hash of the full identity keeps them unique per stack
  * (set `nameSalt` to move away from a name someone else holds) and keeps two long names that share
  * a truncated prefix (australiaeast / australiasoutheast) apart.
  */
@@ -72,16 +72,6 @@ export class Naming {
     return `${this.base.replace(/[^a-z0-9]/g, "").slice(0, 50 - hash.length)}${hash}`;
   }
 
-  /** Global Traffic Manager profile; also its relative DNS name under trafficmanager.net (a DNS label). */
-  globalProfile(): string {
-    return fit(this.base, this.id("tm"), 63);
-  }
-
-  /** Per-region Traffic Manager profile that spreads a region's clients over its nodes. */
-  regionProfile(region: string): string {
-    return fit(`${this.base}-${region}`, this.id("tm", region), 63);
-  }
-
   /** Event Hubs namespace: 6-50 letters, digits, hyphens; starts with a letter; globally unique. */
   eventHubsNamespace(region: string): string {
     return fit(`${this.base}-${region}`, this.id("evhns", region), 50);
@@ -92,18 +82,53 @@ export class Naming {
     return fit(`${this.base}-${region}`, this.id("id", region), 128, "id");
   }
 
-  /**
-   * Container group name and its DNS label (`<label>.<region>.azurecontainer.io`): lowercase
-   * letters, digits, hyphens, at most 63, starting with a letter. One name for both keeps the
-   * node's address readable from the portal.
-   */
-  node(region: string, index: number): string {
-    return fit(`${this.base}-${region}`, this.id("node", region, index), 63, `n${index}`);
+  /** Key Vault: 3-24 letters, digits, single hyphens, letter first; globally unique (a DNS name). */
+  keyVault(region: string): string {
+    return fit(`${this.base}-${region}`, this.id("kv", region), 24);
   }
 
-  /** Role assignments are named by a GUID; derive one (RFC 4122 v5 layout) so it never changes. */
-  roleAssignment(region: string, role: string): string {
-    const h = stableHash(this.id("role", region, role), 32).split("");
+  /** Container Apps environment of a region (its default domain is `<random>.<region>.azurecontainerapps.io`). */
+  environment(region: string): string {
+    return fit(`${this.base}-${region}`, this.id("cae", region), 32);
+  }
+
+  /**
+   * One node's Container App: lowercase letters, digits and hyphens, letter first, at most 32. Its
+   * name is the first label of the node's own address, `https://<name>.<environment domain>`.
+   */
+  nodeApp(region: string, index: number): string {
+    return fit(`${this.base}-${region}`, this.id("node", region, index), 32, `n${index}`);
+  }
+
+  /** Log Analytics workspace of the deployment: 4-63 letters, digits, hyphens. */
+  logWorkspace(): string {
+    return fit(this.base, this.id("log"), 63);
+  }
+
+  /** Application Insights component of the deployment. */
+  appInsights(): string {
+    return fit(this.base, this.id("appi"), 63);
+  }
+
+  /** Front Door profile (unique within the resource group). */
+  frontDoor(): string {
+    return fit(this.base, this.id("afd"), 63);
+  }
+
+  /**
+   * A Front Door endpoint; also the first part of its host name `<name>-<hash>.<zone>.azurefd.net`
+   * (Azure adds the hash), so it carries the stack for people who read it.
+   */
+  frontDoorEndpoint(purpose: string): string {
+    return fit(`${this.base}-${purpose}`, this.id("afd-endpoint", purpose), 46);
+  }
+
+  /**
+   * Role assignments are named by a GUID; derive one (RFC 4122 v5 layout) so it never changes.
+   * `holder` is whose identity gets the role, `scope` tells apart the same role on several resources.
+   */
+  roleAssignment(holder: string, role: string, scope = ""): string {
+    const h = stableHash(this.id("role", holder, role, ...(scope ? [scope] : [])), 32).split("");
     h[12] = "5";
     h[16] = ((parseInt(h[16] ?? "0", 16) & 0x3) | 0x8).toString(16);
     const hex = h.join("");

@@ -5,6 +5,14 @@ export interface KafkaConnection {
   brokers: string[];
   ssl: boolean;
   sasl?: { mechanism: "plain"; username: string; password: string };
+  /**
+   * SASL OAUTHBEARER with a Microsoft Entra access token of the node's managed identity (Azure
+   * Event Hubs; `<prefix>SASL_MECHANISM=oauthbearer`): the token is for the resource
+   * `https://<host of the first broker>`, `clientId` (AZURE_CLIENT_ID) picks a user-assigned
+   * identity. The Kafka client needs a token provider for it (README, "Event Hubs with Microsoft
+   * Entra ID"); until it has one, such a cluster is reached without SASL and refuses the node.
+   */
+  oauthBearer?: { tokenSource: "azure-managed-identity"; clientId?: string };
 }
 
 export interface BrokerConfig {
@@ -190,14 +198,26 @@ function kafkaConnection(brokers: string, env: NodeJS.ProcessEnv, prefix: string
   const username = env[`${prefix}SASL_USERNAME`];
   const password = env[`${prefix}SASL_PASSWORD`];
   const mechanism = env[`${prefix}SASL_MECHANISM`] ?? "plain";
+  const ssl = env[`${prefix}SSL`] === "true";
+  if (mechanism === "oauthbearer") {
+    if (username !== undefined || password !== undefined) {
+      throw new ConfigError(`${prefix}SASL_USERNAME and ${prefix}SASL_PASSWORD do not go with oauthbearer`);
+    }
+    const clientId = env.AZURE_CLIENT_ID;
+    return {
+      brokers: list,
+      ssl,
+      oauthBearer: { tokenSource: "azure-managed-identity", ...(clientId ? { clientId } : {}) },
+    };
+  }
   if (mechanism !== "plain")
-    throw new ConfigError(`${prefix}SASL_MECHANISM '${mechanism}' is not supported (plain)`);
+    throw new ConfigError(`${prefix}SASL_MECHANISM '${mechanism}' is not supported (plain, oauthbearer)`);
   if ((username === undefined) !== (password === undefined)) {
     throw new ConfigError(`${prefix}SASL_USERNAME and ${prefix}SASL_PASSWORD go together`);
   }
   return {
     brokers: list,
-    ssl: env[`${prefix}SSL`] === "true",
+    ssl,
     sasl:
       username !== undefined && password !== undefined
         ? { mechanism: "plain", username, password }

@@ -1,14 +1,11 @@
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import * as azure from "@pulumi/azure-native";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import type { Settings } from "../config.ts";
+import { signingKey, type Settings } from "../config.ts";
 import type { Naming } from "../naming.ts";
-import { DNS_TTL_SECONDS, trafficManagerProbe } from "./probes.ts";
-
-/** The repository root: the Docker build context (broker/Dockerfile copies broker/ and protocol/). */
-const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
+import { customDomain, frontDoorEndpoint, frontDoorProfile, originGroup, route } from "./front-door.ts";
+import { monitoring, sendDiagnostics, type Monitoring } from "./monitoring.ts";
+import { GLOBAL_PROBE } from "./probes.ts";
+import { buildBrokerImage, containerRegistry } from "./registry.ts";
 
 export interface GlobalArgs {
   naming: Naming;
@@ -16,21 +13,44 @@ export interface GlobalArgs {
   accessKey: pulumi.Input<string>;
 }
 
+/** What the operator adds to DNS for `frontDoor.customDomain`. */
+export interface CustomDomainDns {
+  /** TXT record proving the domain: name and value. */
+  txtName: string;
+  txtValue: pulumi.Output<string>;
+  /** CNAME of the host name: where clients are sent. */
+  cnameTarget: pulumi.Output<string>;
+}
+
+/** The origin group behind the global endpoint (Azure name), joined by every node of every region. */
+export const GLOBAL_ORIGIN_GROUP = "all-regions";
+
 /**
- * What all regions share: the resource group, the registry with the broker image, and the global
- * endpoint (a Traffic Manager profile routing each client to the closest healthy region; each
- * `Region` adds its own entry, so adding a region only adds resources).
+ * What all regions share: the resource group, the registry with the broker image, monitoring, and
+ * the global endpoint: a Front Door profile whose endpoint sends each client to the nearest ready
+ * node of any region. Each `Region` adds its own origins and endpoint, so adding a region only
+ * adds resources.
  */
 export class Global extends pulumi.ComponentResource {
   readonly resourceGroupName: pulumi.Output<string>;
   readonly registry: azure.containerregistry.Registry;
-  /** Image reference the nodes run (a digest when built here, so a new build rolls out). */
+  /** Image reference the nodes run (a tag per source digest when built here, so a change rolls out). */
   readonly image: pulumi.Output<string>;
-  readonly profileName: pulumi.Output<string>;
+  readonly tenantId: pulumi.Output<string>;
+  readonly monitoring: Monitoring;
+  readonly frontDoor: {
+    profileName: pulumi.Output<string>;
+    profileId: pulumi.Output<string>;
+    globalOriginGroupName: pulumi.Output<string>;
+  };
   /** Where Socket.IO clients connect (path `/clients/socketio/hubs/<hub>/`). */
   readonly clientEndpoint: pulumi.Output<string>;
   /** What app servers give `useRegio(io, { hub, connectionString })`. Secret. */
   readonly connectionString: pulumi.Output<string>;
+  readonly customDomainDns?: CustomDomainDns;
+  private readonly globalEndpointName: pulumi.Output<string>;
+  private readonly globalGroupId: pulumi.Output<string>;
+  private readonly customDomainId?: pulumi.Output<string>;
 
   constructor(name: string, args: GlobalArgs, opts?: pulumi.ComponentResourceOptions) {
     super("regio:azure:Global", name, {}, opts);
@@ -42,41 +62,72 @@ export class Global extends pulumi.ComponentResource {
       { resourceGroupName: naming.resourceGroup(), location: settings.location },
       parent,
     );
-    this.resourceGroupName = group.name;
+    const rg = group.name;
+    this.resourceGroupName = rg;
+    const client = azure.authorization.getClientConfigOutput(parent);
+    this.tenantId = client.tenantId;
 
-    this.registry = new azure.containerregistry.Registry(
-      "registry",
-      {
-        resourceGroupName: group.name,
-        registryName: naming.registry(),
-        location: settings.location,
-        sku: { name: "Basic" },
-        // Only for the push from the deploying machine; nodes pull with their managed identity.
-        adminUserEnabled: true,
-      },
-      parent,
-    );
-    this.image = settings.image ? pulumi.output(settings.image) : this.buildImage(group);
+    this.registry = containerRegistry(this, {
+      resourceGroupName: rg,
+      registryName: naming.registry(),
+      location: settings.location,
+    });
+    this.image = settings.image
+      ? pulumi.output(settings.image)
+      : buildBrokerImage(this, { registry: this.registry, subscriptionId: client.subscriptionId });
 
-    const profileName = naming.globalProfile();
-    const profile = new azure.trafficmanager.Profile(
-      "global-endpoint",
-      {
-        resourceGroupName: group.name,
-        profileName,
-        location: "global",
-        profileStatus: "Enabled",
-        trafficRoutingMethod: "Performance",
-        dnsConfig: { relativeName: profileName, ttl: DNS_TTL_SECONDS },
-        monitorConfig: trafficManagerProbe(settings.port),
-      },
-      parent,
-    );
-    this.profileName = profile.name.apply((n) => n ?? profileName);
-    const fqdn = profile.dnsConfig.apply((d) => d?.fqdn);
-    this.clientEndpoint = pulumi.interpolate`http://${fqdn}:${settings.port}`;
+    this.monitoring = monitoring(this, {
+      resourceGroupName: rg,
+      location: settings.location,
+      workspaceName: naming.logWorkspace(),
+      appInsightsName: naming.appInsights(),
+      retentionDays: settings.logRetentionDays,
+      alertEmails: settings.alertEmails,
+    });
+
+    const profile = frontDoorProfile(this, {
+      resourceGroupName: rg,
+      profileName: naming.frontDoor(),
+      sku: settings.frontDoor.sku,
+    });
+    sendDiagnostics(this, "front-door-logs", {
+      resourceUri: profile.id,
+      workspaceId: this.monitoring.workspaceId,
+      metrics: true,
+    });
+    const ref = { resourceGroupName: rg, profileName: profile.name };
+    const endpoint = frontDoorEndpoint(this, "global-endpoint", {
+      ...ref,
+      endpointName: naming.frontDoorEndpoint("clients"),
+    });
+    const globalGroup = originGroup(this, "global-origins", {
+      ...ref,
+      originGroupName: GLOBAL_ORIGIN_GROUP,
+      probe: GLOBAL_PROBE,
+    });
+    this.frontDoor = {
+      profileName: profile.name,
+      profileId: profile.id,
+      globalOriginGroupName: globalGroup.name,
+    };
+    this.globalEndpointName = endpoint.name;
+    this.globalGroupId = globalGroup.id;
+
+    let host: pulumi.Output<string> = endpoint.hostName;
+    const domain = settings.frontDoor.customDomain;
+    if (domain) {
+      const custom = customDomain(this, { ...ref, hostName: domain });
+      this.customDomainId = custom.id;
+      this.customDomainDns = {
+        txtName: `_dnsauth.${domain}`,
+        txtValue: custom.validationProperties.apply((v) => v.validationToken),
+        cnameTarget: endpoint.hostName,
+      };
+      host = pulumi.output(domain);
+    }
+    this.clientEndpoint = pulumi.interpolate`https://${host}`;
     this.connectionString = pulumi.secret(
-      pulumi.interpolate`Endpoint=${this.clientEndpoint};AccessKey=${args.accessKey};Version=1.0;`,
+      pulumi.interpolate`Endpoint=${this.clientEndpoint};AccessKey=${pulumi.output(args.accessKey).apply(signingKey)};Version=1.0;`,
     );
 
     this.registerOutputs({
@@ -86,30 +137,18 @@ export class Global extends pulumi.ComponentResource {
     });
   }
 
-  /** Builds broker/Dockerfile on the deploying machine (needs Docker there) and pushes it. */
-  private buildImage(group: azure.resources.ResourceGroup): pulumi.Output<string> {
-    const credentials = azure.containerregistry.listRegistryCredentialsOutput({
-      resourceGroupName: group.name,
-      registryName: this.registry.name,
+  /**
+   * Opens the global endpoint once nodes exist: Front Door refuses a route to an empty origin
+   * group, and the origins are created by the regions, after this component.
+   */
+  openClientRoute(origins: pulumi.Resource[]): azure.cdn.Route {
+    return route(this, "global-route", {
+      resourceGroupName: this.resourceGroupName,
+      profileName: this.frontDoor.profileName,
+      endpointName: this.globalEndpointName,
+      originGroupId: this.globalGroupId,
+      ...(this.customDomainId ? { customDomainIds: [this.customDomainId] } : {}),
+      origins,
     });
-    const image = new docker.Image(
-      "broker-image",
-      {
-        imageName: pulumi.interpolate`${this.registry.loginServer}/regio-broker:latest`,
-        build: {
-          context: REPO_ROOT,
-          dockerfile: join(REPO_ROOT, "broker", "Dockerfile"),
-          // Container Instances runs linux/amd64, whatever the deploying machine is.
-          platform: "linux/amd64",
-        },
-        registry: {
-          server: this.registry.loginServer,
-          username: credentials.apply((c) => c.username ?? ""),
-          password: pulumi.secret(credentials.apply((c) => c.passwords?.[0]?.value ?? "")),
-        },
-      },
-      { parent: this },
-    );
-    return image.repoDigest;
   }
 }

@@ -1,46 +1,69 @@
 import * as azure from "@pulumi/azure-native";
 import * as pulumi from "@pulumi/pulumi";
-import { brokerEnv, type PeerKafka } from "../broker-env.ts";
+import { brokerEnv, brokerSecrets } from "../broker-env.ts";
 import type { Settings } from "../config.ts";
 import type { Naming } from "../naming.ts";
+import type { PeerDirectory, RegionShare } from "../peers.ts";
+import { telemetryEnv } from "../telemetry.ts";
+import { containerAppsEnvironment } from "./environment.ts";
+import { frontDoorEndpoint, nodeOrigin, originGroup, route } from "./front-door.ts";
 import { eventHubsKafka, externalKafka, type RegionKafka } from "./kafka.ts";
-import { containerProbe, DNS_TTL_SECONDS, HEALTH_PATH, READY_PATH, trafficManagerProbe } from "./probes.ts";
-
-/** Built-in role that lets an identity pull images from a container registry. */
-const ACR_PULL_ROLE = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
+import { regionVault } from "./key-vault.ts";
+import { regionNotReadyAlert, sendDiagnostics, type Monitoring } from "./monitoring.ts";
+import { nodeApp } from "./node-app.ts";
+import { REGIONAL_PROBE } from "./probes.ts";
+import { grant, ROLE, waitForRoles } from "./roles.ts";
 
 export interface RegionArgs {
   naming: Naming;
   settings: Settings;
+  /** The Pulumi stack, as telemetry names the deployment. */
+  deployment: string;
   resourceGroupName: pulumi.Input<string>;
   registry: { id: pulumi.Input<string>; loginServer: pulumi.Input<string> };
   image: pulumi.Input<string>;
+  /** Hub access keys, comma-separated (secret). */
   accessKey: pulumi.Input<string>;
-  /** The global (performance-routed) Traffic Manager profile this region joins. */
-  globalProfileName: pulumi.Input<string>;
   /** SASL passwords of external Kafka clusters, by region (secret). */
   kafkaPasswords: pulumi.Output<Record<string, string>>;
-  /** Every other region's Kafka (configured order). */
-  peers: PeerKafka[];
+  tenantId: pulumi.Input<string>;
+  frontDoor: {
+    profileName: pulumi.Input<string>;
+    profileId: pulumi.Input<string>;
+    /** The origin group behind the global endpoint, which every node of every region joins. */
+    globalOriginGroupName: pulumi.Input<string>;
+  };
+  monitoring: Monitoring;
+  peers: PeerDirectory;
+  /**
+   * The node updated just before this region's first one (the previous region's last): nodes are
+   * created and updated one at a time, in configuration order, each after the one before is ready.
+   */
+  after?: pulumi.Resource;
 }
 
 /**
- * One Regio region: its Kafka, its broker nodes (one container group, so one public address, per
- * node: nodes advertise themselves and app servers link to each), the identity they pull the image
- * with, and its place in the global endpoint.
+ * One Regio region: its Kafka, its Key Vault, the identity its nodes act as, its Container Apps
+ * environment and one Container App per node, its entries in Front Door (the global origin group,
+ * and an endpoint of its own), and an alert for when it is not ready.
  */
 export class Region extends pulumi.ComponentResource {
   readonly region: string;
   readonly kafka: RegionKafka;
   /** Each node's own URL, as it advertises itself. */
-  readonly nodeUrls: string[];
-  /** The region's own DNS name (spreads clients over the region's healthy nodes). */
+  readonly nodeUrls: pulumi.Output<string>[] = [];
+  /** The region's own HTTPS endpoint (Front Door, over this region's nodes only). */
   readonly endpoint: pulumi.Output<string>;
+  /** The last node in the update order: the next region's first node waits for it. */
+  readonly lastNode: pulumi.Resource;
+  /** This region's origins in the global group (the global route waits for at least one). */
+  readonly globalOrigins: pulumi.Resource[] = [];
+  /** What the other regions need of this one. */
+  readonly share: RegionShare;
 
   constructor(region: string, args: RegionArgs, opts?: pulumi.ComponentResourceOptions) {
     super("regio:azure:Region", region, {}, opts);
     const { naming, settings } = args;
-    const parent = { parent: this };
     const rg = args.resourceGroupName;
     this.region = region;
 
@@ -55,131 +78,167 @@ export class Region extends pulumi.ComponentResource {
           namespaceName: naming.eventHubsNamespace(region),
           resourceGroupName: rg,
           settings: settings.eventHubs,
-          topics: settings.topics,
         });
+    const namespace = this.kafka.namespace;
+    if (namespace) {
+      sendDiagnostics(this, `${region}-kafka-logs`, {
+        resourceUri: namespace.id,
+        workspaceId: args.monitoring.workspaceId,
+        metrics: true,
+      });
+    }
 
     const identity = new azure.managedidentity.UserAssignedIdentity(
       `${region}-identity`,
       { resourceGroupName: rg, resourceName: naming.identityName(region), location: region },
-      parent,
-    );
-    const acrPull = new azure.authorization.RoleAssignment(
-      `${region}-acr-pull`,
-      {
-        roleAssignmentName: naming.roleAssignment(region, ACR_PULL_ROLE),
-        scope: args.registry.id,
-        principalId: identity.principalId,
-        // Skips the directory lookup that fails while a new identity is still replicating.
-        principalType: "ServicePrincipal",
-        roleDefinitionId: pulumi
-          .output(args.registry.id)
-          .apply(
-            (id) =>
-              `/subscriptions/${id.split("/")[2]}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PULL_ROLE}`,
-          ),
-      },
-      parent,
+      { parent: this },
     );
 
-    const profileName = naming.regionProfile(region);
-    const profile = new azure.trafficmanager.Profile(
-      `${region}-routing`,
-      {
-        resourceGroupName: rg,
-        profileName,
-        location: "global",
-        profileStatus: "Enabled",
-        // Equal weights: any node can serve any client (sessions are forwarded to their owner).
-        trafficRoutingMethod: "Weighted",
-        dnsConfig: { relativeName: profileName, ttl: DNS_TTL_SECONDS },
-        monitorConfig: trafficManagerProbe(settings.port),
-      },
-      parent,
-    );
-    this.endpoint = pulumi.interpolate`http://${profile.dnsConfig.apply((d) => d?.fqdn)}:${settings.port}`;
+    const peers = args.peers.peersOf(region);
+    const { vault, secretUrls } = regionVault(this, {
+      region,
+      vaultName: naming.keyVault(region),
+      resourceGroupName: rg,
+      tenantId: args.tenantId,
+      secrets: brokerSecrets(args.accessKey, this.kafka.own, peers),
+    });
+    sendDiagnostics(this, `${region}-vault-logs`, {
+      resourceUri: vault.id,
+      workspaceId: args.monitoring.workspaceId,
+    });
 
-    const port = settings.port;
-    this.nodeUrls = [];
-    for (let i = 0; i < settings.nodesPerRegion; i++) {
-      const name = naming.node(region, i);
-      // The DNS label is ours (not hashed by Azure), so the address is known before the node
-      // exists and can be handed to the node itself as its advertised URL.
-      const fqdn = `${name}.${region}.azurecontainer.io`;
-      const url = `http://${fqdn}:${port}`;
-      this.nodeUrls.push(url);
-      const group = new azure.containerinstance.ContainerGroup(
-        `${region}-node-${i}`,
-        {
-          resourceGroupName: rg,
-          containerGroupName: name,
-          location: region,
-          osType: "Linux",
-          sku: "Standard",
-          restartPolicy: "Always",
-          identity: { type: "UserAssigned", userAssignedIdentities: [identity.id] },
-          imageRegistryCredentials: [{ server: args.registry.loginServer, identity: identity.id }],
-          ipAddress: {
-            type: "Public",
-            dnsNameLabel: name,
-            autoGeneratedDomainNameLabelScope: "Unsecure",
-            ports: [{ port, protocol: "TCP" }],
-          },
-          containers: [
-            {
-              name: "broker",
-              image: args.image,
-              ports: [{ port, protocol: "TCP" }],
-              resources: { requests: { cpu: settings.nodeSize.cpu, memoryInGB: settings.nodeSize.memoryGb } },
-              environmentVariables: brokerEnv({
-                port,
-                region,
-                nodeId: `${region}-${i}`,
-                advertisedUrl: url,
-                accessKey: args.accessKey,
-                kafka: this.kafka.own,
-                peers: args.peers,
-              }),
-              livenessProbe: containerProbe(HEALTH_PATH, port),
-              readinessProbe: containerProbe(READY_PATH, port),
-            },
-          ],
-        },
-        // The pull permission must exist before the first image pull.
-        { parent: this, dependsOn: [acrPull] },
+    const holder = { naming, holder: region, principalId: identity.principalId };
+    const assignments = [
+      grant(this, `${region}-acr-pull`, { ...holder, role: ROLE.acrPull, scope: args.registry.id }),
+      grant(this, `${region}-vault-secrets`, { ...holder, role: ROLE.keyVaultSecretsUser, scope: vault.id }),
+    ];
+    const grantsTo: Record<string, pulumi.Output<string>> = {};
+    if (namespace && this.kafka.own.auth.kind === "entra") {
+      // Entra ID: this region's nodes write and read here; every other region's only read.
+      const own = { ...holder, scope: namespace.id, scopeKey: region };
+      assignments.push(
+        grant(this, `${region}-kafka-send`, { ...own, role: ROLE.eventHubsDataSender }),
+        grant(this, `${region}-kafka-receive`, { ...own, role: ROLE.eventHubsDataReceiver }),
       );
-      new azure.trafficmanager.Endpoint(
-        `${region}-node-${i}`,
-        {
-          resourceGroupName: rg,
-          profileName: profile.name.apply((n) => n ?? profileName),
-          endpointName: `node-${i}`,
-          endpointType: "ExternalEndpoints",
-          type: "Microsoft.Network/trafficManagerProfiles/externalEndpoints",
-          target: fqdn,
-          weight: 1,
-          endpointStatus: "Enabled",
-        },
-        { parent: this, dependsOn: [group] },
+      for (const [peer, principalId] of Object.entries(args.peers.principalsOtherThan(region))) {
+        grantsTo[peer] = grant(this, `${region}-kafka-read-by-${peer}`, {
+          naming,
+          holder: peer,
+          principalId,
+          role: ROLE.eventHubsDataReceiver,
+          scope: namespace.id,
+          scopeKey: region,
+        }).id;
+      }
+    }
+    const rolesInForce = waitForRoles(this, `${region}-role-propagation`, {
+      seconds: settings.rolePropagationSeconds,
+      assignments: [
+        ...assignments.map((a) => a.id),
+        args.peers.grantsReceivedBy(region).apply((ids) => ids.join(",")),
+      ],
+    });
+
+    const environment = containerAppsEnvironment(this, {
+      region,
+      environmentName: naming.environment(region),
+      resourceGroupName: rg,
+      workspaceId: args.monitoring.workspaceId,
+    });
+
+    const frontDoor = { resourceGroupName: rg, profileName: args.frontDoor.profileName };
+    const regionalGroup = originGroup(this, `${region}-origins`, {
+      ...frontDoor,
+      originGroupName: region,
+      probe: REGIONAL_PROBE,
+    });
+    const regionalOrigins: pulumi.Resource[] = [];
+    const nodeUrlPattern = args.peers.nodeUrlPattern();
+    let previous = args.after;
+    for (let i = 0; i < settings.nodesPerRegion; i++) {
+      const appName = naming.nodeApp(region, i);
+      const host = pulumi.interpolate`${appName}.${environment.defaultDomain}`;
+      const url = pulumi.interpolate`https://${host}`;
+      this.nodeUrls.push(url);
+      const app = nodeApp(this, {
+        region,
+        index: i,
+        appName,
+        resourceGroupName: rg,
+        environmentId: environment.id,
+        identityId: identity.id,
+        registryServer: args.registry.loginServer,
+        image: args.image,
+        port: settings.port,
+        size: settings.nodeSize,
+        drainSeconds: settings.drainSeconds,
+        env: [
+          ...brokerEnv({
+            port: settings.port,
+            region,
+            advertisedUrl: url,
+            nodeUrlPattern,
+            kafka: this.kafka.own,
+            peers,
+            corsOrigins: settings.corsOrigins,
+            identityClientId: identity.clientId,
+          }),
+          ...telemetryEnv({ region, nodeName: appName, deployment: args.deployment }),
+        ],
+        secretUrls,
+        collectorImage: settings.collectorImage,
+        appInsightsConnectionString: args.monitoring.appInsightsConnectionString,
+        dependsOn: [rolesInForce, ...(previous ? [previous] : [])],
+      });
+      previous = app;
+      const origin = { ...frontDoor, host, dependsOn: [app] };
+      this.globalOrigins.push(
+        nodeOrigin(this, `${region}-node-${i}-global-origin`, {
+          ...origin,
+          originGroupName: args.frontDoor.globalOriginGroupName,
+          originName: `all-${region}-n${i}`,
+        }),
+      );
+      regionalOrigins.push(
+        nodeOrigin(this, `${region}-node-${i}-origin`, {
+          ...origin,
+          originGroupName: regionalGroup.name,
+          originName: `${region}-n${i}`,
+        }),
       );
     }
+    this.lastNode = previous ?? rolesInForce;
 
-    // The region's entry in the global endpoint: healthy while at least one node is.
-    new azure.trafficmanager.Endpoint(
-      `${region}-global`,
-      {
-        resourceGroupName: rg,
-        profileName: args.globalProfileName,
-        endpointName: region,
-        endpointType: "NestedEndpoints",
-        type: "Microsoft.Network/trafficManagerProfiles/nestedEndpoints",
-        targetResourceId: profile.id,
-        endpointLocation: region,
-        minChildEndpoints: 1,
-        endpointStatus: "Enabled",
-      },
-      parent,
-    );
+    const endpoint = frontDoorEndpoint(this, `${region}-endpoint`, {
+      ...frontDoor,
+      endpointName: naming.frontDoorEndpoint(region),
+    });
+    route(this, `${region}-route`, {
+      ...frontDoor,
+      endpointName: endpoint.name,
+      originGroupId: regionalGroup.id,
+      origins: regionalOrigins,
+    });
+    this.endpoint = pulumi.interpolate`https://${endpoint.hostName}`;
 
+    regionNotReadyAlert(this, `${region}-not-ready`, {
+      region,
+      resourceGroupName: rg,
+      frontDoorProfileId: args.frontDoor.profileId,
+      originGroupName: region,
+      nodes: settings.nodesPerRegion,
+      ...(args.monitoring.actionGroupId ? { actionGroupId: args.monitoring.actionGroupId } : {}),
+    });
+
+    const forPeers = this.kafka.forPeers;
+    this.share = {
+      region,
+      brokers: forPeers.brokers,
+      ...(forPeers.auth.kind === "sasl-plain" ? { peerPassword: forPeers.auth.password } : {}),
+      principalId: identity.principalId,
+      defaultDomain: environment.defaultDomain,
+      grantsTo,
+    };
     this.registerOutputs({ endpoint: this.endpoint, nodeUrls: this.nodeUrls });
   }
 }
