@@ -2,7 +2,7 @@
  * Regio on Azure. This file only composes: one `Global` (resource group, registry and broker
  * image, monitoring, the Front Door global endpoint) and one `Region` per configured region, then
  * opens the global route once the regions' nodes exist. See "Deploy to Azure" in README.md and
- * docs/adr/0005-azure-tls-and-routing.md.
+ * docs/adr/0006-azure-tls-and-routing.md.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { Global } from "./components/global.ts";
