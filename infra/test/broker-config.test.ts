@@ -24,7 +24,7 @@ describe("every node's environment, read by the broker's own parser", () => {
       expect(config.region).toBe(region);
       expect(config.host).toBe("0.0.0.0");
       expect(config.port).toBe(7400);
-      expect(config.accessKey).toBe("new-key-0123456789,old-key-0123456789");
+      expect(config.accessKeys).toEqual(["new-key-0123456789", "old-key-0123456789"]);
       expect(config.advertisedUrl).toMatch(
         /^https:\/\/[a-z0-9-]+\.[a-z0-9]+\.[a-z]+\.azurecontainerapps\.io$/,
       );

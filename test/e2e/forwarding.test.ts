@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
 import { InProcessBus, type BrokerHandle } from "@regio/broker";
+import { FORWARDED_BY_HEADER } from "../../broker/src/node/forward.ts";
 import { clientPath } from "@regio/protocol";
 import {
   connect,
@@ -55,20 +56,27 @@ describe("forwarding between nodes", () => {
     await Promise.all(brokers.splice(0).map((b) => b.close()));
   });
 
-  it("forwards a request one hop only: a heartbeat naming a wrong URL makes no loop", async () => {
+  it("forwards a request one hop only: a request another node forwarded is served where it lands", async () => {
     const bus = new InProcessBus();
     const a = await startTestBroker({ nodeId: "a", replicator: bus.connect("a") });
-    brokers.push(a);
-    // Node b advertises node a's address: a forwards b's sessions to itself.
-    const b = await startTestBroker({ nodeId: "b", replicator: bus.connect("b"), advertisedUrl: a.url });
-    brokers.push(b);
-    await until(() => a.nodes().some((n) => n.nodeId === "b" && n.url === a.url), "a believes b is at a");
-    apps.push(await startAppServer(a));
-
-    const answer = await fetch(pollUrl(a.url, "someone.b"), { signal: AbortSignal.timeout(5000) });
-    // a forwarded it to "b" (itself) once; the forwarded request was served there: unknown session.
-    expect(answer.status).toBe(400);
-    expect(await answer.json()).toEqual({ code: 1, message: "Session ID unknown" });
+    const b = await startTestBroker({ nodeId: "b", replicator: bus.connect("b") });
+    brokers.push(a, b);
+    apps.push(await startAppServer(b));
+    await until(() => a.nodes().some((n) => n.nodeId === "b" && n.url === b.url), "a knows where b is");
+    // A session on b (a bare Engine.IO handshake), then a message for it sent to a.
+    const handshake = await (await fetch(`${b.url}${clientPath(HUB)}/?EIO=4&transport=polling`)).text();
+    const { sid } = JSON.parse(handshake.slice(1)) as { sid: string };
+    expect(sid.endsWith(".b")).toBe(true);
+    const post = (headers: Record<string, string>) =>
+      fetch(pollUrl(a.url, sid), { method: "POST", body: "6", headers, signal: AbortSignal.timeout(5000) });
+    // First hop: a passes it to b, which holds the session.
+    const forwarded = await post({});
+    expect(forwarded.status).toBe(200);
+    expect(await forwarded.text()).toBe("ok");
+    // Marked as forwarded already (by a wrong directory entry somewhere): a does not pass it on.
+    const marked = await post({ [FORWARDED_BY_HEADER]: "someone" });
+    expect(marked.status).toBe(400);
+    expect(await marked.json()).toEqual({ code: 1, message: "Session ID unknown" });
   });
 
   it("answers 504 for a hung owner node, and drops the forwarded request when the client goes away", async () => {

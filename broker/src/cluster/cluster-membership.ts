@@ -106,18 +106,22 @@ export class ClusterMembership {
   }
 
   /**
-   * Where to relay a new client session of a hub that no app server serves through this node: the
-   * nearest live node (lowest measured round trip; this region first while nothing is measured)
-   * through which an app server serves the hub. Undefined when none does, anywhere.
+   * Where to relay a new client session of a hub that no app server serves through this node: a
+   * live node of this region through which an app server serves the hub, else the nearest such node
+   * of another region (lowest measured round trip). Undefined when none serves it, anywhere.
    */
   relayFor(hub: string): URL | undefined {
     const { nodeId: self, region } = this.options;
-    const rank = (node: NodeHeartbeat): number => this.latency?.rtt(node.nodeId) ?? Infinity;
+    const distance = (node: NodeHeartbeat): [number, number] => [
+      node.region === region ? 0 : 1,
+      this.latency?.rtt(node.nodeId) ?? Infinity,
+    ];
     const candidates = this.directory
       .list()
       .filter((node) => node.nodeId !== self && node.url && (node.appServers[hub]?.length ?? 0) > 0)
-      .sort((a, b) => rank(a) - rank(b) || Number(b.region === region) - Number(a.region === region));
-    const best = candidates[0];
+      .map((node) => ({ node, distance: distance(node) }))
+      .sort((a, b) => a.distance[0] - b.distance[0] || compareRtt(a.distance[1], b.distance[1]));
+    const best = candidates[0]?.node;
     return best ? new URL(best.url) : undefined;
   }
 
@@ -148,4 +152,10 @@ export class ClusterMembership {
     this.directory.close();
     this.options.replicator.publishHeartbeat(this.heartbeat(true));
   }
+}
+
+/** Ascending, with unmeasured (Infinity) last and equal to each other. */
+function compareRtt(a: number, b: number): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }
