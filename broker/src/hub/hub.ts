@@ -8,14 +8,13 @@ import {
   RegioError,
   type Message,
   type NodeInfo,
-  type Operation,
 } from "@regio/protocol";
 import type { Logger } from "../logger.ts";
 import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replication/replicator.ts";
-import { SequenceGate } from "../replication/sequence-gate.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession } from "./client-session.ts";
 import { MembershipIndex, type SocketEntry } from "./membership.ts";
+import { OperationIntake } from "./operation-intake.ts";
 import { OperationExecutor } from "./operations.ts";
 import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
@@ -54,10 +53,7 @@ export class Hub {
   readonly sessions = new Map<string, ClientSession>();
   private readonly executor: OperationExecutor;
   private readonly serverSideEmits: ServerSideEmitRequests;
-  /** Every operation, direct or replicated, is executed here once and in its app server's order. */
-  private readonly gate: SequenceGate<() => void>;
-  /** Operations (app server, seq) handed to the replicator and not yet accepted. */
-  private readonly publishing = new Set<string>();
+  private readonly intake: OperationIntake;
   /** This node's sockets whose entry changed this tick: replicated once per tick. */
   private readonly dirty = new Map<SocketEntry, boolean>();
 
@@ -78,13 +74,16 @@ export class Hub {
       this.links,
       this.serverSideEmits,
     );
-    this.gate = new SequenceGate(
-      (execute) => execute(),
-      (appServerId, from, to) =>
-        ctx.log.warn(
-          { hub: name, appServerId, from, to },
-          "operations never arrived; moving on without them",
-        ),
+    this.intake = new OperationIntake(
+      {
+        hub: name,
+        nodeId: ctx.nodeId,
+        region: ctx.region,
+        replicator: ctx.replicator,
+        log: ctx.log,
+        maxOperationBytes: ctx.maxOperationBytes,
+      },
+      this.executor,
     );
     this.index.onChange = (entry, removed) => {
       if (entry.owner.nodeId !== ctx.nodeId) return;
@@ -140,15 +139,7 @@ export class Hub {
 
   /** A record another node published: delivered to this node's clients, never published again. */
   onReplicated(record: ReplicatedRecord): void {
-    const verdict = this.gate.offer(record.appServerId, record.seq, () =>
-      this.executor.execute(record.operation, undefined),
-    );
-    if (verdict === "out of range") {
-      this.ctx.log.warn(
-        { hub: this.name, stream: record.appServerId, seq: record.seq, origin: record.origin.nodeId },
-        "replicated operation out of its stream's range; dropped",
-      );
-    }
+    this.intake.fromLog(record);
   }
 
   /** Another node's socket changed: the view follows (for fetchSockets and friends). */
@@ -198,7 +189,7 @@ export class Hub {
     this.engine.close();
     for (const link of this.links.values()) link.close(1001, "broker shutting down");
     this.flushMembership();
-    this.gate.close();
+    this.intake.close();
   }
 
   private flushMembership(): void {
@@ -318,7 +309,7 @@ export class Hub {
       case MessageType.SocketsLeave:
       case MessageType.DisconnectSockets:
       case MessageType.ServerSideEmit:
-        this.onOperation(link, message, frameBytes);
+        this.intake.fromLink(link, message, frameBytes);
         return;
       case MessageType.FetchSockets: {
         const answered = link.send({
@@ -354,63 +345,6 @@ export class Hub {
     }
   }
 
-  private onOperation(link: AppLink, operation: Operation, frameBytes: number): void {
-    if (frameBytes > this.ctx.maxOperationBytes) {
-      // It could not be replicated: refused now, with the reason, rather than accepted and stuck.
-      const error = new RegioError(
-        ErrorCode.PayloadTooLarge,
-        `operation of ${frameBytes} bytes exceeds the ${this.ctx.maxOperationBytes} bytes this node accepts`,
-      );
-      return link.sendError(error, operation.seq === 0 ? requestOf(operation) : { seq: operation.seq });
-    }
-    // seq 0: requests (with acknowledgements) and `local` broadcasts: not sequenced, not replicated.
-    if (operation.seq === 0) {
-      this.executor.execute(operation, link);
-      return;
-    }
-    if (operation.type === MessageType.BroadcastWithAck) return;
-    const stream = link.stream ?? link.appServerId;
-    if (!this.gate.accepts(stream, operation.seq)) {
-      const error = new RegioError(
-        ErrorCode.BadSequence,
-        `seq ${operation.seq} is out of this stream's range`,
-      );
-      return link.sendError(error, { seq: operation.seq });
-    }
-    // A duplicate was executed here already (sent before a re-link, or read from another node after
-    // the SDK failed over); it is still published, for nodes that may not have it yet.
-    this.gate.offer(stream, operation.seq, () => this.executor.execute(operation, link));
-    const record: ReplicatedRecord = {
-      hub: this.name,
-      origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
-      appServerId: stream,
-      seq: operation.seq,
-      operation,
-    };
-    // The ack waits for the replicator: until then the SDK keeps the operation and re-sends it, so an
-    // operation is never lost between node and log. A full buffer rejects; the SDK re-sends later.
-    // Re-sent while its first copy still waits for Kafka: the first copy's ack will answer both.
-    const key = `${stream}\u0000${operation.seq}`;
-    if (this.publishing.has(key)) return;
-    this.publishing.add(key);
-    this.ctx.replicator.publish(record).then(
-      () => {
-        this.publishing.delete(key);
-        link.send({ type: MessageType.OpAck, seq: operation.seq });
-      },
-      (error: unknown) => {
-        this.publishing.delete(key);
-        // Refused for good (the log will never take it): the SDK drops it and the app hears why.
-        // Otherwise (a full buffer, a log that is down) the SDK re-sends it later.
-        if (error instanceof RegioError && !error.retriable) link.sendError(error, { seq: operation.seq });
-        this.ctx.log.warn(
-          { hub: this.name, seq: operation.seq, err: String(error) },
-          "operation not accepted",
-        );
-      },
-    );
-  }
-
   private serverCount(): number {
     return new Set([...this.appServerIds(), ...this.ctx.remoteAppServers(this.name)]).size;
   }
@@ -423,13 +357,6 @@ export class Hub {
   private ownsSocket(link: AppLink, nsp: string, sid: string): boolean {
     return this.index.get(nsp, sid)?.owner.linkId === link.id;
   }
-}
-
-/** The request an unsequenced operation carries, for an Error that answers it. */
-function requestOf(operation: Operation): { requestId?: number } {
-  return "requestId" in operation && operation.requestId !== undefined
-    ? { requestId: operation.requestId }
-    : {};
 }
 
 function describe(description: unknown): string | undefined {

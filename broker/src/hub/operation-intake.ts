@@ -1,0 +1,137 @@
+import { ErrorCode, MessageType, RegioError, type Operation } from "@regio/protocol";
+import { LogThrottle } from "../log-throttle.ts";
+import type { Logger } from "../logger.ts";
+import type { ReplicatedRecord, Replicator } from "../replication/replicator.ts";
+import { SequenceGate } from "../replication/sequence-gate.ts";
+import type { AppLink } from "./app-link.ts";
+import type { OperationExecutor } from "./operations.ts";
+
+export interface IntakeContext {
+  hub: string;
+  nodeId: string;
+  region: string;
+  replicator: Replicator;
+  log: Logger;
+  /** Largest operation (its app-link frame) accepted: it must fit one record of the replication log. */
+  maxOperationBytes: number;
+}
+
+/**
+ * Where every operation enters a hub on this node, from an app link or from the log, and the one
+ * place that decides whether it runs: each is executed once and in its stream's order (the sequence
+ * gate), and an app server's operation is checked (size, sequence range), executed at once for this
+ * node's clients, published, and acknowledged only once the replicator took it. Records read from
+ * the log are executed and never published again (the one-hop rule).
+ */
+export class OperationIntake {
+  private readonly gate: SequenceGate<() => void>;
+  /** Operations (stream, seq) handed to the replicator and not yet accepted. */
+  private readonly publishing = new Set<string>();
+  private readonly throttle = new LogThrottle();
+
+  constructor(
+    private readonly ctx: IntakeContext,
+    private readonly executor: OperationExecutor,
+  ) {
+    this.gate = new SequenceGate(
+      (execute) => execute(),
+      (stream, from, to) =>
+        ctx.log.warn({ hub: ctx.hub, stream, from, to }, "operations never arrived; moving on without them"),
+    );
+  }
+
+  /** A record another node published: executed for this node's clients, never published again. */
+  fromLog(record: ReplicatedRecord): void {
+    const verdict = this.gate.offer(record.appServerId, record.seq, () =>
+      this.executor.execute(record.operation, undefined),
+    );
+    if (verdict !== "out of range") return;
+    this.throttle.log("out of range", (suppressed) =>
+      this.ctx.log.warn(
+        {
+          hub: this.ctx.hub,
+          stream: record.appServerId,
+          seq: record.seq,
+          origin: record.origin.nodeId,
+          suppressed,
+        },
+        "replicated operation out of its stream's range; dropped",
+      ),
+    );
+  }
+
+  /** An operation an app server sent over its link (`frameBytes`: the frame it came in). */
+  fromLink(link: AppLink, operation: Operation, frameBytes: number): void {
+    if (frameBytes > this.ctx.maxOperationBytes) {
+      // It could not be replicated: refused now, with the reason, rather than accepted and stuck.
+      const error = new RegioError(
+        ErrorCode.PayloadTooLarge,
+        `operation of ${frameBytes} bytes exceeds the ${this.ctx.maxOperationBytes} bytes this node accepts`,
+      );
+      return link.sendError(error, operation.seq === 0 ? requestOf(operation) : { seq: operation.seq });
+    }
+    // seq 0: requests (with acknowledgements) and `local` broadcasts: not sequenced, not replicated.
+    if (operation.seq === 0) return this.executor.execute(operation, link);
+    if (operation.type === MessageType.BroadcastWithAck) return;
+    const stream = link.stream ?? link.appServerId;
+    if (!this.gate.accepts(stream, operation.seq)) {
+      const error = new RegioError(
+        ErrorCode.BadSequence,
+        `seq ${operation.seq} is out of this stream's range`,
+      );
+      return link.sendError(error, { seq: operation.seq });
+    }
+    // A duplicate was executed here already (sent before a re-link, or read from another node after
+    // the SDK failed over); it is still published, for nodes that may not have it yet.
+    this.gate.offer(stream, operation.seq, () => this.executor.execute(operation, link));
+    this.publish(link, {
+      hub: this.ctx.hub,
+      origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
+      appServerId: stream,
+      seq: operation.seq,
+      operation,
+    });
+  }
+
+  close(): void {
+    this.gate.close();
+  }
+
+  /**
+   * The ack waits for the replicator: until then the SDK keeps the operation and re-sends it, so an
+   * operation is never lost between node and log. A full buffer rejects; the SDK re-sends later. One
+   * re-sent while its first copy still waits for the log is answered by the first copy's ack.
+   */
+  private publish(link: AppLink, record: ReplicatedRecord): void {
+    const key = `${record.appServerId}\u0000${record.seq}`;
+    if (this.publishing.has(key)) return;
+    this.publishing.add(key);
+    this.ctx.replicator.publish(record).then(
+      () => {
+        this.publishing.delete(key);
+        link.send({ type: MessageType.OpAck, seq: record.seq });
+      },
+      (error: unknown) => {
+        this.publishing.delete(key);
+        // Refused for good (the log will never take it): the SDK drops it and the app hears why.
+        // Otherwise (a full buffer, a log that is down) the SDK re-sends it later.
+        if (error instanceof RegioError && !error.retriable) link.sendError(error, { seq: record.seq });
+        // Said once per interval: a log that is down refuses every operation until it is back.
+        const kind = `not accepted:${error instanceof RegioError ? error.code : "other"}`;
+        this.throttle.log(kind, (suppressed) =>
+          this.ctx.log.warn(
+            { hub: this.ctx.hub, seq: record.seq, err: String(error), suppressed },
+            "operation not accepted",
+          ),
+        );
+      },
+    );
+  }
+}
+
+/** The request an unsequenced operation carries, for an Error that answers it. */
+function requestOf(operation: Operation): { requestId?: number } {
+  return "requestId" in operation && operation.requestId !== undefined
+    ? { requestId: operation.requestId }
+    : {};
+}
