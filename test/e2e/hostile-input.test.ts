@@ -8,6 +8,7 @@ import type { BrokerHandle } from "@regio/broker";
 import { ErrorCode, RegioError, useRegio } from "@regio/sdk";
 import {
   clientPath,
+  decodeMessage,
   encodeMessage,
   formatConnectionString,
   MessageType,
@@ -377,6 +378,57 @@ describe("an app whose Server is attached to its own HTTP server", () => {
     } finally {
       await io.close();
       await regio.close();
+      await broker.close();
+    }
+  });
+});
+
+describe("an app server that reads too slowly", () => {
+  it("slows its clients down instead of buffering without bound, and loses nothing", async () => {
+    const cap = 512 * 1024;
+    const broker = await startTestBroker({ maxLinkBufferedBytes: cap });
+    const link = await rawLink(broker, signLinkToken(ACCESS_KEY, { hub: HUB, sub: "slow-app" }));
+    const flood = new WebSocket(
+      `${broker.url.replace("http", "ws")}${clientPath(HUB)}/?EIO=4&transport=websocket`,
+    );
+    try {
+      await link.next(MessageType.Hello);
+      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: "slow-app/1" }));
+      await until(() => broker.hub(HUB)?.hasAppServers === true, "the slow app server serves");
+      await once(flood, "open");
+      await link.next(MessageType.SessionOpen);
+      // The app server stops reading its link; its client sends 16 MiB.
+      const linkSocket = (link.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+      linkSocket.pause();
+      const brokerSide = [...broker.hub(HUB)!.links.values()][0] as unknown as { ws: WebSocket };
+      let mostBuffered = 0;
+      const watch = setInterval(
+        () => (mostBuffered = Math.max(mostBuffered, brokerSide.ws.bufferedAmount)),
+        5,
+      );
+      const body = "x".repeat(16 * 1024);
+      const count = 1024;
+      for (let i = 0; i < count; i++) flood.send(`4${String(i).padStart(6, "0")}${body}`);
+      // Nothing comes through while the app server does not read; once it reads again, everything does.
+      const received: string[] = [];
+      const done = new Promise<void>((resolve) => {
+        link.ws.on("message", (frame: Buffer) => {
+          const message = decodeMessage(frame);
+          if (message.type !== MessageType.SessionMessage || typeof message.data !== "string") return;
+          received.push(message.data.slice(0, 6));
+          if (received.length === count) resolve();
+        });
+      });
+      await until(() => mostBuffered > cap / 8, "the node's buffer toward the app server filled up");
+      linkSocket.resume();
+      await done;
+      clearInterval(watch);
+      expect(received).toEqual(Array.from({ length: count }, (_, i) => String(i).padStart(6, "0")));
+      expect(mostBuffered).toBeLessThanOrEqual(cap);
+      expect(link.ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      flood.close();
+      link.ws.close();
       await broker.close();
     }
   });
