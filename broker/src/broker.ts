@@ -3,7 +3,7 @@ import { createServer } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { ServerOptions as EngineOptions } from "engine.io";
 import { WebSocketServer } from "ws";
-import { ErrorCode, RegioError } from "@regio/protocol";
+import { ErrorCode, RegioError, NodeId } from "@regio/protocol";
 import { ClusterMembership } from "./cluster/cluster-membership.ts";
 import { AppLink } from "./hub/app-link.ts";
 import type { Hub } from "./hub/hub.ts";
@@ -69,7 +69,7 @@ export interface BrokerOptions {
 export interface BrokerHandle {
   readonly url: string;
   readonly port: number;
-  readonly nodeId: string;
+  readonly nodeId: NodeId;
   readonly region: string;
   /** The hub's state on this node (for tests and diagnostics). */
   hub(name: string): Hub | undefined;
@@ -80,7 +80,7 @@ export interface BrokerHandle {
 
 export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
   if (!options.accessKey) throw new RegioError(ErrorCode.TokenMissing, "startBroker: accessKey is required");
-  const nodeId = options.nodeId ?? randomUUID();
+  const nodeId = NodeId(options.nodeId ?? randomUUID());
   const region = options.region ?? "local";
   const log = options.logger ?? createLogger({ node: nodeId, region });
   const replicator = options.replicator ?? new InProcessBus().connect(nodeId);

@@ -1,3 +1,4 @@
+import { NodeId } from "@regio/protocol";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { startBroker } from "./broker.ts";
@@ -32,7 +33,7 @@ async function runBroker(argv: string[]): Promise<void> {
     console.error(`regio broker: ${(error as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
-  const nodeId = config.nodeId ?? randomUUID();
+  const nodeId = NodeId(config.nodeId ?? randomUUID());
   const logger = createLogger({ node: nodeId, region: config.region });
   if (!config.kafka && config.peers.size > 0) {
     console.error("regio broker: --peer needs --kafka (this region's own Kafka)");

@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { NodeId } from "@regio/protocol";
 import { HeartbeatPolicy, defaultPatterns } from "../src/replication/heartbeat-policy.ts";
 import { NodeDirectory, type GoneHow } from "../src/replication/node-directory.ts";
 import type { NodeHeartbeat } from "../src/replication/replicator.ts";
 
 const leaseMs = 1000;
-const self = { nodeId: "me", url: "http://10.0.0.1:7400" };
+const self = { nodeId: NodeId("me"), url: "http://10.0.0.1:7400" };
 const beat = (nodeId: string, changes: Partial<NodeHeartbeat> = {}): NodeHeartbeat => ({
-  nodeId,
+  nodeId: NodeId(nodeId),
   incarnation: "i1",
   region: "eastus",
   url: "http://10.0.0.1:7401",
@@ -64,9 +65,9 @@ describe("NodeDirectory", () => {
     const { nodes, events } = directory();
     nodes.update(beat("b", { incarnation: "i2" }));
     nodes.update(beat("b", { incarnation: "i1", leaving: true }));
-    expect(nodes.isAlive("b")).toBe(true);
+    expect(nodes.isAlive(NodeId("b"))).toBe(true);
     nodes.update(beat("b", { incarnation: "i2", leaving: true }));
-    expect(nodes.isAlive("b")).toBe(false);
+    expect(nodes.isAlive(NodeId("b"))).toBe(false);
     expect(events).toEqual(["joined b i2", "gone b left"]);
     nodes.close();
   });
@@ -74,7 +75,7 @@ describe("NodeDirectory", () => {
   it("reports refused heartbeats and does not believe them", () => {
     const { nodes, events } = directory();
     nodes.update(beat("b", { url: "http://evil.example:80" }));
-    expect(nodes.isAlive("b")).toBe(false);
+    expect(nodes.isAlive(NodeId("b"))).toBe(false);
     expect(events).toEqual(["rejected b: its URL does not match the node URL pattern"]);
     nodes.close();
   });

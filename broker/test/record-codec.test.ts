@@ -1,5 +1,6 @@
 import { encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
+import { AppServerId, NodeId, SessionId, SocketId } from "@regio/protocol";
 import {
   decodeHeartbeat,
   decodeMembership,
@@ -11,8 +12,14 @@ import type { MembershipRecord, NodeHeartbeat } from "../src/replication/replica
 const member: MembershipRecord = {
   hub: "chat",
   nsp: "/",
-  sid: "k1",
-  owner: { region: "eastus", nodeId: "n1", incarnation: "i1", sessionId: "s1", linkId: "l1" },
+  sid: SocketId("k1"),
+  owner: {
+    region: "eastus",
+    nodeId: NodeId("n1"),
+    incarnation: "i1",
+    sessionId: SessionId("s1"),
+    linkId: "l1",
+  },
   rooms: ["k1", "red"],
   snapshot: {
     id: "k1",
@@ -32,11 +39,11 @@ const member: MembershipRecord = {
   },
 };
 const beat: NodeHeartbeat = {
-  nodeId: "n1",
+  nodeId: NodeId("n1"),
   incarnation: "i1",
   region: "eastus",
   url: "http://127.0.0.1:7400",
-  appServers: { chat: ["app1"] },
+  appServers: { chat: [AppServerId("app1")] },
   sessions: 3,
   at: 1,
 };

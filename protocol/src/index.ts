@@ -6,3 +6,4 @@ export * from "./token.ts";
 export * from "./connection-string.ts";
 export * from "./paths.ts";
 export * from "./bounds.ts";
+export * from "./ids.ts";

@@ -1,3 +1,5 @@
+import type { NodeId, SessionId, SocketId, StreamId } from "./ids.ts";
+
 /**
  * The app-link protocol: every message an app server (SDK) and a broker node exchange.
  *
@@ -56,7 +58,7 @@ export interface SnapshotHandshake {
 }
 
 export interface NodeInfo {
-  nodeId: string;
+  nodeId: NodeId;
   url: string;
   region: string;
 }
@@ -114,7 +116,7 @@ export interface LinkLimits {
 
 export interface Hello {
   type: typeof MessageType.Hello;
-  nodeId: string;
+  nodeId: NodeId;
   region: string;
   nodes: NodeInfo[];
   limits?: LinkLimits;
@@ -127,38 +129,38 @@ export interface Hello {
  */
 export interface Ready {
   type: typeof MessageType.Ready;
-  stream: string;
+  stream: StreamId;
 }
 
 export interface SessionOpen {
   type: typeof MessageType.SessionOpen;
-  sessionId: string;
+  sessionId: SessionId;
   handshake: Handshake;
 }
 
 export interface SessionMessage {
   type: typeof MessageType.SessionMessage;
-  sessionId: string;
+  sessionId: SessionId;
   data: Payload;
   trace?: TraceContext;
 }
 
 export interface SessionClosed {
   type: typeof MessageType.SessionClosed;
-  sessionId: string;
+  sessionId: SessionId;
   reason: string;
   description?: string;
 }
 
 export interface SessionUpgraded {
   type: typeof MessageType.SessionUpgraded;
-  sessionId: string;
+  sessionId: SessionId;
   transport: string;
 }
 
 export interface SessionSend {
   type: typeof MessageType.SessionSend;
-  sessionId: string;
+  sessionId: SessionId;
   /** One Socket.IO packet: its text part followed by its binary attachments, if any. */
   data: Payload[];
   flags: number;
@@ -167,14 +169,14 @@ export interface SessionSend {
 
 export interface SessionClose {
   type: typeof MessageType.SessionClose;
-  sessionId: string;
+  sessionId: SessionId;
 }
 
 export interface Join {
   type: typeof MessageType.Join;
-  sessionId: string;
+  sessionId: SessionId;
   nsp: string;
-  sid: string;
+  sid: SocketId;
   rooms: string[];
   snapshot?: SocketSnapshot;
 }
@@ -182,20 +184,20 @@ export interface Join {
 export interface Leave {
   type: typeof MessageType.Leave;
   nsp: string;
-  sid: string;
+  sid: SocketId;
   rooms: string[];
 }
 
 export interface LeaveAll {
   type: typeof MessageType.LeaveAll;
   nsp: string;
-  sid: string;
+  sid: SocketId;
 }
 
 export interface SocketData {
   type: typeof MessageType.SocketData;
   nsp: string;
-  sid: string;
+  sid: SocketId;
   /** socket.data as other app servers see it; absent when it cannot be carried (see bounds.ts). */
   data?: unknown;
 }
@@ -327,7 +329,7 @@ export type SocketAction = (typeof SocketAction)[keyof typeof SocketAction];
 export interface ApplyToSockets {
   type: typeof MessageType.ApplyToSockets;
   nsp: string;
-  sids: string[];
+  sids: SocketId[];
   action: SocketAction;
   rooms: string[];
   trace?: TraceContext;

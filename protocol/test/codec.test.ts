@@ -8,6 +8,7 @@ import {
   MESSAGE_FIELDS,
   MessageType,
   RegioError,
+  SessionId,
 } from "../src/index.ts";
 import { samples } from "./samples.ts";
 
@@ -68,7 +69,11 @@ describe("app-link codec", () => {
   });
 
   it("accepts absent optional fields and drops trailing ones on encode", () => {
-    const bare = encodeMessage({ type: MessageType.SessionClosed, sessionId: "s", reason: "ping timeout" });
+    const bare = encodeMessage({
+      type: MessageType.SessionClosed,
+      sessionId: SessionId("s"),
+      reason: "ping timeout",
+    });
     expect(decodeMessage(bare)).toEqual({
       type: MessageType.SessionClosed,
       sessionId: "s",
@@ -77,7 +82,7 @@ describe("app-link codec", () => {
     expect(bare.length).toBeLessThan(
       encodeMessage({
         type: MessageType.SessionClosed,
-        sessionId: "s",
+        sessionId: SessionId("s"),
         reason: "ping timeout",
         description: "x",
       }).length,

@@ -1,4 +1,17 @@
-import { MessageType, SocketAction, type Message } from "../src/index.ts";
+import {
+  MessageType,
+  NodeId,
+  SessionId,
+  SocketAction,
+  SocketId,
+  StreamId,
+  type Message,
+} from "../src/index.ts";
+
+const s1 = SessionId("s1");
+const n1 = NodeId("n1");
+const k1 = SocketId("k1");
+const k2 = SocketId("k2");
 
 const trace = {
   traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -21,15 +34,15 @@ const handshake = {
 export const samples: Record<string, Message> = {
   hello: {
     type: MessageType.Hello,
-    nodeId: "n1",
+    nodeId: n1,
     region: "eastus",
-    nodes: [{ nodeId: "n1", url: "http://127.0.0.1:7400", region: "eastus" }],
+    nodes: [{ nodeId: n1, url: "http://127.0.0.1:7400", region: "eastus" }],
     limits: { maxOperationBytes: 1_000_000 },
   },
-  ready: { type: MessageType.Ready, stream: "app-1/6f1c" },
+  ready: { type: MessageType.Ready, stream: StreamId("app-1/6f1c") },
   sessionOpen: {
     type: MessageType.SessionOpen,
-    sessionId: "s1",
+    sessionId: s1,
     handshake: {
       url: handshake.url,
       headers: { host: "127.0.0.1" },
@@ -39,32 +52,32 @@ export const samples: Record<string, Message> = {
       protocol: 4,
     },
   },
-  sessionMessageText: { type: MessageType.SessionMessage, sessionId: "s1", data: '2["chat","hi"]', trace },
+  sessionMessageText: { type: MessageType.SessionMessage, sessionId: s1, data: '2["chat","hi"]', trace },
   sessionMessageBinary: {
     type: MessageType.SessionMessage,
-    sessionId: "s1",
+    sessionId: s1,
     data: new Uint8Array([1, 2, 3]),
   },
-  sessionClosed: { type: MessageType.SessionClosed, sessionId: "s1", reason: "transport close" },
-  sessionUpgraded: { type: MessageType.SessionUpgraded, sessionId: "s1", transport: "websocket" },
+  sessionClosed: { type: MessageType.SessionClosed, sessionId: s1, reason: "transport close" },
+  sessionUpgraded: { type: MessageType.SessionUpgraded, sessionId: s1, transport: "websocket" },
   sessionSend: {
     type: MessageType.SessionSend,
-    sessionId: "s1",
+    sessionId: s1,
     data: ['51-["file",{"_placeholder":true,"num":0}]', new Uint8Array([255])],
     flags: 1,
   },
-  sessionClose: { type: MessageType.SessionClose, sessionId: "s1" },
+  sessionClose: { type: MessageType.SessionClose, sessionId: s1 },
   join: {
     type: MessageType.Join,
-    sessionId: "s1",
+    sessionId: s1,
     nsp: "/",
-    sid: "k1",
+    sid: k1,
     rooms: ["k1", "red"],
     snapshot: { id: "k1", handshake, rooms: ["k1", "red"], data: { user: "ada" } },
   },
-  leave: { type: MessageType.Leave, nsp: "/", sid: "k1", rooms: ["red"] },
-  leaveAll: { type: MessageType.LeaveAll, nsp: "/", sid: "k1" },
-  socketData: { type: MessageType.SocketData, nsp: "/", sid: "k1", data: { user: "ada", score: 3 } },
+  leave: { type: MessageType.Leave, nsp: "/", sid: k1, rooms: ["red"] },
+  leaveAll: { type: MessageType.LeaveAll, nsp: "/", sid: k1 },
+  socketData: { type: MessageType.SocketData, nsp: "/", sid: k1, data: { user: "ada", score: 3 } },
   broadcast: { type: MessageType.Broadcast, seq: 1, target, packet: ['2["news","x"]'], flags: 3, trace },
   broadcastWithAck: {
     type: MessageType.BroadcastWithAck,
@@ -115,7 +128,7 @@ export const samples: Record<string, Message> = {
   applyToSockets: {
     type: MessageType.ApplyToSockets,
     nsp: "/",
-    sids: ["k1", "k2"],
+    sids: [k1, k2],
     action: SocketAction.join,
     rooms: ["vip"],
   },

@@ -13,6 +13,7 @@ import {
   MessageType,
   RegioError,
   SendFlags,
+  SocketId as WireSocketId,
   type Message,
   type Payload,
   type SocketSnapshot,
@@ -68,7 +69,12 @@ export class RegioAdapter extends Adapter {
     super.del(id, room);
     const socket = this.nsp.sockets.get(id);
     if (!socket || !this.announced.has(id)) return;
-    linkOf(socket)?.send({ type: MessageType.Leave, nsp: this.nsp.name, sid: id, rooms: [room] });
+    linkOf(socket)?.send({
+      type: MessageType.Leave,
+      nsp: this.nsp.name,
+      sid: WireSocketId(id),
+      rooms: [room],
+    });
     this.refreshData(id);
   }
 
@@ -77,7 +83,8 @@ export class RegioAdapter extends Adapter {
     const socket = this.nsp.sockets.get(id);
     if (!this.announced.delete(id)) return;
     this.sentData.delete(id);
-    if (socket) linkOf(socket)?.send({ type: MessageType.LeaveAll, nsp: this.nsp.name, sid: id });
+    if (socket)
+      linkOf(socket)?.send({ type: MessageType.LeaveAll, nsp: this.nsp.name, sid: WireSocketId(id) });
   }
 
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
@@ -299,7 +306,7 @@ export class RegioAdapter extends Adapter {
     const encoded = fingerprint(data);
     if (this.sentData.get(id) === encoded) return;
     this.sentData.set(id, encoded);
-    linkOf(socket)?.send({ type: MessageType.SocketData, nsp: this.nsp.name, sid: id, data });
+    linkOf(socket)?.send({ type: MessageType.SocketData, nsp: this.nsp.name, sid: WireSocketId(id), data });
   }
 
   /** onAnyOutgoing listeners of this app server's sockets see broadcast packets, as on plain socket.io. */

@@ -7,6 +7,7 @@ import {
   encodeMessage,
   formatConnectionString,
   MessageType,
+  StreamId,
   signLinkToken,
 } from "@regio/protocol";
 import { Server } from "socket.io";
@@ -101,7 +102,7 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
     const link = await rawLink(broker, signLinkToken(ACCESS_KEY, { hub: HUB, sub: "fuzzer" }));
     try {
       await link.next(MessageType.Hello);
-      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: "fuzzer/1" }));
+      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: StreamId("fuzzer/1") }));
       link.ws.send(Buffer.from([0xc1, 0xff, 0x00]));
       expect(await link.next(MessageType.Error)).toMatchObject({
         code: ErrorCode.BadFrame,

@@ -1,3 +1,4 @@
+import { AppServerId, NodeId, SessionId, SocketId } from "@regio/protocol";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { Kafka, logLevel, type Message } from "kafkajs";
 import type { Socket as ClientSocket } from "socket.io-client";
@@ -46,7 +47,7 @@ describe("forged records", () => {
         leaseMs,
         replicator: new KafkaReplicator({
           region: "eastus",
-          nodeId,
+          nodeId: NodeId(nodeId),
           local: { brokers: [kafka], ssl: false },
           peers: new Map(),
           topics,
@@ -72,11 +73,11 @@ describe("forged records", () => {
     const signer = new RecordSigner([ACCESS_KEY]);
     const stranger = new RecordSigner(["not-the-access-key"]);
     const beat = (nodeId: string, changes: Partial<NodeHeartbeat> = {}): NodeHeartbeat => ({
-      nodeId,
+      nodeId: NodeId(nodeId),
       incarnation: "i-forged",
       region: "eastus",
       url: "http://127.0.0.1:1",
-      appServers: { chat: ["forged-app"] },
+      appServers: { chat: [AppServerId("forged-app")] },
       sessions: 0,
       at: Date.now(),
       ...changes,
@@ -84,8 +85,14 @@ describe("forged records", () => {
     const membership = (hub: string, sid: string): MembershipRecord => ({
       hub,
       nsp: "/",
-      sid,
-      owner: { region: "eastus", nodeId: "b", incarnation: bIncarnation, sessionId: "s", linkId: "l" },
+      sid: SocketId(sid),
+      owner: {
+        region: "eastus",
+        nodeId: NodeId("b"),
+        incarnation: bIncarnation,
+        sessionId: SessionId("s"),
+        linkId: "l",
+      },
       rooms: [sid, "admins"],
       snapshot: {
         id: sid,

@@ -12,6 +12,7 @@ import {
   encodeMessage,
   formatConnectionString,
   MessageType,
+  StreamId,
   signLinkToken,
   type Message,
 } from "@regio/protocol";
@@ -303,7 +304,7 @@ describe("app links that are not ready, and browsers from other origins", () => 
       const early = await fetch(`${broker.url}${clientPath(HUB)}/?EIO=4&transport=polling`);
       expect(early.status).toBe(503);
       expect(((await early.json()) as { code: string }).code).toBe(ErrorCode.NoAppServer);
-      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: "silent/1" }));
+      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: StreamId("silent/1") }));
       await until(async () => {
         const response = await fetch(`${broker.url}${clientPath(HUB)}/?EIO=4&transport=polling`);
         await response.arrayBuffer();
@@ -388,13 +389,15 @@ describe("an app server that reads too slowly", () => {
     const cap = 512 * 1024;
     const broker = await startTestBroker({ maxLinkBufferedBytes: cap });
     const link = await rawLink(broker, signLinkToken(ACCESS_KEY, { hub: HUB, sub: "slow-app" }));
-    const flood = new WebSocket(
-      `${broker.url.replace("http", "ws")}${clientPath(HUB)}/?EIO=4&transport=websocket`,
-    );
+    let flood: WebSocket | undefined;
     try {
       await link.next(MessageType.Hello);
-      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: "slow-app/1" }));
+      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: StreamId("slow-app/1") }));
       await until(() => broker.hub(HUB)?.hasAppServers === true, "the slow app server serves");
+      // Its client: a bare Engine.IO WebSocket (opened once the app server serves, or it is refused).
+      flood = new WebSocket(
+        `${broker.url.replace("http", "ws")}${clientPath(HUB)}/?EIO=4&transport=websocket`,
+      );
       await once(flood, "open");
       await link.next(MessageType.SessionOpen);
       // The app server stops reading its link; its client sends 16 MiB.
@@ -427,7 +430,7 @@ describe("an app server that reads too slowly", () => {
       expect(mostBuffered).toBeLessThanOrEqual(cap);
       expect(link.ws.readyState).toBe(WebSocket.OPEN);
     } finally {
-      flood.close();
+      flood?.close();
       link.ws.close();
       await broker.close();
     }

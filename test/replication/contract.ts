@@ -1,3 +1,4 @@
+import { AppServerId, NodeId, SessionId, SocketId, StreamId } from "@regio/protocol";
 import { afterEach, expect, it } from "vitest";
 import { MessageType } from "@regio/protocol";
 import type {
@@ -35,8 +36,8 @@ function inbox(): Inbox {
 function record(nodeId: string, region: string, appServerId: string, seq: number): ReplicatedRecord {
   return {
     hub: "chat",
-    origin: { region, nodeId },
-    appServerId,
+    origin: { region, nodeId: NodeId(nodeId) },
+    stream: StreamId(appServerId),
     seq,
     operation: {
       type: MessageType.Broadcast,
@@ -53,8 +54,14 @@ function member(nodeId: string, sid: string, rooms: string[], gone = false): Mem
   return {
     hub: "chat",
     nsp: "/",
-    sid,
-    owner: { region: "eastus", nodeId, incarnation: "i1", sessionId: `s-${sid}`, linkId: "l1" },
+    sid: SocketId(sid),
+    owner: {
+      region: "eastus",
+      nodeId: NodeId(nodeId),
+      incarnation: "i1",
+      sessionId: SessionId(`s-${sid}`),
+      linkId: "l1",
+    },
     rooms: gone ? [] : rooms,
     snapshot: gone
       ? undefined
@@ -147,10 +154,10 @@ export function replicatorContract(factory: () => ReplicatorFactory, regions: [s
     a.replicator.publishMembership(member("a", "k2", [], true));
     a.replicator.publishHeartbeat({
       incarnation: "i1",
-      nodeId: "a",
+      nodeId: NodeId("a"),
       region: home,
       url: "http://a",
-      appServers: { chat: ["app1"] },
+      appServers: { chat: [AppServerId("app1")] },
       sessions: 1,
       at: Date.now(),
     });

@@ -1,3 +1,4 @@
+import { NodeId, StreamId } from "@regio/protocol";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { ErrorCode, MessageType, RegioError } from "@regio/protocol";
 import { KafkaReplicator } from "../../broker/src/replication/kafka/kafka-replicator.ts";
@@ -10,8 +11,8 @@ import { provisionTopics, uniqueTopics } from "../support/topics.ts";
 function broadcast(appServerId: string, seq: number, bytes: number): ReplicatedRecord {
   return {
     hub: "chat",
-    origin: { region: "eastus", nodeId: "a" },
-    appServerId,
+    origin: { region: "eastus", nodeId: NodeId("a") },
+    stream: StreamId(appServerId),
     seq,
     operation: {
       type: MessageType.Broadcast,
@@ -34,7 +35,7 @@ describe("Kafka replication limits", () => {
     const received: ReplicatedRecord[] = [];
     const replicator = new KafkaReplicator({
       region: "eastus",
-      nodeId,
+      nodeId: NodeId(nodeId),
       local: { brokers: [inject("kafka").eastus!], ssl: false },
       peers: new Map(),
       topics,

@@ -1,3 +1,4 @@
+import { NodeId } from "@regio/protocol";
 import { uniqueTopics } from "../support/topics.ts";
 import { describe, inject } from "vitest";
 import { KafkaReplicator } from "../../broker/src/replication/kafka/kafka-replicator.ts";
@@ -15,7 +16,7 @@ describe("Replicator contract: Kafka, one cluster per region", () => {
       create: (nodeId, region = "eastus") =>
         new KafkaReplicator({
           region,
-          nodeId,
+          nodeId: NodeId(nodeId),
           local: connection(region),
           peers: new Map(
             Object.keys(clusters)

@@ -1,3 +1,4 @@
+import type { NodeId } from "@regio/protocol";
 import { randomUUID } from "node:crypto";
 import type { NodeInfo } from "@regio/protocol";
 import { LogThrottle } from "../log-throttle.ts";
@@ -8,7 +9,7 @@ import { PeerLatency } from "./peer-latency.ts";
 import type { NodeHeartbeat, Replicator } from "../replication/replicator.ts";
 
 export interface ClusterMembershipOptions {
-  nodeId: string;
+  nodeId: NodeId;
   region: string;
   /** A node not heard from for this long is gone. */
   leaseMs: number;
@@ -24,11 +25,11 @@ export interface ClusterMembershipOptions {
    * A node left: its sockets leave every hub's view. `expired`: its lease ran out and it may be heard
    * again (paused, partitioned), `left`: it said goodbye.
    */
-  onNodeGone(nodeId: string, how: GoneHow): void;
+  onNodeGone(nodeId: NodeId, how: GoneHow): void;
   /** A node joined, or was heard again after its lease ran out: app servers of this region learn of it. */
   onNodeJoined(heartbeat: NodeHeartbeat): void;
   /** Drops sockets of nodes that are not alive; returns how many. */
-  sweep(isAlive: (nodeId: string, incarnation: string) => boolean, graceMs: number): number;
+  sweep(isAlive: (nodeId: NodeId, incarnation: string) => boolean, graceMs: number): number;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { NodeId } from "@regio/protocol";
 import { HEALTH_PATH } from "@regio/protocol";
 
 /**
@@ -5,12 +6,12 @@ import { HEALTH_PATH } from "@regio/protocol";
  * endpoint now and then. "Nearest" for a relayed client session means the lowest of these.
  */
 export class PeerLatency {
-  private readonly rtts = new Map<string, number>();
+  private readonly rtts = new Map<NodeId, number>();
   private readonly timer: NodeJS.Timeout;
   private probing = false;
 
   constructor(
-    private readonly peers: () => Array<{ nodeId: string; url: string }>,
+    private readonly peers: () => Array<{ nodeId: NodeId; url: string }>,
     intervalMs = 5000,
     private readonly timeoutMs = 1000,
   ) {
@@ -20,7 +21,7 @@ export class PeerLatency {
   }
 
   /** Last measured round-trip time in ms; Infinity when not measured or not answering. */
-  rtt(nodeId: string): number {
+  rtt(nodeId: NodeId): number {
     return this.rtts.get(nodeId) ?? Infinity;
   }
 
@@ -41,7 +42,7 @@ export class PeerLatency {
     }
   }
 
-  private async probe(peer: { nodeId: string; url: string }): Promise<void> {
+  private async probe(peer: { nodeId: NodeId; url: string }): Promise<void> {
     const started = performance.now();
     try {
       const response = await fetch(new URL(HEALTH_PATH, peer.url), {

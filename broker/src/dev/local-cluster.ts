@@ -1,3 +1,4 @@
+import { NodeId } from "@regio/protocol";
 import type { ServerOptions as EngineOptions } from "engine.io";
 import { startBroker, type BrokerHandle } from "../broker.ts";
 import type { KafkaConnection } from "../config.ts";
@@ -48,7 +49,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const nodes: BrokerHandle[] = [];
       regions.set(region, nodes);
       for (let i = 1; i <= options.nodesPerRegion; i++) {
-        const nodeId = `${region}-${i}`;
+        const nodeId = NodeId(`${region}-${i}`);
         const logger = createLogger({ node: nodeId, region }, options.logLevel);
         const replicator = new KafkaReplicator({
           region,

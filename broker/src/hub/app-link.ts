@@ -5,7 +5,9 @@ import {
   ErrorCode,
   MessageType,
   RegioError,
+  type AppServerId,
   type Message,
+  type StreamId,
 } from "@regio/protocol";
 import { rawSocketOf } from "../internals/ws.ts";
 import type { Logger } from "../logger.ts";
@@ -29,7 +31,7 @@ export class AppLink {
   /** Client sessions bound to this link; used to spread new sessions over app servers. */
   sessionCount = 0;
   /** The app server's operation stream, from its Ready (undefined until then). */
-  stream: string | undefined;
+  stream: StreamId | undefined;
   private messageHandler: (message: Message, frameBytes: number) => void = () => {};
   private congestionHandler: (congested: boolean) => void = () => {};
   private congested = false;
@@ -37,7 +39,7 @@ export class AppLink {
 
   constructor(
     readonly id: string,
-    readonly appServerId: string,
+    readonly appServerId: AppServerId,
     private readonly ws: WebSocket,
     private readonly log: Logger,
     options: AppLinkOptions = {},

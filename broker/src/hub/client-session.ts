@@ -1,3 +1,4 @@
+import type { SessionId, SocketId } from "@regio/protocol";
 import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
 import { rawSocketOf, sessionIdOf } from "../internals/engine-io.ts";
@@ -10,10 +11,10 @@ import type { PreparedPacket } from "./prepared-packet.ts";
  * app server's socket.io does the rest.
  */
 export class ClientSession {
-  readonly id: string;
+  readonly id: SessionId;
   readonly linkId: string;
   /** socket ids of this session, by namespace, so the session's sockets can be dropped when it closes. */
-  readonly sockets = new Map<string, string>();
+  readonly sockets = new Map<string, SocketId>();
   readonly acks = new AckCapture();
   private connectTimer: NodeJS.Timeout | undefined;
   /** Bytes written since engine.io last handed its buffer to the transport. */
@@ -59,7 +60,7 @@ export class ClientSession {
     };
   }
 
-  addSocket(nsp: string, sid: string): void {
+  addSocket(nsp: string, sid: SocketId): void {
     this.sockets.set(nsp, sid);
     if (this.connectTimer) {
       clearTimeout(this.connectTimer);

@@ -1,3 +1,4 @@
+import type { NodeId, SessionId, SocketId } from "@regio/protocol";
 import { Server as EngineServer, type ServerOptions, type Socket as EngineSocket } from "engine.io";
 import {
   boundedSnapshot,
@@ -8,6 +9,7 @@ import {
   RegioError,
   type Message,
   type NodeInfo,
+  AppServerId,
 } from "@regio/protocol";
 import type { Logger } from "../logger.ts";
 import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replication/replicator.ts";
@@ -20,7 +22,7 @@ import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
 
 export interface HubContext {
-  nodeId: string;
+  nodeId: NodeId;
   /** Random per start of this node. */
   incarnation: string;
   region: string;
@@ -50,7 +52,7 @@ export class Hub {
   readonly engine: EngineServer;
   readonly index = new MembershipIndex();
   readonly links = new Map<string, AppLink>();
-  readonly sessions = new Map<string, ClientSession>();
+  readonly sessions = new Map<SessionId, ClientSession>();
   private readonly executor: OperationExecutor;
   private readonly serverSideEmits: ServerSideEmitRequests;
   private readonly intake: OperationIntake;
@@ -108,7 +110,7 @@ export class Hub {
   }
 
   /** The app servers serving through this node, for heartbeats (serverCount across nodes, relays). */
-  appServerIds(): string[] {
+  appServerIds(): AppServerId[] {
     const serving = [...this.links.values()].filter((link) => link.isServing);
     return [...new Set(serving.map((link) => link.appServerId))];
   }
@@ -156,12 +158,12 @@ export class Hub {
    * A node is gone: its sockets leave the view. When it may come back (its lease ran out: paused,
    * cut off) they are kept aside, and `nodeBack` restores them if it is heard again.
    */
-  nodeGone(nodeId: string, mayComeBack: boolean): number {
+  nodeGone(nodeId: NodeId, mayComeBack: boolean): number {
     return mayComeBack ? this.index.suspendOwnedBy(nodeId) : this.index.removeOwnedBy(nodeId);
   }
 
   /** A node is heard again (or for the first time): its suspended sockets of this start return. */
-  nodeBack(nodeId: string, incarnation: string): number {
+  nodeBack(nodeId: NodeId, incarnation: string): number {
     return this.index.reinstate(nodeId, incarnation);
   }
 
@@ -171,7 +173,7 @@ export class Hub {
    * never saw (so it never sees them leave). Entries get one lease of grace: a live node's
    * membership can arrive before its first heartbeat.
    */
-  sweepOrphans(isAlive: (nodeId: string, incarnation: string) => boolean, graceMs: number): number {
+  sweepOrphans(isAlive: (nodeId: NodeId, incarnation: string) => boolean, graceMs: number): number {
     const deadline = Date.now() - graceMs;
     const orphans = [...this.index.all()].filter(
       (e) =>
@@ -349,12 +351,12 @@ export class Hub {
     return new Set([...this.appServerIds(), ...this.ctx.remoteAppServers(this.name)]).size;
   }
 
-  private ownedSession(link: AppLink, sessionId: string): ClientSession | undefined {
+  private ownedSession(link: AppLink, sessionId: SessionId): ClientSession | undefined {
     const session = this.sessions.get(sessionId);
     return session?.linkId === link.id ? session : undefined;
   }
 
-  private ownsSocket(link: AppLink, nsp: string, sid: string): boolean {
+  private ownsSocket(link: AppLink, nsp: string, sid: SocketId): boolean {
     return this.index.get(nsp, sid)?.owner.linkId === link.id;
   }
 }

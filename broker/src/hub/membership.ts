@@ -1,17 +1,17 @@
-import type { SocketSnapshot, Target } from "@regio/protocol";
+import type { NodeId, SessionId, SocketId, SocketSnapshot, Target } from "@regio/protocol";
 
 /** Where a Socket.IO socket lives: the node that holds its client session, and the app server link that owns it. */
 export interface SocketOwner {
   region: string;
-  nodeId: string;
+  nodeId: NodeId;
   incarnation: string;
-  sessionId: string;
+  sessionId: SessionId;
   linkId: string;
 }
 
 export interface SocketEntry {
   nsp: string;
-  sid: string;
+  sid: SocketId;
   owner: SocketOwner;
   rooms: Set<string>;
   snapshot: SocketSnapshot | undefined;
@@ -38,7 +38,7 @@ export class MembershipIndex {
 
   join(
     nsp: string,
-    sid: string,
+    sid: SocketId,
     owner: SocketOwner,
     rooms: Iterable<string>,
     snapshot?: SocketSnapshot,
@@ -58,7 +58,7 @@ export class MembershipIndex {
   /** Sets a socket's entry to exactly what another node says it is. */
   replace(
     nsp: string,
-    sid: string,
+    sid: SocketId,
     owner: SocketOwner,
     rooms: Iterable<string>,
     snapshot?: SocketSnapshot,
@@ -72,7 +72,7 @@ export class MembershipIndex {
   }
 
   /** Removes every socket a node owns (the node is gone); returns how many. */
-  removeOwnedBy(nodeId: string): number {
+  removeOwnedBy(nodeId: NodeId): number {
     const gone = [...this.all()].filter((entry) => entry.owner.nodeId === nodeId);
     for (const entry of gone) this.remove(entry.nsp, entry.sid);
     return gone.length;
@@ -82,7 +82,7 @@ export class MembershipIndex {
    * Takes every socket of a node whose lease ran out out of the view (rooms, targets, fetches),
    * keeping them aside; returns how many. Not reported to `onChange`: they are other nodes' sockets.
    */
-  suspendOwnedBy(nodeId: string): number {
+  suspendOwnedBy(nodeId: NodeId): number {
     const entries = [...this.all()].filter((entry) => entry.owner.nodeId === nodeId);
     for (const entry of entries) {
       const view = this.namespaces.get(entry.nsp)!;
@@ -102,7 +102,7 @@ export class MembershipIndex {
    * were (rooms and all), those of another (an earlier start) are dropped; returns how many returned.
    * A socket the node announced again meanwhile keeps its newer entry.
    */
-  reinstate(nodeId: string, incarnation: string): number {
+  reinstate(nodeId: NodeId, incarnation: string): number {
     const held = this.suspended.get(nodeId);
     if (!held) return 0;
     this.suspended.delete(nodeId);
@@ -126,7 +126,7 @@ export class MembershipIndex {
     return discarded;
   }
 
-  leave(nsp: string, sid: string, rooms: Iterable<string>): void {
+  leave(nsp: string, sid: SocketId, rooms: Iterable<string>): void {
     const view = this.namespaces.get(nsp);
     const entry = view?.sockets.get(sid);
     if (!view || !entry) return;
@@ -134,7 +134,7 @@ export class MembershipIndex {
     this.onChange(entry, false);
   }
 
-  remove(nsp: string, sid: string): SocketEntry | undefined {
+  remove(nsp: string, sid: SocketId): SocketEntry | undefined {
     const view = this.namespaces.get(nsp);
     const entry = view?.sockets.get(sid);
     if (!view || !entry) {
@@ -148,14 +148,14 @@ export class MembershipIndex {
     return entry;
   }
 
-  setData(nsp: string, sid: string, data: unknown): void {
+  setData(nsp: string, sid: SocketId, data: unknown): void {
     const entry = this.namespaces.get(nsp)?.sockets.get(sid);
     if (!entry?.snapshot) return;
     entry.snapshot = { ...entry.snapshot, data };
     this.onChange(entry, false);
   }
 
-  get(nsp: string, sid: string): SocketEntry | undefined {
+  get(nsp: string, sid: SocketId): SocketEntry | undefined {
     return this.namespaces.get(nsp)?.sockets.get(sid);
   }
 
@@ -195,7 +195,7 @@ export class MembershipIndex {
   }
 
   /** A socket that left while its node was suspended must not come back with it. */
-  private forgetSuspended(nsp: string, sid: string): void {
+  private forgetSuspended(nsp: string, sid: SocketId): void {
     for (const held of this.suspended.values()) {
       const i = held.entries.findIndex((entry) => entry.nsp === nsp && entry.sid === sid);
       if (i >= 0) held.entries.splice(i, 1);
@@ -240,7 +240,7 @@ class NamespaceView {
     for (const room of [...entry.rooms]) this.addToRoom(room, entry);
   }
 
-  private unlist(room: string, sid: string): void {
+  private unlist(room: string, sid: SocketId): void {
     const members = this.rooms.get(room);
     if (members?.delete(sid) && members.size === 0) this.rooms.delete(room);
   }

@@ -1,4 +1,5 @@
-import { ErrorCode, MessageType, RegioError, type Operation } from "@regio/protocol";
+import type { NodeId } from "@regio/protocol";
+import { ErrorCode, MessageType, RegioError, StreamId, type Operation } from "@regio/protocol";
 import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
 import type { ReplicatedRecord, Replicator } from "../replication/replicator.ts";
@@ -8,7 +9,7 @@ import type { OperationExecutor } from "./operations.ts";
 
 export interface IntakeContext {
   hub: string;
-  nodeId: string;
+  nodeId: NodeId;
   region: string;
   replicator: Replicator;
   log: Logger;
@@ -42,7 +43,7 @@ export class OperationIntake {
 
   /** A record another node published: executed for this node's clients, never published again. */
   fromLog(record: ReplicatedRecord): void {
-    const verdict = this.gate.offer(record.appServerId, record.seq, () =>
+    const verdict = this.gate.offer(record.stream, record.seq, () =>
       this.executor.execute(record.operation, undefined),
     );
     if (verdict !== "out of range") return;
@@ -50,7 +51,7 @@ export class OperationIntake {
       this.ctx.log.warn(
         {
           hub: this.ctx.hub,
-          stream: record.appServerId,
+          stream: record.stream,
           seq: record.seq,
           origin: record.origin.nodeId,
           suppressed,
@@ -73,7 +74,7 @@ export class OperationIntake {
     // seq 0: requests (with acknowledgements) and `local` broadcasts: not sequenced, not replicated.
     if (operation.seq === 0) return this.executor.execute(operation, link);
     if (operation.type === MessageType.BroadcastWithAck) return;
-    const stream = link.stream ?? link.appServerId;
+    const stream = link.stream ?? StreamId(link.appServerId);
     if (!this.gate.accepts(stream, operation.seq)) {
       const error = new RegioError(
         ErrorCode.BadSequence,
@@ -87,7 +88,7 @@ export class OperationIntake {
     this.publish(link, {
       hub: this.ctx.hub,
       origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
-      appServerId: stream,
+      stream,
       seq: operation.seq,
       operation,
     });
@@ -103,7 +104,7 @@ export class OperationIntake {
    * re-sent while its first copy still waits for the log is answered by the first copy's ack.
    */
   private publish(link: AppLink, record: ReplicatedRecord): void {
-    const key = `${record.appServerId}\u0000${record.seq}`;
+    const key = `${record.stream}\u0000${record.seq}`;
     if (this.publishing.has(key)) return;
     this.publishing.add(key);
     this.ctx.replicator.publish(record).then(

@@ -1,3 +1,4 @@
+import type { NodeId, SessionId } from "@regio/protocol";
 import {
   MessageType,
   SocketAction,
@@ -6,6 +7,7 @@ import {
   type ServerSideEmit,
   type SocketSnapshot,
   type Target,
+  SocketId,
 } from "@regio/protocol";
 import type { AppLink } from "./app-link.ts";
 import type { ClientSession } from "./client-session.ts";
@@ -25,9 +27,9 @@ const clampTimer = (ms: number): number => Math.max(0, Math.min(MAX_TIMER_MS, ms
  */
 export class OperationExecutor {
   constructor(
-    private readonly nodeId: string,
+    private readonly nodeId: NodeId,
     private readonly index: MembershipIndex,
-    private readonly sessions: ReadonlyMap<string, ClientSession>,
+    private readonly sessions: ReadonlyMap<SessionId, ClientSession>,
     private readonly links: ReadonlyMap<string, AppLink>,
     private readonly serverSideEmits: ServerSideEmitRequests,
   ) {}
@@ -113,7 +115,7 @@ export class OperationExecutor {
     action: SocketAction,
     rooms: string[],
   ): void {
-    const sidsByLink = new Map<string, string[]>();
+    const sidsByLink = new Map<string, SocketId[]>();
     for (const entry of [...this.localTargets(target, origin)]) {
       if (origin && entry.owner.linkId === origin.id) continue;
       if (action === SocketAction.join) this.index.join(target.nsp, entry.sid, entry.owner, rooms);

@@ -4,10 +4,11 @@
  */
 import type { Socket } from "node:net";
 import type { Socket as EngineSocket } from "engine.io";
+import { SessionId } from "@regio/protocol";
 
 /** The session id engine.io hands to the client (declared private in its types). */
-export function sessionIdOf(socket: EngineSocket): string {
-  return (socket as unknown as { id: string }).id;
+export function sessionIdOf(socket: EngineSocket): SessionId {
+  return SessionId((socket as unknown as { id: string }).id);
 }
 
 /** The TCP socket under a session's WebSocket transport (none for polling), for corking and flow control. */

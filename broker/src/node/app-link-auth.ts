@@ -1,10 +1,10 @@
 import type { IncomingMessage } from "node:http";
-import { ErrorCode, HUB_NAME, RegioError, verifyLinkToken } from "@regio/protocol";
+import { AppServerId, ErrorCode, HUB_NAME, RegioError, verifyLinkToken } from "@regio/protocol";
 
 /** Who an accepted app link is: the hub it serves and the app server behind it. */
 export interface AppLinkIdentity {
   hub: string;
-  appServerId: string;
+  appServerId: AppServerId;
 }
 
 /** A refused app link: the HTTP status to answer the upgrade with, and why. */
@@ -30,7 +30,7 @@ export function authenticateAppLink(
     return { status: 401, error: new RegioError(ErrorCode.TokenMissing, "app-link token is missing") };
   }
   try {
-    return { hub, appServerId: verifyLinkToken(accessKeys, token, hub).sub };
+    return { hub, appServerId: AppServerId(verifyLinkToken(accessKeys, token, hub).sub) };
   } catch (error) {
     const regioError =
       error instanceof RegioError ? error : new RegioError(ErrorCode.TokenInvalid, String(error));

@@ -1,3 +1,4 @@
+import { NodeId } from "@regio/protocol";
 import { request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { replyOnSocket, sendJson } from "./http-replies.ts";
@@ -149,9 +150,9 @@ function hasNoBody(req: IncomingMessage): boolean {
 }
 
 /** The node a session id names (Hub appends `.<nodeId>` to engine.io's ids). */
-export function sessionNode(sid: string): string | undefined {
+export function sessionNode(sid: string): NodeId | undefined {
   const dot = sid.lastIndexOf(".");
-  return dot > 0 ? sid.slice(dot + 1) : undefined;
+  return dot > 0 ? NodeId(sid.slice(dot + 1)) : undefined;
 }
 
 /** The session id of an Engine.IO request; none for a new session (a handshake). */

@@ -1,3 +1,4 @@
+import type { NodeId } from "@regio/protocol";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import type { WebSocket, WebSocketServer } from "ws";
@@ -24,7 +25,7 @@ import {
 import { rejectUpgrade, sendJson } from "./http-replies.ts";
 
 export interface RouterContext {
-  nodeId: string;
+  nodeId: NodeId;
   region: string;
   /** Keys app-link tokens may be signed with (several while one is rotated out). */
   accessKeys: readonly string[];
@@ -33,7 +34,7 @@ export interface RouterContext {
   /** The hub if this node holds it. */
   hub(name: string): Hub | undefined;
   /** The URL of a live node, by id. */
-  nodeUrl(nodeId: string): string | undefined;
+  nodeUrl(nodeId: NodeId): string | undefined;
   /** A forwarded request whose target node stays silent this long is answered 504. */
   forwardTimeoutMs: number;
   /** The nearest other node through which an app server serves the hub (see ClusterMembership). */

@@ -1,3 +1,4 @@
+import { AppServerId } from "@regio/protocol";
 import { Hub, type HubContext } from "../hub/hub.ts";
 
 /**
@@ -55,7 +56,7 @@ export class HubRegistry {
   }
 
   /** App server ids linked to this node, by hub (for heartbeats). */
-  appServers(): Record<string, string[]> {
+  appServers(): Record<string, AppServerId[]> {
     return Object.fromEntries([...this.hubs].map(([name, hub]) => [name, hub.appServerIds()]));
   }
 

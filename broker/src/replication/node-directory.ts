@@ -1,3 +1,4 @@
+import type { NodeId } from "@regio/protocol";
 import type { HeartbeatPolicy } from "./heartbeat-policy.ts";
 import type { NodeHeartbeat } from "./replicator.ts";
 
@@ -10,7 +11,7 @@ export interface NodeDirectoryOptions {
   leaseMs: number;
   /** Which heartbeats to believe at all. */
   policy: HeartbeatPolicy;
-  onGone(nodeId: string, how: GoneHow): void;
+  onGone(nodeId: NodeId, how: GoneHow): void;
   /** A node not known (or gone) before is alive: a new one, or one heard again. */
   onJoined(heartbeat: NodeHeartbeat): void;
   /** A heartbeat the policy refused. */
@@ -24,7 +25,7 @@ export interface NodeDirectoryOptions {
  * after its lease ran out is reported as joined again.
  */
 export class NodeDirectory {
-  private readonly nodes = new Map<string, NodeHeartbeat>();
+  private readonly nodes = new Map<NodeId, NodeHeartbeat>();
   private readonly timer: NodeJS.Timeout;
 
   constructor(private readonly options: NodeDirectoryOptions) {
@@ -57,7 +58,7 @@ export class NodeDirectory {
   }
 
   /** Alive, and (when given) in this incarnation: a restart under the same id is another node. */
-  isAlive(nodeId: string, incarnation?: string): boolean {
+  isAlive(nodeId: NodeId, incarnation?: string): boolean {
     const node = this.get(nodeId);
     return node !== undefined && (incarnation === undefined || node.incarnation === incarnation);
   }
@@ -68,7 +69,7 @@ export class NodeDirectory {
     return region === undefined ? all : all.filter((node) => node.region === region);
   }
 
-  get(nodeId: string): NodeHeartbeat | undefined {
+  get(nodeId: NodeId): NodeHeartbeat | undefined {
     const self = this.options.self();
     return nodeId === self.nodeId ? self : this.nodes.get(nodeId);
   }

@@ -1,3 +1,4 @@
+import type { AppServerId, NodeId, SessionId, SocketId, StreamId } from "@regio/protocol";
 import type {
   Broadcast,
   DisconnectSockets,
@@ -12,17 +13,18 @@ export type ReplicatedOperation = Broadcast | SocketsJoin | SocketsLeave | Disco
 
 export interface Origin {
   region: string;
-  nodeId: string;
+  nodeId: NodeId;
 }
 
 /**
- * One record on the events stream. Its identity is born in the SDK (`appServerId`, `seq`) and never
+ * One record on the events stream. Its identity is born in the SDK (`stream`, `seq`) and never
  * changes, so receivers can drop duplicates and restore order; `origin` says which node published it.
  */
 export interface ReplicatedRecord {
   hub: string;
   origin: Origin;
-  appServerId: string;
+  /** The app server process whose operation this is (its stream of numbered operations). */
+  stream: StreamId;
   seq: number;
   operation: ReplicatedOperation;
 }
@@ -31,22 +33,22 @@ export interface ReplicatedRecord {
 export interface MembershipRecord {
   hub: string;
   nsp: string;
-  sid: string;
+  sid: SocketId;
   /** `incarnation`: which start of the node; a node restarted under the same id gets a new one. */
-  owner: { region: string; nodeId: string; incarnation: string; sessionId: string; linkId: string };
+  owner: { region: string; nodeId: NodeId; incarnation: string; sessionId: SessionId; linkId: string };
   rooms: string[];
   snapshot: SocketSnapshot | undefined;
 }
 
 /** A node saying it is alive, and where app servers and other nodes reach it. */
 export interface NodeHeartbeat {
-  nodeId: string;
+  nodeId: NodeId;
   /** Random per start of the node: sockets of an earlier start of the same node id are gone. */
   incarnation: string;
   region: string;
   url: string;
   /** App server ids linked to this node, by hub (serverCount() counts them across nodes). */
-  appServers: Record<string, string[]>;
+  appServers: Record<string, AppServerId[]>;
   sessions: number;
   /** Sender's clock, ms; a heartbeat older than the lease means the node is gone. */
   at: number;

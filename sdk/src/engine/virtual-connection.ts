@@ -1,9 +1,16 @@
 import { EventEmitter } from "node:events";
-import { MessageType, SendFlags, type Message, type Payload, type SessionOpen } from "@regio/protocol";
+import {
+  MessageType,
+  SendFlags,
+  type Message,
+  type Payload,
+  type SessionOpen,
+  SessionId,
+} from "@regio/protocol";
 
 /** Where a virtual connection's writes go: the link to the node that holds the client session. */
 export interface SessionWriter {
-  sendSessionData(sessionId: string, part: Payload, flags: number): void;
+  sendSessionData(sessionId: SessionId, part: Payload, flags: number): void;
   send(message: Message): void;
   /** False while the link is congested: socket.io drops volatile packets then. */
   readonly writable: boolean;
@@ -29,7 +36,7 @@ type ReadyState = "open" | "closing" | "closed";
  * "upgrade", "close".
  */
 export class VirtualConnection extends EventEmitter {
-  readonly id: string;
+  readonly id: SessionId;
   readonly protocol: number;
   readonly remoteAddress: string;
   readonly request: HandshakeRequest;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { MessageType, RegioError, type Hello, type Message } from "@regio/protocol";
+import { MessageType, RegioError, type Hello, type Message, StreamId } from "@regio/protocol";
 import { brokerError, DEFAULT_MAX_OPERATION_BYTES, NodeLink, type NodeLinkOptions } from "./node-link.ts";
 import { DEFAULT_OUTBOX_OPTIONS, Outbox, type OutboxOptions, type UnsequencedOperation } from "./outbox.ts";
 
@@ -22,7 +22,7 @@ interface PendingRequest {
  */
 export interface LinkState {
   /** Names this process's operation stream: a restart under the same app server id is a new stream. */
-  readonly stream: string;
+  readonly stream: StreamId;
   readonly outbox: Outbox;
   lastRequestId: number;
   readonly requests: Map<number, PendingRequest>;
@@ -30,7 +30,7 @@ export interface LinkState {
 
 export function newLinkState(appServerId: string, outbox: OutboxOptions = DEFAULT_OUTBOX_OPTIONS): LinkState {
   return {
-    stream: `${appServerId}/${randomUUID().slice(0, 8)}`,
+    stream: StreamId(`${appServerId}/${randomUUID().slice(0, 8)}`),
     outbox: new Outbox(outbox),
     lastRequestId: 0,
     requests: new Map(),

@@ -13,6 +13,8 @@ import {
   type Message,
   type Payload,
   type SessionSend,
+  SessionId,
+  StreamId,
 } from "@regio/protocol";
 
 export interface NodeLinkOptions {
@@ -21,7 +23,7 @@ export interface NodeLinkOptions {
   accessKey: string;
   appServerId: string;
   /** This app server process's operation stream (told to the node in Ready). */
-  stream: string;
+  stream: StreamId;
   /** Reconnect backoff bounds in ms (default 100 .. 5000). */
   minReconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
@@ -112,7 +114,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
    * with the same flags travel in one SessionSend frame. Any other message flushes first, so order
    * on the link is exactly the order of the calls.
    */
-  sendSessionData(sessionId: string, part: Payload, flags: number): void {
+  sendSessionData(sessionId: SessionId, part: Payload, flags: number): void {
     const pending = this.pendingSend;
     if (pending && pending.sessionId === sessionId && pending.flags === flags) {
       pending.data.push(part);

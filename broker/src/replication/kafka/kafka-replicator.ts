@@ -1,3 +1,4 @@
+import type { NodeId } from "@regio/protocol";
 import { Kafka, logLevel, type LogEntry, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
 import { LogThrottle } from "../../log-throttle.ts";
@@ -15,7 +16,7 @@ import { ensureTopics, topicNames, type TopicNames } from "./topics.ts";
 
 export interface KafkaReplicatorOptions {
   region: string;
-  nodeId: string;
+  nodeId: NodeId;
   /** This region's Kafka: the node writes only here. */
   local: KafkaConnection;
   /** Every other region's Kafka, read directly (ignored when `mirrored`). */
@@ -157,7 +158,7 @@ export class KafkaReplicator implements Replicator {
 
   publish(record: ReplicatedRecord): Promise<void> {
     if (!this.buffer) return Promise.reject(new Error("KafkaReplicator is not started"));
-    const order = { stream: record.appServerId, seq: record.seq };
+    const order = { stream: record.stream, seq: record.seq };
     return this.buffer.publishEvent(this.signer.sign("events", encodeEvent(record)), order);
   }
 

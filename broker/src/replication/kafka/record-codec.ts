@@ -1,5 +1,5 @@
 import { decode, encode } from "@msgpack/msgpack";
-import { decodeMessage, encodeMessage } from "@regio/protocol";
+import { decodeMessage, encodeMessage, NodeId, SessionId, SocketId, StreamId } from "@regio/protocol";
 import type {
   MembershipRecord,
   NodeHeartbeat,
@@ -24,7 +24,7 @@ const H = {
   hub: "regio-hub",
   region: "regio-origin-region",
   node: "regio-origin-node",
-  appServer: "regio-app-server",
+  stream: "regio-stream",
   seq: "regio-seq",
   incarnation: "regio-incarnation",
   at: "regio-at",
@@ -37,7 +37,7 @@ export function encodeEvent(record: ReplicatedRecord): KafkaMessage {
     [H.hub]: record.hub,
     [H.region]: record.origin.region,
     [H.node]: record.origin.nodeId,
-    [H.appServer]: record.appServerId,
+    [H.stream]: record.stream,
     [H.seq]: String(record.seq),
   };
   const trace = record.operation.trace;
@@ -46,7 +46,7 @@ export function encodeEvent(record: ReplicatedRecord): KafkaMessage {
     if (trace.tracestate) headers[H.tracestate] = trace.tracestate;
   }
   return {
-    key: Buffer.from(record.appServerId),
+    key: Buffer.from(record.stream),
     value: Buffer.from(encodeMessage(record.operation)),
     headers,
   };
@@ -65,14 +65,14 @@ export function decodeEvent(value: Buffer | null, headers: Headers): ReplicatedR
   const hub = header(headers, H.hub);
   const region = header(headers, H.region);
   const nodeId = header(headers, H.node);
-  const appServerId = header(headers, H.appServer);
+  const stream = header(headers, H.stream);
   const seq = Number(header(headers, H.seq));
-  if (!value || !hub || !region || !nodeId || !appServerId || !Number.isSafeInteger(seq)) return undefined;
+  if (!value || !hub || !region || !nodeId || !stream || !Number.isSafeInteger(seq)) return undefined;
   // A plain Uint8Array view: the decoded packet parts are then plain byte arrays, not Buffer slices.
   const operation = decodeMessage(
     new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
   ) as ReplicatedOperation;
-  return { hub, origin: { region, nodeId }, appServerId, seq, operation };
+  return { hub, origin: { region, nodeId: NodeId(nodeId) }, stream: StreamId(stream), seq, operation };
 }
 
 export function membershipKey(hub: string, nsp: string, sid: string): Buffer {
@@ -99,12 +99,12 @@ export function decodeMembership(
   if (!hub || !nsp || !sid) return undefined;
   const owner = {
     region: header(headers, H.region) ?? "",
-    nodeId: header(headers, H.node) ?? "",
+    nodeId: NodeId(header(headers, H.node) ?? ""),
     incarnation: "",
-    sessionId: "",
+    sessionId: SessionId(""),
     linkId: "",
   };
-  return { hub, nsp, sid, owner, rooms: [], snapshot: undefined };
+  return { hub, nsp, sid: SocketId(sid), owner, rooms: [], snapshot: undefined };
 }
 
 export function encodeHeartbeat(heartbeat: NodeHeartbeat): KafkaMessage {
@@ -138,7 +138,7 @@ export function decodeHeartbeat(
   const at = Number(header(headers, H.at));
   if (!incarnation || !Number.isSafeInteger(at)) return undefined;
   return {
-    nodeId: key.toString(),
+    nodeId: NodeId(key.toString()),
     incarnation,
     region: header(headers, H.region) ?? "",
     url: "",
