@@ -37,6 +37,8 @@ export const ErrorCode = {
   Forbidden: "FORBIDDEN",
   /** A limit of the node is reached (e.g. hubs per node); retry later or elsewhere. */
   LimitExceeded: "LIMIT_EXCEEDED",
+  /** A socket.io or engine.io feature the app asked for that Regio cannot honour. */
+  Unsupported: "UNSUPPORTED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -199,8 +199,13 @@ export class RegioAdapter extends Adapter {
         reject(new Error("timeout reached while waiting for fetchSockets response"));
       }, timeoutMs);
     });
-    // This app server's own sockets are returned as the live Socket objects, as socket.io does.
-    return snapshots.map((snapshot) => this.nsp.sockets.get(snapshot.id) ?? snapshot);
+    // This app server's own sockets come from its own state, as live Socket objects (as socket.io
+    // does): their room changes are known here at once, while the node that answered may not have
+    // heard yet from the node that holds their sessions. So a fetch always reads this app server's
+    // own writes; other app servers' sockets are as the node's view has them.
+    const remote = snapshots.filter((snapshot) => !this.nsp.sockets.has(snapshot.id));
+    const local = [...this.localTargets(opts)].flatMap((id) => this.nsp.sockets.get(id) ?? []);
+    return [...local, ...remote];
   }
 
   override async sockets(rooms: Set<Room>): Promise<Set<SocketId>> {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "socket.io";
 import { RegioAdapter } from "./adapter.ts";
 import { RegioEngine } from "./engine/regio-engine.ts";
+import { ineffectiveOptions } from "./server-options.ts";
 import { LinkSet, newLinkState } from "./link/link-set.ts";
 import { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from "./link/outbox.ts";
 import { RegionalLinks, type Links } from "./link/regional-links.ts";
@@ -47,8 +48,13 @@ export interface RegioOptions {
 
 export interface RegioHandle {
   readonly appServerId: string;
-  /** Resolves when the link to the broker is up the first time. */
+  /** Resolves when the link to the broker is up the first time (it never rejects: see whenReady). */
   readonly ready: Promise<Hello>;
+  /**
+   * Resolves when the link is up; rejects with RegioError TIMEOUT (naming the last link error, e.g.
+   * an unreachable endpoint) when it is not up within `timeoutMs`.
+   */
+  whenReady(timeoutMs: number): Promise<Hello>;
   /** Unlinks from the broker; the app's clients on this app server are disconnected. */
   close(): Promise<void>;
   /** Link errors (refused token, bad frames) for logging; the link keeps re-trying by itself. */
@@ -68,6 +74,9 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   const appServerId = options.appServerId ?? randomUUID();
   const link = createLinks(options, appServerId);
   refuseDirectConnections(io);
+  for (const note of ineffectiveOptions(io)) {
+    process.emitWarning(note, { type: "RegioWarning", code: ErrorCode.Unsupported });
+  }
   const engine = new RegioEngine(() => void link.close());
   io.bind(engine as unknown as Parameters<Server["bind"]>[0]);
   io.adapter(
@@ -80,7 +89,9 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
 
   // Link problems go to the app's onError listeners; with none, to Node's warnings (never thrown).
   const errorListeners = new Set<(error: RegioError) => void>();
+  let lastError: RegioError | undefined;
   link.on("error", (error) => {
+    lastError = error;
     if (errorListeners.size === 0) warnOnce(error);
     for (const listener of errorListeners) listener(error);
   });
@@ -93,6 +104,18 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   return {
     appServerId,
     ready,
+    whenReady(timeoutMs) {
+      return new Promise<Hello>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const why = lastError ? `: ${lastError.message}` : "";
+          reject(new RegioError(ErrorCode.Timeout, `no broker node answered within ${timeoutMs} ms${why}`));
+        }, timeoutMs);
+        void ready.then((hello) => {
+          clearTimeout(timer);
+          resolve(hello);
+        });
+      });
+    },
     async close() {
       engine.closeAll("transport close");
       await link.close();

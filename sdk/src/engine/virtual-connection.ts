@@ -91,8 +91,25 @@ export class VirtualConnection extends EventEmitter {
     process.nextTick(() => this.onClosed("forced close"));
   }
 
+  /**
+   * Messages that arrive while the app's engine middlewares still run (before socket.io has the
+   * connection) wait here, in order; `accept()` hands them over.
+   */
+  private held: Payload[] | undefined = [];
+
+  /** socket.io has the connection now: what arrived meanwhile is delivered, in order. */
+  accept(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const data of held) this.onMessage(data);
+  }
+
   /** The broker reports a message from the client. */
   onMessage(data: Payload): void {
+    if (this.held) {
+      this.held.push(data);
+      return;
+    }
     if (this.readyState !== "open") return;
     // socket.io on Node hands binary payloads to the app as Buffer: keep that.
     const payload =

@@ -199,7 +199,9 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       this.reportedUnreachable = true;
       this.emit(
         "error",
-        new RegioError(ErrorCode.LinkDown, `cannot reach ${url.origin}: ${error.message}`, { cause: error }),
+        new RegioError(ErrorCode.LinkDown, `cannot reach ${endpoint.origin}: ${error.message}`, {
+          cause: error,
+        }),
       );
     });
     ws.on("open", () => this.startHeartbeat(ws));
