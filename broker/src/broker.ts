@@ -15,6 +15,8 @@ import { InProcessBus } from "./replication/in-process.ts";
 
 /** What a node accepts per operation by default (see BrokerOptions.maxOperationBytes). */
 export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
+/** socket.io's default maxDisconnectionDuration. */
+export const DEFAULT_RECOVERY_WINDOW_MS = 120_000;
 import type { NodeHeartbeat, Replicator } from "./replication/replicator.ts";
 
 export interface BrokerOptions {
@@ -53,6 +55,13 @@ export interface BrokerOptions {
   /** Hubs this node holds at most (default 1000): app links for more are refused (LIMIT_EXCEEDED). */
   maxHubs?: number;
   /**
+   * How long recoverable events are kept for clients that come back (connection state recovery):
+   * the longest maxDisconnectionDuration of the apps it serves (default 120 s, socket.io's).
+   */
+  recoveryWindowMs?: number;
+  /** Bytes of recoverable events kept per hub at most (default 64 MiB; the oldest go first). */
+  recoveryMaxBytes?: number;
+  /**
    * Bytes written to one app server and not yet sent at most (default 64 MiB): from an eighth of it
    * the node stops reading from that app server's clients until it catches up; past it the link is
    * dropped.
@@ -85,6 +94,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const log = options.logger ?? createLogger({ node: nodeId, region });
   const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
   const leaseMs = options.leaseMs ?? 10_000;
+  const startedAt = Date.now();
   const allowedOrigins = originList(options.cors);
 
   const cluster: ClusterMembership = new ClusterMembership({
@@ -146,6 +156,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       connectTimeoutMs: options.connectTimeout ?? 45_000,
       maxClientQueueBytes: options.maxClientQueueBytes ?? 16 * 1024 * 1024,
       maxOperationBytes: options.maxOperationBytes ?? DEFAULT_MAX_OPERATION_BYTES,
+      recovery: {
+        windowMs: options.recoveryWindowMs ?? DEFAULT_RECOVERY_WINDOW_MS,
+        maxBytes: options.recoveryMaxBytes ?? 64 * 1024 * 1024,
+      },
+      historyFrom: () => replicator.historyFrom?.() ?? startedAt,
       nodes: () => cluster.regionNodes(),
       remoteAppServers: (hub) => cluster.remoteAppServers(hub),
     },
@@ -203,7 +218,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   await replicator.start({
     record(record) {
       // One-hop rule: a node never acts twice on its own records (implementations do not echo them).
-      if (record.origin.nodeId !== nodeId) hubs.get(record.hub)?.onReplicated(record);
+      if (record.origin.nodeId === nodeId && !record.history) return;
+      // Events open their hub (they are verified records): its recovery log must be complete.
+      hubs.open(record.hub)?.onReplicated(record);
     },
     membership(record) {
       if (record.owner.nodeId === nodeId) return;

@@ -49,6 +49,7 @@ async function runBroker(argv: string[]): Promise<void> {
         mirrored: config.mirrored,
         accessKeys: config.accessKeys,
         maxBufferBytes: config.maxBufferBytes,
+        recoveryWindowMs: config.recoveryWindowMs,
         maxBatchBytes: config.maxBatchBytes,
         maxRecordBytes: config.maxRecordBytes,
         log: logger,

@@ -49,6 +49,10 @@ export interface BrokerConfig {
   maxHubs: number;
   /** Bytes written to one app server and not yet sent, at most. */
   maxLinkBufferedBytes: number;
+  /** How long recoverable events are kept for clients that come back, ms. */
+  recoveryWindowMs: number;
+  /** Bytes of recoverable events kept per hub at most. */
+  recoveryMaxBytes: number;
   /** Bytes per write to Kafka, at most. */
   maxBatchBytes: number;
   /** A record larger than this (key, value, headers) is refused, bytes. */
@@ -85,6 +89,8 @@ const FLAGS = {
   "max-operation-bytes": "REGIO_MAX_OPERATION_BYTES",
   "max-hubs": "REGIO_MAX_HUBS",
   "max-link-buffered-bytes": "REGIO_MAX_LINK_BUFFERED_BYTES",
+  "recovery-window-ms": "REGIO_RECOVERY_WINDOW_MS",
+  "recovery-max-bytes": "REGIO_RECOVERY_MAX_BYTES",
   "max-batch-bytes": "REGIO_MAX_BATCH_BYTES",
   "max-record-bytes": "REGIO_MAX_RECORD_BYTES",
   "node-url-pattern": "REGIO_NODE_URL_PATTERN",
@@ -115,6 +121,8 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --max-operation-bytes B   largest app-server operation (990000) REGIO_MAX_OPERATION_BYTES
   --max-hubs N              hubs one node holds (1000)            REGIO_MAX_HUBS
   --max-link-buffered-bytes B  owed to one app server before its link is dropped (67108864)  REGIO_MAX_LINK_BUFFERED_BYTES
+  --recovery-window-ms MS   events kept for clients that come back (120000)  REGIO_RECOVERY_WINDOW_MS
+  --recovery-max-bytes B    recoverable events kept per hub (67108864)       REGIO_RECOVERY_MAX_BYTES
   --max-batch-bytes B       bytes per write to Kafka (900000)     REGIO_MAX_BATCH_BYTES
   --max-record-bytes B      largest record, refused above (1000000) REGIO_MAX_RECORD_BYTES
   --node-url-pattern GLOBS  other nodes' URLs, comma-separated    REGIO_NODE_URL_PATTERN
@@ -178,6 +186,8 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
       get("max-link-buffered-bytes") ?? String(64 * 1024 * 1024),
       "max-link-buffered-bytes",
     ),
+    recoveryWindowMs: integer(get("recovery-window-ms") ?? "120000", "recovery-window-ms"),
+    recoveryMaxBytes: integer(get("recovery-max-bytes") ?? String(64 * 1024 * 1024), "recovery-max-bytes"),
     maxBatchBytes: integer(get("max-batch-bytes") ?? "900000", "max-batch-bytes"),
     maxRecordBytes,
     nodeUrlPatterns,

@@ -23,7 +23,9 @@ type Kind =
   | "snapshot"
   | "snapshot[]"
   | "nodes"
-  | "limits";
+  | "limits"
+  | "recovery"
+  | "restored";
 
 /** A field: its name, its kind, and whether it may be absent. */
 type Field<T extends MessageType> = readonly [Exclude<keyof MessageOf<T>, "type">, Kind, "optional"?];
@@ -39,7 +41,10 @@ export const MESSAGE_FIELDS: Schema = {
     ["nodes", "nodes"],
     ["limits", "limits", O],
   ],
-  [MessageType.Ready]: [["stream", "str"]],
+  [MessageType.Ready]: [
+    ["stream", "str"],
+    ["lastSeq", "int", O],
+  ],
   [MessageType.SessionOpen]: [
     ["sessionId", "str"],
     ["handshake", "handshake"],
@@ -63,6 +68,7 @@ export const MESSAGE_FIELDS: Schema = {
     ["data", "payload[]"],
     ["flags", "int"],
     ["trace", "trace", O],
+    ["after", "int", O],
   ],
   [MessageType.SessionClose]: [["sessionId", "str"]],
   [MessageType.Join]: [
@@ -71,6 +77,7 @@ export const MESSAGE_FIELDS: Schema = {
     ["sid", "str"],
     ["rooms", "str[]"],
     ["snapshot", "snapshot", O],
+    ["recovery", "recovery", O],
   ],
   [MessageType.Leave]: [
     ["nsp", "str"],
@@ -138,6 +145,14 @@ export const MESSAGE_FIELDS: Schema = {
     ["requestId", "int"],
     ["response", "any"],
   ],
+  [MessageType.RestoreSession]: [
+    ["requestId", "int"],
+    ["sessionId", "str"],
+    ["nsp", "str"],
+    ["pid", "str"],
+    ["offset", "str"],
+    ["windowMs", "int"],
+  ],
   [MessageType.OpAck]: [["seq", "int"]],
   [MessageType.FetchSocketsResult]: [
     ["requestId", "int"],
@@ -173,6 +188,11 @@ export const MESSAGE_FIELDS: Schema = {
     ["rooms", "str[]"],
     ["trace", "trace", O],
   ],
+  [MessageType.RestoreSessionResult]: [
+    ["requestId", "int"],
+    ["socket", "restored", O],
+  ],
+  [MessageType.Draining]: [],
   [MessageType.Error]: [
     ["code", "str"],
     ["message", "str"],
@@ -280,6 +300,10 @@ function isKind(kind: Kind, v: unknown): boolean {
       return isArrayOf(v, isSnapshot);
     case "nodes":
       return isArrayOf(v, (n) => isObj(n) && isStr(n.nodeId) && isStr(n.url) && isStr(n.region));
+    case "recovery":
+      return isObj(v) && isStr(v.pid) && Number.isSafeInteger(v.windowMs);
+    case "restored":
+      return isObj(v) && isStr(v.sid) && isArrayOf(v.rooms, isStr);
     case "limits":
       return isObj(v) && Number.isSafeInteger(v.maxOperationBytes) && (v.maxOperationBytes as number) > 0;
   }

@@ -64,7 +64,12 @@ export interface NodeInfo {
 }
 
 /** Bit flags of SessionSend and Broadcast. */
-export const SendFlags = { compress: 1, volatile: 2 } as const;
+/**
+ * Bit flags of SessionSend and Broadcast. `recoverable`: an event packet of an app server with
+ * connection state recovery on; the node appends its recovery offset to the event's arguments (as
+ * socket.io does) and keeps it for sessions that come back.
+ */
+export const SendFlags = { compress: 1, volatile: 2, recoverable: 4 } as const;
 
 export const MessageType = {
   // link lifecycle: the broker says hello, the SDK says it is ready to serve
@@ -94,6 +99,7 @@ export const MessageType = {
   FetchSockets: 50,
   ServerCount: 51,
   ServerSideEmitResponse: 52,
+  RestoreSession: 53,
   // broker -> sdk
   OpAck: 60,
   FetchSocketsResult: 61,
@@ -103,6 +109,8 @@ export const MessageType = {
   ServerSideEmitDeliver: 65,
   ServerSideEmitResult: 66,
   ApplyToSockets: 67,
+  RestoreSessionResult: 68,
+  Draining: 69,
   // either direction
   Error: 90,
 } as const;
@@ -130,6 +138,8 @@ export interface Hello {
 export interface Ready {
   type: typeof MessageType.Ready;
   stream: StreamId;
+  /** The last seq the stream numbered before this link was up (the node orders sends after it). */
+  lastSeq?: number;
 }
 
 export interface SessionOpen {
@@ -165,11 +175,25 @@ export interface SessionSend {
   data: Payload[];
   flags: number;
   trace?: TraceContext;
+  /**
+   * The last seq the app server numbered before this send: the node writes it to the client only
+   * after that operation (and every one before it) reached this node, so a socket's packets keep
+   * the order in which the app sent them, broadcasts included.
+   */
+  after?: number;
 }
 
 export interface SessionClose {
   type: typeof MessageType.SessionClose;
   sessionId: SessionId;
+}
+
+/** What a socket needs to be recovered after its session was lost (connection state recovery). */
+export interface Recovery {
+  /** socket.io's private session id, which the client presents to recover. */
+  pid: string;
+  /** How long after its disconnection the socket may be recovered (maxDisconnectionDuration), ms. */
+  windowMs: number;
 }
 
 export interface Join {
@@ -179,6 +203,8 @@ export interface Join {
   sid: SocketId;
   rooms: string[];
   snapshot?: SocketSnapshot;
+  /** Set on a socket's first Join when its app server has connection state recovery on. */
+  recovery?: Recovery;
 }
 
 export interface Leave {
@@ -277,6 +303,21 @@ export interface ServerSideEmitResponse {
   response: unknown;
 }
 
+/**
+ * A client came back presenting `pid` and the recovery offset of the last event it received (in its
+ * CONNECT packet): the node holding its new session restores the socket (id, rooms, data) from the
+ * replicated view, writes it every event it missed, in order, and answers RestoreSessionResult.
+ */
+export interface RestoreSession {
+  type: typeof MessageType.RestoreSession;
+  requestId: number;
+  sessionId: SessionId;
+  nsp: string;
+  pid: string;
+  offset: string;
+  windowMs: number;
+}
+
 export interface OpAck {
   type: typeof MessageType.OpAck;
   seq: number;
@@ -335,6 +376,22 @@ export interface ApplyToSockets {
   trace?: TraceContext;
 }
 
+export interface RestoreSessionResult {
+  type: typeof MessageType.RestoreSessionResult;
+  requestId: number;
+  /** The recovered socket; absent when it cannot be recovered (unknown, expired, offset too old). */
+  socket?: { sid: SocketId; rooms: string[]; data?: unknown };
+}
+
+/**
+ * The node is draining (shutting down on purpose): it takes no new sessions, and the app server
+ * should move its operations to another node now; its sessions here will close and reconnect
+ * elsewhere.
+ */
+export interface Draining {
+  type: typeof MessageType.Draining;
+}
+
 export interface ErrorMessage {
   type: typeof MessageType.Error;
   code: string;
@@ -368,6 +425,7 @@ export type Message =
   | FetchSockets
   | ServerCount
   | ServerSideEmitResponse
+  | RestoreSession
   | OpAck
   | FetchSocketsResult
   | ServerCountResult
@@ -376,6 +434,8 @@ export type Message =
   | ServerSideEmitDeliver
   | ServerSideEmitResult
   | ApplyToSockets
+  | RestoreSessionResult
+  | Draining
   | ErrorMessage;
 
 export type MessageOf<T extends MessageType> = Extract<Message, { type: T }>;

@@ -1,8 +1,16 @@
 import { encode } from "@msgpack/msgpack";
-import { Adapter, type BroadcastOptions, type Room, type SocketId } from "socket.io-adapter";
+import {
+  Adapter,
+  type BroadcastOptions,
+  type PrivateSessionId,
+  type Room,
+  type Session,
+  type SocketId,
+} from "socket.io-adapter";
 import type { Namespace, Socket } from "socket.io";
-import { Decoder, type Packet } from "socket.io-parser";
+import { Decoder, PacketType, type Packet } from "socket.io-parser";
 import type { Links } from "./link/regional-links.ts";
+import type { RegioEngine } from "./engine/regio-engine.ts";
 import type { VirtualConnection } from "./engine/virtual-connection.ts";
 import {
   boundedSnapshot,
@@ -16,11 +24,14 @@ import {
   SocketId as WireSocketId,
   type Message,
   type Payload,
+  type Recovery,
   type SocketSnapshot,
   type Target,
 } from "@regio/protocol";
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
+/** socket.io's default maxDisconnectionDuration. */
+const DEFAULT_RECOVERY_WINDOW_MS = 120_000;
 /** setTimeout fires at once past 2^31 - 1 ms: an app's `timeout(ms)` is clamped to it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
@@ -56,9 +67,10 @@ export class RegioAdapter extends Adapter {
       type: MessageType.Join,
       sessionId: socket.conn.id,
       nsp: this.nsp.name,
-      sid: id,
+      sid: WireSocketId(id),
       rooms: first ? [...(this.sids.get(id) ?? rooms)] : [...rooms],
       snapshot: first ? this.snapshot(socket) : undefined,
+      recovery: first ? this.recoveryOf(socket) : undefined,
     });
     // The connection handler usually fills socket.data right after connect: send it once it ran.
     if (first) setImmediate(() => this.refreshData(id));
@@ -90,11 +102,18 @@ export class RegioAdapter extends Adapter {
   override broadcast(packet: Packet, opts: BroadcastOptions): void {
     packet.nsp = this.nsp.name;
     this.notifyOutgoing(packet, opts);
+    // With recovery on, the node adds its recovery offset to events (not to those with acks, nor
+    // volatile ones, as socket.io does) and keeps them for clients that come back.
+    const recoverable =
+      this.recoveryWindowMs !== undefined &&
+      packet.type === PacketType.EVENT &&
+      packet.id === undefined &&
+      !opts.flags?.volatile;
     const broadcast = {
       type: MessageType.Broadcast,
       target: targetOf(this.nsp.name, opts),
       packet: this.nsp.server.encoder.encode(packet) as Payload[],
-      flags: flagsOf(opts),
+      flags: flagsOf(opts) | (recoverable ? SendFlags.recoverable : 0),
     } as const;
     // `local` reaches only this app server's clients: nothing to replicate, so no sequence number.
     if (opts.flags?.local) this.link.sendToAll(this.checkedSize({ ...broadcast, seq: 0 }));
@@ -276,6 +295,66 @@ export class RegioAdapter extends Adapter {
       cancel();
       settle(new Error("timeout reached: no answer from the broker"), []);
     }, timeoutMs + 1000).unref();
+  }
+
+  /** socket.io's maxDisconnectionDuration when connection state recovery is on; undefined when off. */
+  private get recoveryWindowMs(): number | undefined {
+    const options = this.nsp.server.opts.connectionStateRecovery;
+    return options ? (options.maxDisconnectionDuration ?? DEFAULT_RECOVERY_WINDOW_MS) : undefined;
+  }
+
+  /** What the node needs to keep the socket for recovery, when recovery is on. */
+  private recoveryOf(socket: Socket): Recovery | undefined {
+    const windowMs = this.recoveryWindowMs;
+    const pid = (socket as unknown as { pid?: unknown }).pid;
+    return windowMs !== undefined && typeof pid === "string" ? { pid, windowMs } : undefined;
+  }
+
+  /**
+   * The nodes keep every socket that may be recovered in their replicated view, whoever loses its
+   * session (the node included): nothing for the app server to keep here.
+   */
+  override persistSession(): void {}
+
+  /**
+   * A client asks to recover the socket `pid` names, presenting the offset of the last event it
+   * got: the node holding its new session restores it (rooms, data) and writes it every event it
+   * missed, in order; socket.io then re-creates the socket with its id (`recovered`). Resolves null
+   * when it cannot be recovered (socket.io then connects the client as a new socket).
+   */
+  override restoreSession(pid: PrivateSessionId, offset: string): Promise<Session> {
+    const windowMs = this.recoveryWindowMs;
+    const engine = this.nsp.server.engine as unknown as RegioEngine;
+    const connection = typeof engine.recoveringWith === "function" ? engine.recoveringWith(pid) : undefined;
+    // socket.io's own adapters resolve null for "nothing to recover", though the type says Session.
+    const none = null as unknown as Session;
+    if (windowMs === undefined || !connection) return Promise.resolve(none);
+    return new Promise((resolve) => {
+      const cancel = this.link.requestOn(
+        connection.link,
+        (requestId) => ({
+          type: MessageType.RestoreSession,
+          requestId,
+          sessionId: connection.id,
+          nsp: this.nsp.name,
+          pid,
+          offset,
+          windowMs,
+        }),
+        (reply) => {
+          if (reply.type === MessageType.RestoreSessionResult && reply.socket) {
+            const { sid, rooms, data } = reply.socket;
+            // The node wrote the missed events to the client already, before anything newer.
+            resolve({ sid, pid, rooms, data, missedPackets: [] });
+          } else resolve(none);
+          return true;
+        },
+      );
+      setTimeout(() => {
+        cancel();
+        resolve(none);
+      }, DEFAULT_REQUEST_TIMEOUT_MS).unref();
+    });
   }
 
   /**

@@ -27,7 +27,6 @@ const BROKER_OPTIONS: Record<string, string> = {
 /** Options Regio replaces in the app server itself. */
 const REPLACED_OPTIONS: Record<string, string> = {
   adapter: "Regio's adapter replaces it: broadcasts and rooms go through the broker",
-  connectionStateRecovery: "not supported yet: a reconnecting client gets a new session",
 };
 
 /**

@@ -17,6 +17,8 @@ export interface LocalClusterOptions {
   topics?: Partial<TopicNames>;
   leaseMs?: number;
   maxBufferBytes?: number;
+  /** How long recoverable events are kept for clients that come back (default 120 s). */
+  recoveryWindowMs?: number;
   /** Read the other regions' topics mirrored into the own Kafka as `<region>.<topic>`. */
   mirrored?: boolean;
   cors?: EngineOptions["cors"];
@@ -59,6 +61,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           topics: options.topics,
           accessKeys,
           maxBufferBytes: options.maxBufferBytes,
+          recoveryWindowMs: options.recoveryWindowMs,
           mirrored: options.mirrored,
           log: logger,
         });
@@ -72,6 +75,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
             logger,
             leaseMs: options.leaseMs,
             cors: options.cors,
+            recoveryWindowMs: options.recoveryWindowMs,
           }),
         );
       }

@@ -32,6 +32,8 @@ export class AppLink {
   sessionCount = 0;
   /** The app server's operation stream, from its Ready (undefined until then). */
   stream: StreamId | undefined;
+  /** The last seq the stream had numbered when this link became ready. */
+  lastSeqAtReady = 0;
   private messageHandler: (message: Message, frameBytes: number) => void = () => {};
   private congestionHandler: (congested: boolean) => void = () => {};
   private congested = false;
@@ -154,7 +156,10 @@ export class AppLink {
       return;
     }
     if (message.type === MessageType.Ready) {
-      this.stream ??= message.stream;
+      if (this.stream === undefined) {
+        this.stream = message.stream;
+        this.lastSeqAtReady = message.lastSeq ?? 0;
+      }
       return;
     }
     try {

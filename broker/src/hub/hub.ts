@@ -15,8 +15,11 @@ import type { Logger } from "../logger.ts";
 import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replication/replicator.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession } from "./client-session.ts";
-import { MembershipIndex, type SocketEntry } from "./membership.ts";
+import { MembershipIndex, type SocketEntry, type SocketOwner } from "./membership.ts";
 import { OperationIntake } from "./operation-intake.ts";
+import { OrderedSends } from "./ordered-sends.ts";
+import type { PersistedSocket } from "./persisted-sessions.ts";
+import { SessionRecovery } from "./session-recovery.ts";
 import { OperationExecutor } from "./operations.ts";
 import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
@@ -34,6 +37,10 @@ export interface HubContext {
   maxClientQueueBytes: number;
   /** Largest operation (its app-link frame) accepted: it must fit one record of the replication log. */
   maxOperationBytes: number;
+  /** How long, and how many bytes of, recoverable events are kept for sessions that come back. */
+  recovery: { windowMs: number; maxBytes: number };
+  /** The time from which this node has read every event of the replicated log. */
+  historyFrom(): number;
   /** This region's live nodes, for the SDK to link to each. */
   nodes(): NodeInfo[];
   /** App server ids linked to this hub on other live nodes, from their heartbeats. */
@@ -56,8 +63,11 @@ export class Hub {
   private readonly executor: OperationExecutor;
   private readonly serverSideEmits: ServerSideEmitRequests;
   private readonly intake: OperationIntake;
-  /** This node's sockets whose entry changed this tick: replicated once per tick. */
-  private readonly dirty = new Map<SocketEntry, boolean>();
+  private readonly recovery: SessionRecovery;
+  /** A session's packets from its app server wait here for the broadcasts sent before them. */
+  private readonly orderedSends: OrderedSends<ClientSession>;
+  /** This node's sockets whose entry changed this tick (and how it is now): replicated once per tick. */
+  private readonly dirty = new Map<SocketEntry, "live" | "gone" | PersistedSocket>();
 
   constructor(
     readonly name: string,
@@ -76,6 +86,12 @@ export class Hub {
       this.links,
       this.serverSideEmits,
     );
+    this.recovery = new SessionRecovery({
+      index: this.index,
+      log: ctx.recovery,
+      historyFrom: ctx.historyFrom(),
+      publishPersisted: (entry, kept) => this.markDirty(entry, kept),
+    });
     this.intake = new OperationIntake(
       {
         hub: name,
@@ -84,13 +100,14 @@ export class Hub {
         replicator: ctx.replicator,
         log: ctx.log,
         maxOperationBytes: ctx.maxOperationBytes,
+        recoveryLog: this.recovery.log,
       },
       this.executor,
     );
+    this.orderedSends = new OrderedSends((stream, seq) => this.reached(stream, seq));
+    this.intake.gate.onAdvance = (stream) => this.orderedSends.advanced(stream);
     this.index.onChange = (entry, removed) => {
-      if (entry.owner.nodeId !== ctx.nodeId) return;
-      if (this.dirty.size === 0) queueMicrotask(() => this.flushMembership());
-      this.dirty.set(entry, removed);
+      if (entry.owner.nodeId === ctx.nodeId) this.markDirty(entry, removed ? "gone" : "live");
     };
   }
 
@@ -122,7 +139,7 @@ export class Hub {
 
   /** Nothing left on this node: no links, no sessions, no view (the hub can be dropped). */
   get isEmpty(): boolean {
-    return this.links.size === 0 && this.sessions.size === 0 && this.index.isEmpty;
+    return this.links.size === 0 && this.sessions.size === 0 && this.index.isEmpty && this.recovery.isEmpty;
   }
 
   addLink(link: AppLink): void {
@@ -146,10 +163,19 @@ export class Hub {
 
   /** Another node's socket changed: the view follows (for fetchSockets and friends). */
   onMembership(record: MembershipRecord): void {
-    if (record.snapshot) {
-      this.index.replace(record.nsp, record.sid, record.owner, record.rooms, record.snapshot);
+    this.recovery.onMembership(record);
+    if (record.snapshot && record.disconnectedAt === undefined) {
+      this.index.replace(
+        record.nsp,
+        record.sid,
+        record.owner,
+        record.rooms,
+        record.snapshot,
+        record.recovery,
+      );
     } else if (this.index.get(record.nsp, record.sid)?.owner.nodeId !== this.ctx.nodeId) {
-      // Gone: whoever owned it, unless it is one of ours (this node is the authority on those).
+      // Gone (or kept for recovery): whoever owned it, unless it is one of ours (this node is the
+      // authority on those: a socket recovered here must not leave with its old session's record).
       this.index.remove(record.nsp, record.sid);
     }
   }
@@ -159,6 +185,8 @@ export class Hub {
    * cut off) they are kept aside, and `nodeBack` restores them if it is heard again.
    */
   nodeGone(nodeId: NodeId, mayComeBack: boolean): number {
+    // Its clients reconnect elsewhere and may recover their sockets there.
+    this.recovery.nodeLost([...this.index.all()].filter((entry) => entry.owner.nodeId === nodeId));
     return mayComeBack ? this.index.suspendOwnedBy(nodeId) : this.index.removeOwnedBy(nodeId);
   }
 
@@ -181,7 +209,9 @@ export class Hub {
         e.seenAt < deadline &&
         !isAlive(e.owner.nodeId, e.owner.incarnation),
     );
+    this.recovery.nodeLost(orphans);
     for (const entry of orphans) this.index.remove(entry.nsp, entry.sid);
+    this.recovery.expire();
     // Sockets of a node gone for this long are not coming back with it: its clients reconnected.
     this.index.discardSuspended(Date.now() - graceMs * KEEP_SUSPENDED_LEASES);
     return orphans.length;
@@ -192,18 +222,26 @@ export class Hub {
     for (const link of this.links.values()) link.close(1001, "broker shutting down");
     this.flushMembership();
     this.intake.close();
+    this.orderedSends.close();
+  }
+
+  private markDirty(entry: SocketEntry, state: "live" | "gone" | PersistedSocket): void {
+    if (this.dirty.size === 0) queueMicrotask(() => this.flushMembership());
+    this.dirty.set(entry, state);
   }
 
   private flushMembership(): void {
-    for (const [entry, removed] of this.dirty) {
-      this.ctx.replicator.publishMembership({
-        hub: this.name,
-        nsp: entry.nsp,
-        sid: entry.sid,
-        owner: entry.owner,
-        rooms: removed ? [] : [...entry.rooms],
-        snapshot: removed ? undefined : entry.snapshot,
-      });
+    for (const [entry, state] of this.dirty) {
+      const { nsp, sid, owner, recovery } = entry;
+      const base = { hub: this.name, nsp, sid, owner, recovery };
+      if (state === "live") {
+        this.ctx.replicator.publishMembership({ ...base, rooms: [...entry.rooms], snapshot: entry.snapshot });
+      } else if (state === "gone") {
+        this.ctx.replicator.publishMembership({ ...base, rooms: [], snapshot: undefined });
+      } else {
+        const { rooms, snapshot, disconnectedAt } = state;
+        this.ctx.replicator.publishMembership({ ...base, rooms, snapshot, disconnectedAt });
+      }
     }
     this.dirty.clear();
   }
@@ -255,8 +293,9 @@ export class Hub {
     });
     socket.once("close", (reason: string, description?: unknown) => {
       this.sessions.delete(session.id);
+      this.orderedSends.forget(session);
       link.sessionCount--;
-      for (const [nsp, sid] of session.sockets) this.index.remove(nsp, sid);
+      this.recovery.sessionLost(session, reason);
       link.send({
         type: MessageType.SessionClosed,
         sessionId: session.id,
@@ -270,26 +309,27 @@ export class Hub {
     switch (message.type) {
       case MessageType.SessionSend: {
         const session = this.ownedSession(link, message.sessionId);
-        session?.write(preparePacket(message.data, message.flags, false));
+        if (!session) return;
+        const packet = preparePacket(message.data, message.flags, false);
+        this.orderedSends.submit(session, streamOf(link), message.after, () => session.write(packet));
         return;
       }
-      case MessageType.SessionClose:
-        this.ownedSession(link, message.sessionId)?.close();
+      case MessageType.SessionClose: {
+        const session = this.ownedSession(link, message.sessionId);
+        // After whatever the session still waits to write.
+        if (session) this.orderedSends.submit(session, streamOf(link), undefined, () => session.close());
         return;
+      }
       case MessageType.Join: {
         const session = this.ownedSession(link, message.sessionId);
         if (!session) return;
-        const owner = {
-          region: this.ctx.region,
-          nodeId: this.ctx.nodeId,
-          incarnation: this.ctx.incarnation,
-          sessionId: session.id,
-          linkId: link.id,
-        };
+        const owner = this.ownerFor(session, link);
         // Bounded again here: what enters the view must fit a membership record, whatever the SDK sent.
         const snapshot = message.snapshot && boundedSnapshot(message.snapshot);
-        this.index.join(message.nsp, message.sid, owner, message.rooms, snapshot);
+        this.index.join(message.nsp, message.sid, owner, message.rooms, snapshot, message.recovery);
         session.addSocket(message.nsp, message.sid);
+        const entry = this.index.get(message.nsp, message.sid);
+        if (entry) this.recovery.announced(entry);
         return;
       }
       case MessageType.Leave:
@@ -313,6 +353,13 @@ export class Hub {
       case MessageType.ServerSideEmit:
         this.intake.fromLink(link, message, frameBytes);
         return;
+      case MessageType.RestoreSession: {
+        const session = this.ownedSession(link, message.sessionId);
+        const owner = session && this.ownerFor(session, link);
+        const socket = session && owner ? this.recovery.restore(session, owner, message) : undefined;
+        link.send({ type: MessageType.RestoreSessionResult, requestId: message.requestId, socket });
+        return;
+      }
       case MessageType.FetchSockets: {
         const answered = link.send({
           type: MessageType.FetchSocketsResult,
@@ -351,6 +398,29 @@ export class Hub {
     return new Set([...this.appServerIds(), ...this.ctx.remoteAppServers(this.name)]).size;
   }
 
+  /**
+   * Whether this node delivered `stream`'s operations up to `seq`. A stream it never saw: when the
+   * operation was numbered before the app server's link here was up (its Ready says how far it
+   * had numbered), it reached every node long ago or never will; one numbered later will come.
+   */
+  private reached(stream: string, seq: number): boolean {
+    const position = this.intake.gate.position(stream);
+    if (position !== undefined) return position >= seq;
+    for (const link of this.links.values()) if (streamOf(link) === stream) return seq <= link.lastSeqAtReady;
+    return true;
+  }
+
+  /** A socket of `session`, served by `link`, is owned so. */
+  private ownerFor(session: ClientSession, link: AppLink): SocketOwner {
+    return {
+      region: this.ctx.region,
+      nodeId: this.ctx.nodeId,
+      incarnation: this.ctx.incarnation,
+      sessionId: session.id,
+      linkId: link.id,
+    };
+  }
+
   private ownedSession(link: AppLink, sessionId: SessionId): ClientSession | undefined {
     const session = this.sessions.get(sessionId);
     return session?.linkId === link.id ? session : undefined;
@@ -359,6 +429,10 @@ export class Hub {
   private ownsSocket(link: AppLink, nsp: string, sid: SocketId): boolean {
     return this.index.get(nsp, sid)?.owner.linkId === link.id;
   }
+}
+
+function streamOf(link: AppLink): string {
+  return link.stream ?? link.appServerId;
 }
 
 function describe(description: unknown): string | undefined {

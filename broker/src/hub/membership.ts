@@ -1,4 +1,4 @@
-import type { NodeId, SessionId, SocketId, SocketSnapshot, Target } from "@regio/protocol";
+import type { NodeId, Recovery, SessionId, SocketId, SocketSnapshot, Target } from "@regio/protocol";
 
 /** Where a Socket.IO socket lives: the node that holds its client session, and the app server link that owns it. */
 export interface SocketOwner {
@@ -15,6 +15,8 @@ export interface SocketEntry {
   owner: SocketOwner;
   rooms: Set<string>;
   snapshot: SocketSnapshot | undefined;
+  /** Set when the socket may be recovered after its session is lost (connection state recovery). */
+  recovery?: Recovery;
   /** When this node first learned of the socket (ms). */
   seenAt: number;
 }
@@ -42,6 +44,7 @@ export class MembershipIndex {
     owner: SocketOwner,
     rooms: Iterable<string>,
     snapshot?: SocketSnapshot,
+    recovery?: Recovery,
   ): void {
     const view = this.view(nsp);
     let entry = view.sockets.get(sid);
@@ -51,6 +54,7 @@ export class MembershipIndex {
       view.addToRoom(sid, entry);
     }
     if (snapshot) entry.snapshot = snapshot;
+    if (recovery) entry.recovery = recovery;
     for (const room of rooms) view.addToRoom(room, entry);
     this.onChange(entry, false);
   }
@@ -62,13 +66,14 @@ export class MembershipIndex {
     owner: SocketOwner,
     rooms: Iterable<string>,
     snapshot?: SocketSnapshot,
+    recovery?: Recovery,
   ): void {
     const current = this.get(nsp, sid);
     if (current && current.owner.nodeId !== owner.nodeId) this.remove(nsp, sid);
     const wanted = new Set(rooms);
     const stale = [...(this.get(nsp, sid)?.rooms ?? [])].filter((room) => !wanted.has(room));
     if (stale.length > 0) this.leave(nsp, sid, stale);
-    this.join(nsp, sid, owner, wanted, snapshot);
+    this.join(nsp, sid, owner, wanted, snapshot, recovery);
   }
 
   /** Removes every socket a node owns (the node is gone); returns how many. */

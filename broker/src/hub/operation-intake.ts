@@ -1,11 +1,13 @@
 import type { NodeId } from "@regio/protocol";
-import { ErrorCode, MessageType, RegioError, StreamId, type Operation } from "@regio/protocol";
+import { ErrorCode, MessageType, RegioError, SendFlags, StreamId, type Operation } from "@regio/protocol";
 import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
 import type { ReplicatedRecord, Replicator } from "../replication/replicator.ts";
 import { SequenceGate } from "../replication/sequence-gate.ts";
 import type { AppLink } from "./app-link.ts";
 import type { OperationExecutor } from "./operations.ts";
+import type { RecoveryLog } from "./recovery-log.ts";
+import { formatOffset, streamTag } from "./recovery-offset.ts";
 
 export interface IntakeContext {
   hub: string;
@@ -15,6 +17,8 @@ export interface IntakeContext {
   log: Logger;
   /** Largest operation (its app-link frame) accepted: it must fit one record of the replication log. */
   maxOperationBytes: number;
+  /** Where recoverable broadcasts are kept for sessions that come back. */
+  recoveryLog: RecoveryLog;
 }
 
 /**
@@ -25,7 +29,9 @@ export interface IntakeContext {
  * the log are executed and never published again (the one-hop rule).
  */
 export class OperationIntake {
-  private readonly gate: SequenceGate<() => void>;
+  readonly gate: SequenceGate<() => void>;
+  /** Stream -> its short tag in recovery offsets. */
+  private readonly tags = new Map<string, string>();
   /** Operations (stream, seq) handed to the replicator and not yet accepted. */
   private readonly publishing = new Set<string>();
   private readonly throttle = new LogThrottle();
@@ -44,7 +50,14 @@ export class OperationIntake {
   /** A record another node published: executed for this node's clients, never published again. */
   fromLog(record: ReplicatedRecord): void {
     const verdict = this.gate.offer(record.stream, record.seq, () =>
-      this.executor.execute(record.operation, undefined),
+      this.run(
+        record.operation,
+        undefined,
+        record.stream,
+        record.seq,
+        record.history === true,
+        record.publishedAt,
+      ),
     );
     if (verdict !== "out of range") return;
     this.throttle.log("out of range", (suppressed) =>
@@ -84,7 +97,8 @@ export class OperationIntake {
     }
     // A duplicate was executed here already (sent before a re-link, or read from another node after
     // the SDK failed over); it is still published, for nodes that may not have it yet.
-    this.gate.offer(stream, operation.seq, () => this.executor.execute(operation, link));
+    const seq = operation.seq;
+    this.gate.offer(stream, seq, () => this.run(operation, link, stream, seq, false));
     this.publish(link, {
       hub: this.ctx.hub,
       origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
@@ -96,6 +110,45 @@ export class OperationIntake {
 
   close(): void {
     this.gate.close();
+  }
+
+  /**
+   * Carries out an operation the gate let through. A recoverable broadcast gets its recovery offset
+   * (this node's position in every stream, this one included) and goes to the recovery log; history
+   * (read at start, from before this node served) only goes there.
+   */
+  private run(
+    operation: Operation,
+    origin: AppLink | undefined,
+    stream: string,
+    seq: number,
+    history: boolean,
+    publishedAt?: number,
+  ): void {
+    const recoverable =
+      operation.type === MessageType.Broadcast && (operation.flags & SendFlags.recoverable) !== 0;
+    if (!recoverable) {
+      if (!history) this.executor.execute(operation, origin);
+      return;
+    }
+    const positions = new Map<string, number>();
+    for (const [name, last] of this.gate.positions())
+      positions.set(this.tag(name), name === stream ? seq : last);
+    // History is kept as of when it was published: the log covers the window before this node's start.
+    const at = history && publishedAt !== undefined ? publishedAt : Date.now();
+    const packet = this.executor.recoverablePacket(operation, formatOffset({ at, positions }));
+    if (!packet) {
+      if (!history) this.executor.execute(operation, origin);
+      return;
+    }
+    if (!history) this.executor.deliver(operation, packet, origin);
+    this.ctx.recoveryLog.add(this.tag(stream), seq, operation.target, packet, at);
+  }
+
+  private tag(stream: string): string {
+    let tag = this.tags.get(stream);
+    if (tag === undefined) this.tags.set(stream, (tag = streamTag(StreamId(stream))));
+    return tag;
   }
 
   /**

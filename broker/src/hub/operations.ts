@@ -2,6 +2,7 @@ import type { NodeId, SessionId } from "@regio/protocol";
 import {
   MessageType,
   SocketAction,
+  type Broadcast,
   type BroadcastWithAck,
   type Operation,
   type ServerSideEmit,
@@ -12,7 +13,8 @@ import {
 import type { AppLink } from "./app-link.ts";
 import type { ClientSession } from "./client-session.ts";
 import type { MembershipIndex, SocketEntry } from "./membership.ts";
-import { preparePacket } from "./prepared-packet.ts";
+import { preparePacket, type PreparedPacket } from "./prepared-packet.ts";
+import { withOffset } from "./recovery-offset.ts";
 import type { ServerSideEmitRequests } from "./server-side-emit.ts";
 
 const DEFAULT_SERVER_SIDE_EMIT_TIMEOUT_MS = 5000;
@@ -36,13 +38,8 @@ export class OperationExecutor {
 
   execute(operation: Operation, origin: AppLink | undefined): void {
     switch (operation.type) {
-      case MessageType.Broadcast: {
-        const packet = preparePacket(operation.packet, operation.flags, true);
-        for (const entry of this.localTargets(operation.target, origin)) {
-          this.sessions.get(entry.owner.sessionId)?.write(packet);
-        }
-        return;
-      }
+      case MessageType.Broadcast:
+        return this.deliver(operation, preparePacket(operation.packet, operation.flags, true), origin);
       case MessageType.BroadcastWithAck:
         if (origin) this.broadcastWithAck(operation, origin);
         return;
@@ -56,6 +53,24 @@ export class OperationExecutor {
       }
       case MessageType.ServerSideEmit:
         return this.serverSideEmit(operation, origin);
+    }
+  }
+
+  /**
+   * A recoverable broadcast's packet with its recovery offset as the event's last argument (as
+   * socket.io's own recovery does), prepared once for every client of this node; undefined when the
+   * packet is not an event the offset can be added to.
+   */
+  recoverablePacket(operation: Broadcast, offset: string): PreparedPacket | undefined {
+    const [text, ...attachments] = operation.packet;
+    const marked = typeof text === "string" ? withOffset(text, offset) : undefined;
+    return marked === undefined ? undefined : preparePacket([marked, ...attachments], operation.flags, true);
+  }
+
+  /** Writes a broadcast's packet to this node's clients the target reaches. */
+  deliver(operation: Broadcast, packet: PreparedPacket, origin: AppLink | undefined): void {
+    for (const entry of this.localTargets(operation.target, origin)) {
+      this.sessions.get(entry.owner.sessionId)?.write(packet);
     }
   }
 

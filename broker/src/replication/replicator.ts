@@ -1,4 +1,4 @@
-import type { AppServerId, NodeId, SessionId, SocketId, StreamId } from "@regio/protocol";
+import type { AppServerId, NodeId, Recovery, SessionId, SocketId, StreamId } from "@regio/protocol";
 import type {
   Broadcast,
   DisconnectSockets,
@@ -27,6 +27,13 @@ export interface ReplicatedRecord {
   stream: StreamId;
   seq: number;
   operation: ReplicatedOperation;
+  /**
+   * Published before this node began serving (it read it as part of the recovery window at start):
+   * kept for sessions that come back, delivered to no one.
+   */
+  history?: boolean;
+  /** When its region's log took it (the record's timestamp), ms; set when read from a log. */
+  publishedAt?: number;
 }
 
 /** A socket's place in the global view; `snapshot` undefined means the socket is gone. */
@@ -38,6 +45,10 @@ export interface MembershipRecord {
   owner: { region: string; nodeId: NodeId; incarnation: string; sessionId: SessionId; linkId: string };
   rooms: string[];
   snapshot: SocketSnapshot | undefined;
+  /** The socket may be recovered after its session is lost (connection state recovery). */
+  recovery?: Recovery;
+  /** Set when the socket's session was lost and the socket is kept for recovery (with its snapshot). */
+  disconnectedAt?: number;
 }
 
 /** A node saying it is alive, and where app servers and other nodes reach it. */
@@ -112,5 +123,10 @@ export interface Replicator {
   publishMembership(record: MembershipRecord): void;
   publishHeartbeat(heartbeat: NodeHeartbeat): void;
   status(): ReplicatorStatus;
+  /**
+   * The time from which this node has read every event (before it served, as history); events of
+   * the recovery window before its start are among them. Default: when it started.
+   */
+  historyFrom?(): number;
   close(): Promise<void>;
 }

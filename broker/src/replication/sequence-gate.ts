@@ -30,6 +30,8 @@ interface Stream<T> {
 
 export class SequenceGate<T> {
   private readonly streams = new Map<string, Stream<T>>();
+  /** Told after a stream moved on (delivered, or skipped a gap), e.g. to release what waited for it. */
+  onAdvance: (stream: string) => void = () => {};
 
   constructor(
     private readonly deliver: (item: T) => void,
@@ -57,11 +59,23 @@ export class SequenceGate<T> {
     this.deliver(item);
     stream.next++;
     this.drain(stream);
+    this.onAdvance(appServerId);
     return "delivered";
   }
 
   close(): void {
     for (const stream of this.streams.values()) clearTimeout(stream.timer);
+  }
+
+  /** The last number of a stream delivered (or skipped) here; undefined for a stream never seen. */
+  position(stream: string): number | undefined {
+    const known = this.streams.get(stream);
+    return known && known.next - 1;
+  }
+
+  /** Every stream seen here and its position, as `position` gives it. */
+  *positions(): Generator<[stream: string, last: number]> {
+    for (const [name, stream] of this.streams) yield [name, stream.next - 1];
   }
 
   private drain(stream: Stream<T>): void {
@@ -86,6 +100,7 @@ export class SequenceGate<T> {
     this.onGap(appServerId, stream.next, resume - 1);
     stream.next = resume;
     this.drain(stream);
+    this.onAdvance(appServerId);
     if (stream.held.size > 0)
       stream.timer = setTimeout(() => this.skipGap(appServerId), this.gapTimeoutMs).unref();
   }

@@ -25,6 +25,12 @@ const BAD_REQUEST = { code: 3, message: "Bad request" } as const;
 export class RegioEngine extends EventEmitter {
   readonly clients = new Map<SessionId, VirtualConnection>();
   private readonly middlewares: EngineMiddleware[] = [];
+  /**
+   * Connections whose client asked to recover a socket (its CONNECT carried a private session id),
+   * by that id: socket.io's restoreSession(pid, offset) names no connection, and the node to ask is
+   * the one holding the connection's session.
+   */
+  private readonly recovering = new Map<string, VirtualConnection>();
 
   constructor(private readonly onClose: () => void) {
     super();
@@ -63,6 +69,13 @@ export class RegioEngine extends EventEmitter {
     const connection = new VirtualConnection(message, link);
     this.clients.set(connection.id, connection);
     connection.once("close", () => this.clients.delete(connection.id));
+    // Before socket.io's own listener, which asks the adapter to restore the socket.
+    connection.on("data", (data: unknown) => {
+      const pid = typeof data === "string" ? recoveryPid(data) : undefined;
+      if (pid === undefined) return;
+      this.recovering.set(pid, connection);
+      setTimeout(() => this.recovering.delete(pid), 30_000).unref();
+    });
     if (this.middlewares.length === 0) return this.hand(connection);
     void this.runMiddlewares(connection).then(
       () => {
@@ -77,6 +90,13 @@ export class RegioEngine extends EventEmitter {
         connection.close();
       },
     );
+  }
+
+  /** The connection whose client asks to recover the socket `pid` names (once). */
+  recoveringWith(pid: string): VirtualConnection | undefined {
+    const connection = this.recovering.get(pid);
+    this.recovering.delete(pid);
+    return connection?.readyState === "open" ? connection : undefined;
   }
 
   get(sessionId: SessionId): VirtualConnection | undefined {
@@ -124,6 +144,20 @@ export class RegioEngine extends EventEmitter {
     // engine.io answers the handshake once its middlewares passed: middlewares that act on the end
     // of the response (express-session saves the session then) do so now.
     if (!res.writableEnded) res.writeHead(200).end();
+  }
+}
+
+/** The private session id a Socket.IO CONNECT packet (`0[/nsp,]{...}`) presents to recover, if any. */
+function recoveryPid(packet: string): string | undefined {
+  if (packet[0] !== "0" || !packet.includes('"pid"')) return undefined;
+  const start = packet.indexOf("{");
+  if (start < 0) return undefined;
+  try {
+    const auth: unknown = JSON.parse(packet.slice(start));
+    const pid = typeof auth === "object" && auth !== null ? (auth as { pid?: unknown }).pid : undefined;
+    return typeof pid === "string" ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 

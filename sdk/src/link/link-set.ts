@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { MessageType, RegioError, type Hello, type Message, StreamId } from "@regio/protocol";
+import type { SessionWriter } from "../engine/virtual-connection.ts";
 import { brokerError, DEFAULT_MAX_OPERATION_BYTES, NodeLink, type NodeLinkOptions } from "./node-link.ts";
 import { DEFAULT_OUTBOX_OPTIONS, Outbox, type OutboxOptions, type UnsequencedOperation } from "./outbox.ts";
 
@@ -153,6 +154,17 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     return () => this.state.requests.delete(requestId);
   }
 
+  /**
+   * A request to one node in particular (the one holding a session), answered on that link; never
+   * re-sent elsewhere (what it asks is about that node).
+   */
+  requestOn(link: SessionWriter, build: (requestId: number) => Message, onReply: ReplyHandler): () => void {
+    const requestId = ++this.state.lastRequestId;
+    this.state.requests.set(requestId, { build, onReply, resend: false });
+    link.send(build(requestId));
+    return () => this.state.requests.delete(requestId);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.resendTimer);
@@ -162,7 +174,13 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   private addLink(endpoint: URL): void {
     const key = endpoint.href;
     if (this.links.has(key) || this.aliases.has(key) || this.closed) return;
-    const link = new NodeLink({ ...this.options, endpoint, stream: this.state.stream });
+    const outbox = this.state.outbox;
+    const link = new NodeLink({
+      ...this.options,
+      endpoint,
+      stream: this.state.stream,
+      lastSeq: () => outbox.lastSeq,
+    });
     this.links.set(key, link);
     link.on("up", (hello) => {
       // The same node under two URLs (a regional address and its own): keep one link to it.
@@ -247,7 +265,8 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
       case MessageType.ServerCountResult:
       case MessageType.ServerSideEmitResult:
       case MessageType.BroadcastAckCount:
-      case MessageType.BroadcastAck: {
+      case MessageType.BroadcastAck:
+      case MessageType.RestoreSessionResult: {
         const request = this.state.requests.get(message.requestId);
         if (request?.onReply(message)) this.state.requests.delete(message.requestId);
         return;

@@ -24,6 +24,8 @@ export interface NodeLinkOptions {
   appServerId: string;
   /** This app server process's operation stream (told to the node in Ready). */
   stream: StreamId;
+  /** The last seq the stream numbered so far: session data says which operation it follows. */
+  lastSeq?: () => number;
   /** Reconnect backoff bounds in ms (default 100 .. 5000). */
   minReconnectDelayMs?: number;
   maxReconnectDelayMs?: number;
@@ -115,13 +117,15 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
    * on the link is exactly the order of the calls.
    */
   sendSessionData(sessionId: SessionId, part: Payload, flags: number): void {
+    // The operation this packet follows: the node writes it after that one (see SessionSend.after).
+    const after = this.options.lastSeq?.() || undefined;
     const pending = this.pendingSend;
-    if (pending && pending.sessionId === sessionId && pending.flags === flags) {
+    if (pending && pending.sessionId === sessionId && pending.flags === flags && pending.after === after) {
       pending.data.push(part);
       return;
     }
     this.flushSessionData();
-    this.pendingSend = { type: MessageType.SessionSend, sessionId, data: [part], flags };
+    this.pendingSend = { type: MessageType.SessionSend, sessionId, data: [part], flags, after };
     queueMicrotask(() => this.flushSessionData());
   }
 
@@ -238,7 +242,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     if (first) {
       // Until the node hears this it hands the link no client sessions.
       this.up = true;
-      this.write({ type: MessageType.Ready, stream: this.options.stream });
+      this.write({ type: MessageType.Ready, stream: this.options.stream, lastSeq: this.options.lastSeq?.() });
     }
     this.reportedUnreachable = false;
     this.attempt = 0;

@@ -46,7 +46,7 @@ export const DEFAULT_OUTBOX_OPTIONS: OutboxOptions = {
  * operations with BUFFER_FULL (nothing accepted is dropped), a full replay drops its oldest.
  */
 export class Outbox {
-  private lastSeq = 0;
+  private numbered = 0;
   private readonly pending = new Map<number, OutboxEntry>();
   private pendingBytes = 0;
   /** In the order acknowledged; entries before `head` are pruned (compacted now and then). */
@@ -55,6 +55,11 @@ export class Outbox {
   private acknowledgedBytes = 0;
 
   constructor(private readonly options: OutboxOptions = DEFAULT_OUTBOX_OPTIONS) {}
+
+  /** The last seq numbered so far (0 before the first). */
+  get lastSeq(): number {
+    return this.numbered;
+  }
 
   /** Unacknowledged operations and their bytes (for diagnostics). */
   get size(): { operations: number; bytes: number } {
@@ -66,7 +71,7 @@ export class Outbox {
    * PAYLOAD_TOO_LARGE when its frame is larger than a node accepts, or BUFFER_FULL.
    */
   add(operation: UnsequencedOperation, maxFrameBytes: number): OutboxEntry {
-    const seq = this.lastSeq + 1;
+    const seq = this.numbered + 1;
     let frame: Uint8Array;
     try {
       frame = encodeMessage({ ...operation, seq } as Operation);
@@ -85,7 +90,7 @@ export class Outbox {
         `${this.pending.size} operations (${this.pendingBytes} bytes) wait for a node's acknowledgement`,
       );
     }
-    this.lastSeq = seq;
+    this.numbered = seq;
     const entry = { seq, frame, sentAt: Date.now() };
     this.pending.set(seq, entry);
     this.pendingBytes += frame.byteLength;

@@ -37,6 +37,7 @@ export interface Links extends EventEmitter<LinkSetEvents> {
   sendToAll(message: Message): number;
   request: LinkSet["request"];
   requestAll: LinkSet["requestAll"];
+  requestOn: LinkSet["requestOn"];
   close(): Promise<void>;
 }
 
@@ -102,6 +103,11 @@ export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links 
     const requestId = ++this.state.lastRequestId;
     this.state.requests.set(requestId, { build, onReply, resend: options?.resend ?? true });
     return () => this.state.requests.delete(requestId);
+  };
+
+  requestOn: LinkSet["requestOn"] = (link, build, onReply) => {
+    if (this.current) return this.current.set.requestOn(link, build, onReply);
+    return () => {};
   };
 
   requestAll: LinkSet["requestAll"] = (build, onReply) => {

@@ -36,6 +36,11 @@ export interface KafkaReplicatorOptions {
   maxBatchBytes?: number;
   /** A larger record (key, value, headers) is refused at once (default 1 000 000). */
   maxRecordBytes?: number;
+  /**
+   * How far back events are read at start (default 120 s, socket.io's default recovery window): kept
+   * for clients that come back (connection state recovery), delivered to no one.
+   */
+  recoveryWindowMs?: number;
   partitions?: number;
   replicationFactor?: number;
   /** How long start() waits for a peer region's view before going on without it (default 15 s). */
@@ -53,6 +58,7 @@ export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
  * sequence gate; a record stamped just after the start by a clock behind ours is not skipped.
  */
 const CLOCK_SKEW_ALLOWANCE_MS = 1000;
+const DEFAULT_RECOVERY_WINDOW_MS = 120_000;
 
 /**
  * The Replicator over Kafka. Each region writes only its own events, membership and heartbeats to
@@ -78,6 +84,7 @@ export class KafkaReplicator implements Replicator {
   private started = false;
   private phase = "not started";
   private setupProblem: string | undefined;
+  private readsEventsFrom = Date.now();
   private writing = true;
   private watch: NodeJS.Timeout | undefined;
 
@@ -89,7 +96,10 @@ export class KafkaReplicator implements Replicator {
   async start(handlers: ReplicationHandlers): Promise<void> {
     const { local, log, region } = this.options;
     const signal = this.stopping.signal;
-    const readEventsFrom = Date.now() - CLOCK_SKEW_ALLOWANCE_MS;
+    // Events published from here on are delivered; the recovery window before it is read as history.
+    const liveFrom = Date.now() - CLOCK_SKEW_ALLOWANCE_MS;
+    const readEventsFrom = liveFrom - (this.options.recoveryWindowMs ?? DEFAULT_RECOVERY_WINDOW_MS);
+    this.readsEventsFrom = readEventsFrom;
     const kafka = this.client(local);
     const producer = kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
     this.producer = producer;
@@ -118,6 +128,7 @@ export class KafkaReplicator implements Replicator {
       selfNodeId: this.options.nodeId,
       signer: this.signer,
       handlers,
+      liveFrom,
       log: log.child({ component: "record-intake" }),
     });
     const reader = (from: string, topics: TopicNames, connection: KafkaConnection) =>
@@ -171,6 +182,10 @@ export class KafkaReplicator implements Replicator {
 
   publishHeartbeat(heartbeat: NodeHeartbeat): void {
     this.buffer?.publishLatest(this.names.nodes, this.signer.sign("nodes", encodeHeartbeat(heartbeat)));
+  }
+
+  historyFrom(): number {
+    return this.readsEventsFrom;
   }
 
   status(): ReplicatorStatus {

@@ -175,11 +175,14 @@ function isMembership(v: unknown): v is MembershipRecord {
   ) {
     return false;
   }
-  const snapshot = v.snapshot;
+  const { snapshot, recovery, disconnectedAt } = v;
   return (
     Array.isArray(v.rooms) &&
     v.rooms.every(isStr) &&
-    (snapshot === undefined || (isObj(snapshot) && isStr(snapshot.id) && isObj(snapshot.handshake)))
+    (snapshot === undefined || (isObj(snapshot) && isStr(snapshot.id) && isObj(snapshot.handshake))) &&
+    (recovery === undefined ||
+      (isObj(recovery) && isStr(recovery.pid) && Number.isSafeInteger(recovery.windowMs))) &&
+    (disconnectedAt === undefined || Number.isSafeInteger(disconnectedAt))
   );
 }
 

@@ -11,6 +11,8 @@ export interface ReadRecord {
   value: Buffer | null;
   headers?: IHeaders;
   offset: string;
+  /** The record's timestamp, ms since the epoch, as Kafka gives it. */
+  timestamp?: string;
 }
 
 /**
@@ -26,6 +28,8 @@ export class RecordIntake {
       selfNodeId: string;
       signer: RecordSigner;
       handlers: ReplicationHandlers;
+      /** Events stamped before this are history: read for recovery, delivered to no one. */
+      liveFrom?: number;
       log: Logger;
     },
   ) {}
@@ -39,7 +43,12 @@ export class RecordIntake {
       if (kind === "events") {
         const event = decodeEvent(record.value, record.headers);
         if (!event) return this.drop("not a Regio event", topic, record);
-        if (event.origin.nodeId !== selfNodeId) handlers.record(event);
+        const liveFrom = this.options.liveFrom;
+        if (record.timestamp !== undefined) event.publishedAt = Number(record.timestamp);
+        if (liveFrom !== undefined && Number(record.timestamp) < liveFrom) event.history = true;
+        // A node's own records come back to it only as history (from an earlier start of it), which
+        // is kept for recovery and delivered to no one: the one-hop rule holds.
+        if (event.origin.nodeId !== selfNodeId || event.history) handlers.record(event);
       } else if (kind === "membership") {
         const membership = decodeMembership(record.key, record.value, record.headers);
         if (!membership) return this.drop("not a membership record", topic, record);
