@@ -30,6 +30,8 @@ export interface SocketEntry {
  */
 export class MembershipIndex {
   private readonly namespaces = new Map<string, NamespaceView>();
+  /** Sockets that may be recovered, by the private session id their client would present. */
+  private readonly recoverable = new Map<string, SocketEntry>();
   /**
    * Sockets of nodes whose lease ran out, by node id: out of every room and target, kept aside in
    * case the node is heard again (it was paused or cut off, not dead) until a bound.
@@ -54,7 +56,10 @@ export class MembershipIndex {
       view.addToRoom(sid, entry);
     }
     if (snapshot) entry.snapshot = snapshot;
-    if (recovery) entry.recovery = recovery;
+    if (recovery) {
+      entry.recovery = recovery;
+      this.recoverable.set(recovery.pid, entry);
+    }
     for (const room of rooms) view.addToRoom(room, entry);
     this.onChange(entry, false);
   }
@@ -148,6 +153,8 @@ export class MembershipIndex {
     }
     for (const room of [...entry.rooms]) view.removeFromRoom(room, entry);
     view.sockets.delete(sid);
+    if (entry.recovery && this.recoverable.get(entry.recovery.pid) === entry)
+      this.recoverable.delete(entry.recovery.pid);
     if (view.sockets.size === 0) this.namespaces.delete(nsp);
     this.onChange(entry, true);
     return entry;
@@ -158,6 +165,12 @@ export class MembershipIndex {
     if (!entry?.snapshot) return;
     entry.snapshot = { ...entry.snapshot, data };
     this.onChange(entry, false);
+  }
+
+  /** The live socket whose client would present `pid` to recover it. */
+  byPid(pid: string): SocketEntry | undefined {
+    const entry = this.recoverable.get(pid);
+    return entry && this.get(entry.nsp, entry.sid) === entry ? entry : undefined;
   }
 
   get(nsp: string, sid: SocketId): SocketEntry | undefined {

@@ -57,14 +57,13 @@ export class SessionRecovery {
     const now = Date.now();
     for (const [nsp, sid] of session.sockets) {
       const entry = this.ctx.index.get(nsp, sid);
-      const keep =
-        entry?.recovery !== undefined &&
-        entry.owner.sessionId === session.id &&
-        RECOVERABLE_REASONS.has(reason);
+      // Recovered elsewhere meanwhile (its client came back before this node saw it go): not ours now.
+      if (entry?.owner.sessionId !== session.id) continue;
+      const keep = entry.recovery !== undefined && RECOVERABLE_REASONS.has(reason);
       // Taken as it is before it leaves the view (leaving empties its rooms).
       const kept = keep ? persistedFrom(entry, now) : undefined;
       this.ctx.index.remove(nsp, sid);
-      if (!kept || !entry) continue;
+      if (!kept) continue;
       this.persisted.persist(kept);
       this.ctx.publishPersisted(entry, kept);
     }
@@ -111,7 +110,9 @@ export class SessionRecovery {
     const offset = parseOffset(request.offset);
     if (!offset) return undefined;
     const now = Date.now();
-    const socket = this.persisted.take(request.pid, request.nsp, now, request.windowMs);
+    const socket =
+      this.persisted.take(request.pid, request.nsp, now, request.windowMs) ??
+      this.takeOver(request.pid, request.nsp, session, now);
     if (!socket) return undefined;
     const missed = this.log.missedAfter(offset, request.nsp, socket.rooms);
     if (!missed) return undefined;
@@ -119,6 +120,24 @@ export class SessionRecovery {
     session.addSocket(socket.nsp, socket.sid);
     for (const packet of missed) session.write(packet);
     return { sid: socket.sid, rooms: socket.rooms, data: socket.snapshot?.data };
+  }
+
+  /**
+   * A socket still in the view under its old session, which its node has not seen end yet (the
+   * client's network dropped, or its node died and the lease has not run out): the client, coming
+   * back with the socket's private id, shows that session is over. The socket moves here.
+   */
+  private takeOver(
+    pid: string,
+    nsp: string,
+    session: ClientSession,
+    now: number,
+  ): PersistedSocket | undefined {
+    const entry = this.ctx.index.byPid(pid);
+    if (!entry || entry.nsp !== nsp || entry.owner.sessionId === session.id) return undefined;
+    const socket = persistedFrom(entry, now);
+    this.ctx.index.remove(entry.nsp, entry.sid);
+    return socket;
   }
 
   /** Drops what is past its window. */
