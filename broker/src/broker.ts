@@ -10,6 +10,7 @@ import type { Hub } from "./hub/hub.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { longPollTimeoutMs } from "./node/forward.ts";
 import { HttpRouter } from "./node/http-router.ts";
+import { drainHubs } from "./node/drain.ts";
 import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
 
@@ -55,6 +56,11 @@ export interface BrokerOptions {
   /** Hubs this node holds at most (default 1000): app links for more are refused (LIMIT_EXCEEDED). */
   maxHubs?: number;
   /**
+   * An operator asked this node to drain (`POST /drain`, authenticated with the access key): the
+   * process's own procedure (the CLI drains, closes and exits). Default: drain.
+   */
+  onDrainRequest?: () => void;
+  /**
    * How long recoverable events are kept for clients that come back (connection state recovery):
    * the longest maxDisconnectionDuration of the apps it serves (default 120 s, socket.io's).
    */
@@ -84,6 +90,11 @@ export interface BrokerHandle {
   hub(name: string): Hub | undefined;
   /** Live nodes this node knows of (itself included). */
   nodes(): NodeHeartbeat[];
+  /**
+   * Takes the node out of service without losing anything (see node/drain.ts); close() after it.
+   * Readiness answers 503 "draining" from the first moment.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -168,6 +179,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   );
 
   let started = false;
+  let draining = false;
+  const drain = async () => {
+    if (draining) return;
+    draining = true;
+    await drainHubs(hubs, log);
+  };
   let linkCounter = 0;
   const linkServer = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   const router = new HttpRouter({
@@ -185,16 +202,25 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     relayFor: (hub) => cluster.relayFor(hub),
     allowedOrigins,
     readiness: () => {
+      if (draining) return { ready: false, body: { status: "draining", nodeId, region } };
       const status = replicator.status();
       const ready = started && status.ready;
       // Only this node's own region decides; other regions are reported in `peers`, never as a 503.
       const replication = ready || !status.ready ? status : { ...status, detail: "starting" };
       return {
         ready,
-        body: { status: ready ? "ready" : "not ready", nodeId, region, replication, peers: status.peers },
+        body: {
+          status: ready ? "ready" : "not ready",
+          nodeId,
+          region,
+          replication,
+          peers: status.peers,
+          hubs: hubs.summary(),
+        },
       };
     },
     admitsHub: (hub) => hubs.admits(hub),
+    requestDrain: () => (options.onDrainRequest ?? (() => void drain()))(),
     acceptLink: ({ hub, appServerId }, ws) => {
       const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log, {
         maxBufferedBytes: options.maxLinkBufferedBytes,
@@ -243,10 +269,12 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     region,
     hub: (name) => hubs.get(name),
     nodes: () => cluster.directory.list(),
+    drain,
     async close() {
       hubs.close();
       cluster.leave();
       for (const client of linkServer.clients) client.terminate();
+      router.closePiped();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

@@ -1,4 +1,5 @@
-import { NodeId } from "@regio/protocol";
+import { DRAIN_PATH, HEALTH_PATH, NodeId, signLinkToken } from "@regio/protocol";
+import { DRAIN_AUDIENCE } from "./node/app-link-auth.ts";
 import { randomUUID } from "node:crypto";
 import { parseArgs } from "node:util";
 import { startBroker } from "./broker.ts";
@@ -16,10 +17,12 @@ async function main(argv: string[]): Promise<void> {
       return runBroker(rest);
     case "global":
       return runGlobal(rest);
+    case "drain":
+      return runDrain(rest);
     case "kafka":
       return runKafka(rest);
     default:
-      console.error(`unknown command '${command ?? ""}'\ncommands: broker, global, kafka\n\n${USAGE}`);
+      console.error(`unknown command '${command ?? ""}'\ncommands: broker, global, drain, kafka\n\n${USAGE}`);
       process.exit(2);
   }
 }
@@ -55,6 +58,20 @@ async function runBroker(argv: string[]): Promise<void> {
         log: logger,
       })
     : undefined;
+  // SIGTERM (a rolling update, `docker stop`) and `regio drain`: drain, close, exit, within a bound.
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.drainTimeoutMs }, "drain took too long; exiting");
+      process.exit(1);
+    }, config.drainTimeoutMs);
+    deadline.unref();
+    await broker.drain();
+    await broker.close();
+    process.exit(0);
+  };
   const broker = await startBroker({
     ...config,
     // App-link tokens verify with any of the keys (the broker splits the list), as records do.
@@ -63,14 +80,66 @@ async function runBroker(argv: string[]): Promise<void> {
     logger,
     replicator,
     cors: config.corsOrigin ? { origin: config.corsOrigin } : undefined,
+    onDrainRequest: () => void stop(),
   });
-  const stop = async () => {
-    await broker.close();
-    process.exit(0);
-  };
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
+  process.once("SIGINT", () => void stop());
+  process.once("SIGTERM", () => void stop());
 }
+
+/**
+ * `regio drain <node URL> [--access-key KEY]`: asks a node to drain (authenticated with the access
+ * key) and waits until it has stopped (it drains, closes and exits).
+ */
+async function runDrain(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      "access-key": { type: "string" },
+      "timeout-ms": { type: "string" },
+      help: { type: "boolean" },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) return console.log(DRAIN_USAGE);
+  const [target] = positionals;
+  const accessKey = (values["access-key"] ?? process.env.REGIO_ACCESS_KEY ?? "").split(",")[0];
+  if (!target || !accessKey) {
+    console.error(`regio drain: a node URL and an access key are needed\n\n${DRAIN_USAGE}`);
+    process.exit(2);
+  }
+  const token = signLinkToken(accessKey, { hub: DRAIN_AUDIENCE, sub: "regio-drain", ttlSeconds: 60 });
+  const answer = await fetch(new URL(DRAIN_PATH, target), {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}` },
+  }).catch((error: unknown) => error as Error);
+  if (answer instanceof Error) {
+    console.error(`regio drain: cannot reach ${target}: ${answer.message}`);
+    process.exit(1);
+  }
+  const body = await answer.text();
+  if (answer.status !== 202) {
+    console.error(`regio drain: ${target} refused (HTTP ${answer.status}): ${body}`);
+    process.exit(1);
+  }
+  const deadline = Date.now() + Number(values["timeout-ms"] ?? 60_000);
+  while (Date.now() < deadline) {
+    const alive = await fetch(new URL(HEALTH_PATH, target), { signal: AbortSignal.timeout(1000) }).then(
+      () => true,
+      () => false,
+    );
+    if (!alive) {
+      console.log(JSON.stringify({ drained: target }));
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  console.error(`regio drain: ${target} is still up after the timeout`);
+  process.exit(1);
+}
+
+const DRAIN_USAGE = `usage: regio drain <node URL> [--access-key KEY] [--timeout-ms MS]   (the key also from REGIO_ACCESS_KEY)
+  Asks the node to drain: it takes no new sessions, its app servers move their operations, its clients
+  reconnect elsewhere and recover their sockets; then it stops. Waits until it has (default 60000 ms).`;
 
 /** `regio global --region NAME=URL,... ...`: the global endpoint in front of the regions, until Ctrl-C. */
 async function runGlobal(argv: string[]): Promise<void> {

@@ -53,6 +53,8 @@ export interface BrokerConfig {
   recoveryWindowMs: number;
   /** Bytes of recoverable events kept per hub at most. */
   recoveryMaxBytes: number;
+  /** How long a drain (SIGTERM, `regio drain`) may take before the process exits anyway, ms. */
+  drainTimeoutMs: number;
   /** Bytes per write to Kafka, at most. */
   maxBatchBytes: number;
   /** A record larger than this (key, value, headers) is refused, bytes. */
@@ -91,6 +93,7 @@ const FLAGS = {
   "max-link-buffered-bytes": "REGIO_MAX_LINK_BUFFERED_BYTES",
   "recovery-window-ms": "REGIO_RECOVERY_WINDOW_MS",
   "recovery-max-bytes": "REGIO_RECOVERY_MAX_BYTES",
+  "drain-timeout-ms": "REGIO_DRAIN_TIMEOUT_MS",
   "max-batch-bytes": "REGIO_MAX_BATCH_BYTES",
   "max-record-bytes": "REGIO_MAX_RECORD_BYTES",
   "node-url-pattern": "REGIO_NODE_URL_PATTERN",
@@ -123,6 +126,7 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --max-link-buffered-bytes B  owed to one app server before its link is dropped (67108864)  REGIO_MAX_LINK_BUFFERED_BYTES
   --recovery-window-ms MS   events kept for clients that come back (120000)  REGIO_RECOVERY_WINDOW_MS
   --recovery-max-bytes B    recoverable events kept per hub (67108864)       REGIO_RECOVERY_MAX_BYTES
+  --drain-timeout-ms MS     SIGTERM / regio drain: exit after at most (15000) REGIO_DRAIN_TIMEOUT_MS
   --max-batch-bytes B       bytes per write to Kafka (900000)     REGIO_MAX_BATCH_BYTES
   --max-record-bytes B      largest record, refused above (1000000) REGIO_MAX_RECORD_BYTES
   --node-url-pattern GLOBS  other nodes' URLs, comma-separated    REGIO_NODE_URL_PATTERN
@@ -188,6 +192,7 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
     ),
     recoveryWindowMs: integer(get("recovery-window-ms") ?? "120000", "recovery-window-ms"),
     recoveryMaxBytes: integer(get("recovery-max-bytes") ?? String(64 * 1024 * 1024), "recovery-max-bytes"),
+    drainTimeoutMs: integer(get("drain-timeout-ms") ?? "15000", "drain-timeout-ms"),
     maxBatchBytes: integer(get("max-batch-bytes") ?? "900000", "max-batch-bytes"),
     maxRecordBytes,
     nodeUrlPatterns,

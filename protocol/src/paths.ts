@@ -15,3 +15,5 @@ export const APP_LINK_PATH_PATTERN = /^\/server\/hubs\/([^/?]+)\/?(\?|$)/;
 
 export const HEALTH_PATH = "/healthz";
 export const READY_PATH = "/readyz";
+/** `POST` here, with a token signed with the access key for the audience `_drain`: the node drains. */
+export const DRAIN_PATH = "/drain";

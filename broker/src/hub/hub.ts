@@ -128,13 +128,29 @@ export class Hub {
 
   /** The app servers serving through this node, for heartbeats (serverCount across nodes, relays). */
   appServerIds(): AppServerId[] {
+    if (this.draining) return [];
     const serving = [...this.links.values()].filter((link) => link.isServing);
     return [...new Set(serving.map((link) => link.appServerId))];
   }
 
   get hasAppServers(): boolean {
+    if (this.draining) return false;
     for (const link of this.links.values()) if (link.isServing) return true;
     return false;
+  }
+
+  /** Set while the node drains: it takes no new sessions (they are relayed to other nodes). */
+  private draining = false;
+
+  /**
+   * The node is draining: app servers hear it (and move their operations to another node), and
+   * every client session here is closed, so its client reconnects elsewhere and recovers its
+   * sockets there (they are kept: "forced close" is a reason after which socket.io recovers).
+   */
+  drain(): void {
+    this.draining = true;
+    for (const link of this.links.values()) link.send({ type: MessageType.Draining });
+    for (const session of [...this.sessions.values()]) session.close();
   }
 
   /** Nothing left on this node: no links, no sessions, no view (the hub can be dropped). */
@@ -257,6 +273,7 @@ export class Hub {
 
   /** New sessions go to the serving app server with the fewest sessions on this node. */
   private pickLink(): AppLink | undefined {
+    if (this.draining) return undefined;
     let best: AppLink | undefined;
     for (const link of this.links.values()) {
       if (link.isServing && (!best || link.sessionCount < best.sessionCount)) best = link;

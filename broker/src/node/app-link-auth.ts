@@ -38,6 +38,29 @@ export function authenticateAppLink(
   }
 }
 
+/**
+ * The audience of an operator's drain token (in the hub claim): not a valid hub name, so no app-link
+ * token can be one and no drain token opens an app link.
+ */
+export const DRAIN_AUDIENCE = "_drain";
+
+/** An operator's request (drain): a bearer token signed with the access key, for `audience`. */
+export function authenticateOperator(
+  accessKeys: readonly string[],
+  audience: string,
+  req: IncomingMessage,
+): AppLinkIdentity | AppLinkRefusal {
+  const token = bearerToken(req);
+  if (!token) return { status: 401, error: new RegioError(ErrorCode.TokenMissing, "token is missing") };
+  try {
+    return { hub: audience, appServerId: AppServerId(verifyLinkToken(accessKeys, token, audience).sub) };
+  } catch (error) {
+    const regioError =
+      error instanceof RegioError ? error : new RegioError(ErrorCode.TokenInvalid, String(error));
+    return { status: 401, error: regioError };
+  }
+}
+
 function bearerToken(req: IncomingMessage): string | undefined {
   const header = req.headers.authorization;
   if (header?.startsWith("Bearer ")) return header.slice("Bearer ".length).trim();

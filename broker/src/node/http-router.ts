@@ -6,6 +6,7 @@ import {
   APP_LINK_PATH_PATTERN,
   CLIENT_PATH_PATTERN,
   ErrorCode,
+  DRAIN_PATH,
   HEALTH_PATH,
   HUB_NAME,
   READY_PATH,
@@ -13,7 +14,12 @@ import {
 } from "@regio/protocol";
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../logger.ts";
-import { authenticateAppLink, type AppLinkIdentity } from "./app-link-auth.ts";
+import {
+  authenticateAppLink,
+  authenticateOperator,
+  DRAIN_AUDIENCE,
+  type AppLinkIdentity,
+} from "./app-link-auth.ts";
 import {
   FORWARDED_BY_HEADER,
   forwardRequest,
@@ -43,6 +49,8 @@ export interface RouterContext {
   allowedOrigins: readonly string[] | undefined;
   /** `/readyz`: whether this node can serve, and the detail. */
   readiness(): { ready: boolean; body: object };
+  /** An operator (authenticated) asked this node to drain. */
+  requestDrain(): void;
   /** Whether the node may hold this hub (it holds it already, or fewer than its limit). */
   admitsHub(hub: string): boolean;
   /** An authenticated app link. */
@@ -54,7 +62,16 @@ export interface RouterContext {
  * of clients (to the hub's engine, or forwarded to the node that owns the session), app links.
  */
 export class HttpRouter {
+  /** Client WebSockets piped to another node (relayed, or forwarded to their session's node). */
+  private readonly piped = new Set<Socket>();
+
   constructor(private readonly ctx: RouterContext) {}
+
+  /** Ends the piped WebSockets: their clients reconnect (and recover) elsewhere. */
+  closePiped(): void {
+    for (const socket of this.piped) socket.destroy();
+    this.piped.clear();
+  }
 
   onRequest(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? "/").split("?")[0];
@@ -65,6 +82,7 @@ export class HttpRouter {
       const { ready, body } = this.ctx.readiness();
       return sendJson(res, ready ? 200 : 503, body);
     }
+    if (path === DRAIN_PATH) return this.onDrain(req, res);
     const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
     if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
     const route = this.clientRoute(clientMatch[1]!, req);
@@ -87,13 +105,32 @@ export class HttpRouter {
     const clientMatch = CLIENT_PATH_PATTERN.exec(url);
     if (clientMatch) {
       const route = this.clientRoute(clientMatch[1]!, req);
-      if (route instanceof URL) return forwardUpgrade(req, socket, head, route, this.forwardOptions());
+      if (route instanceof URL) {
+        // Piped for the session's life: the HTTP server no longer counts it, so close() ends it here.
+        this.piped.add(socket);
+        socket.once("close", () => this.piped.delete(socket));
+        return forwardUpgrade(req, socket, head, route, this.forwardOptions());
+      }
       if (route instanceof RegioError) return rejectUpgrade(socket, statusOf(route), route);
       return route.engine.handleUpgrade(req, socket, head);
     }
     const linkMatch = APP_LINK_PATH_PATTERN.exec(url);
     if (linkMatch) return this.upgradeAppLink(linkMatch[1]!, req, socket, head);
     rejectUpgrade(socket, 404, new RegioError(ErrorCode.BadHub, `no route for ${url.split("?")[0]}`));
+  }
+
+  /** `POST /drain` with a token signed with the access key (for hub `_drain`): `regio drain`. */
+  private onDrain(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method !== "POST")
+      return sendJson(res, 405, { code: "METHOD_NOT_ALLOWED", message: "POST /drain" });
+    const identity = authenticateOperator(this.ctx.accessKeys, DRAIN_AUDIENCE, req);
+    if ("error" in identity) {
+      this.ctx.log.warn({ code: identity.error.code }, "drain request refused");
+      return sendJson(res, identity.status, { code: identity.error.code, message: identity.error.message });
+    }
+    this.ctx.log.info({ by: identity.appServerId }, "drain requested");
+    sendJson(res, 202, { status: "draining", nodeId: this.ctx.nodeId });
+    this.ctx.requestDrain();
   }
 
   private upgradeAppLink(hub: string, req: IncomingMessage, socket: Socket, head: Buffer): void {

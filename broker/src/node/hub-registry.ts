@@ -60,6 +60,16 @@ export class HubRegistry {
     return Object.fromEntries([...this.hubs].map(([name, hub]) => [name, hub.appServerIds()]));
   }
 
+  /** Per hub: app servers serving through this node, and client sessions here (for /readyz). */
+  summary(): Record<string, { appServers: number; sessions: number }> {
+    return Object.fromEntries(
+      [...this.hubs].map(([name, hub]) => [
+        name,
+        { appServers: hub.appServerIds().length, sessions: hub.sessions.size },
+      ]),
+    );
+  }
+
   sessionCount(): number {
     let sessions = 0;
     for (const hub of this.hubs.values()) sessions += hub.sessions.size;

@@ -196,6 +196,10 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
       if (this.primary === link) this.emit("up", hello);
     });
     link.on("nodes", (hello) => this.learnNodes(hello));
+    // A draining node closes soon: operations move to another node now, unacknowledged ones too.
+    link.on("draining", () => {
+      if (this.primary === link) this.choosePrimary();
+    });
     link.on("down", () => {
       if (this.primary === link) this.choosePrimary();
       this.emit("down", link);
@@ -224,7 +228,8 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   }
 
   private choosePrimary(): void {
-    this.primary = [...this.links.values()].find((link) => link.isUp);
+    const up = [...this.links.values()].filter((link) => link.isUp);
+    this.primary = up.find((link) => !link.draining) ?? up[0];
     const primary = this.primary;
     if (!primary) return;
     if (this.replayPending) {

@@ -44,6 +44,8 @@ export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
 
 export interface NodeLinkEvents {
   up: [hello: Hello];
+  /** The node is draining: operations should go to another node from now on. */
+  draining: [];
   nodes: [hello: Hello];
   down: [reason: string];
   message: [message: Message];
@@ -66,6 +68,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private pendingSend: SessionSend | undefined;
   /** The node's id, once it said hello. */
   nodeId: string | undefined;
+  /** The node said it is draining (it will close): not a primary any more. */
+  draining = false;
   /** Largest operation frame the node accepts. */
   maxOperationBytes = DEFAULT_MAX_OPERATION_BYTES;
   /** Whether the link's first failure of a streak was reported (one error per outage, not per retry). */
@@ -225,6 +229,10 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       case MessageType.Hello:
         this.onHello(message);
         return;
+      case MessageType.Draining:
+        this.draining = true;
+        this.emit("draining");
+        return;
       case MessageType.Error:
         // An answer to one operation or request is its owner's business; the rest is the link's.
         if (message.seq !== undefined || message.requestId !== undefined) this.emit("message", message);
@@ -240,6 +248,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     if (hello.limits) this.maxOperationBytes = hello.limits.maxOperationBytes;
     const first = !this.up;
     if (first) {
+      this.draining = false;
       // Until the node hears this it hands the link no client sessions.
       this.up = true;
       this.write({ type: MessageType.Ready, stream: this.options.stream, lastSeq: this.options.lastSeq?.() });
