@@ -72,11 +72,13 @@ describe("recovery when a whole region is lost", () => {
       nodes.push(await startCliNode(id, flags(region, own, peer, other)));
     }
     const [east1, east2, west1, west2] = nodes as [CliNode, CliNode, CliNode, CliNode];
-    // Clients land in eastus first (listed first; equal round trips on one machine).
+    // Clients land in eastus first: westeurope's nodes are reached through delaying proxies.
+    const farWest = await Promise.all([startDelayProxy(west1.url, 10), startDelayProxy(west2.url, 10)]);
+    for (const far of farWest) closers.push(() => far.close());
     global = await startCliGlobal([
       "--port=0",
       `--region=eastus=${east1.url},${east2.url}`,
-      `--region=westeurope=${west1.url},${west2.url}`,
+      `--region=westeurope=${farWest.map((far) => far.url).join(",")}`,
       "--probe-interval=200",
     ]);
 

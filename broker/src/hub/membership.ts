@@ -17,6 +17,11 @@ export interface SocketEntry {
   snapshot: SocketSnapshot | undefined;
   /** Set when the socket may be recovered after its session is lost (connection state recovery). */
   recovery?: Recovery;
+  /**
+   * A recovered socket whose client came back to a node that was behind the one it left: per stream
+   * (its offset tag), the last seq the client already received. Those events are not written again.
+   */
+  received?: Map<string, number>;
   /** When this node first learned of the socket (ms). */
   seenAt: number;
 }

@@ -125,10 +125,11 @@ export class OperationIntake {
     history: boolean,
     publishedAt?: number,
   ): void {
+    const position = { tag: this.tag(stream), seq };
     const recoverable =
       operation.type === MessageType.Broadcast && (operation.flags & SendFlags.recoverable) !== 0;
     if (!recoverable) {
-      if (!history) this.executor.execute(operation, origin);
+      if (!history) this.executor.execute(operation, origin, position);
       return;
     }
     const positions = new Map<string, number>();
@@ -138,11 +139,11 @@ export class OperationIntake {
     const at = history && publishedAt !== undefined ? publishedAt : Date.now();
     const packet = this.executor.recoverablePacket(operation, formatOffset({ at, positions }));
     if (!packet) {
-      if (!history) this.executor.execute(operation, origin);
+      if (!history) this.executor.execute(operation, origin, position);
       return;
     }
-    if (!history) this.executor.deliver(operation, packet, origin);
-    this.ctx.recoveryLog.add(this.tag(stream), seq, operation.target, packet, at);
+    if (!history) this.executor.deliver(operation, packet, origin, position);
+    this.ctx.recoveryLog.add(position.tag, seq, operation.target, packet, at);
   }
 
   private tag(stream: string): string {

@@ -36,10 +36,15 @@ export class OperationExecutor {
     private readonly serverSideEmits: ServerSideEmitRequests,
   ) {}
 
-  execute(operation: Operation, origin: AppLink | undefined): void {
+  execute(operation: Operation, origin: AppLink | undefined, position?: StreamPosition): void {
     switch (operation.type) {
       case MessageType.Broadcast:
-        return this.deliver(operation, preparePacket(operation.packet, operation.flags, true), origin);
+        return this.deliver(
+          operation,
+          preparePacket(operation.packet, operation.flags, true),
+          origin,
+          position,
+        );
       case MessageType.BroadcastWithAck:
         if (origin) this.broadcastWithAck(operation, origin);
         return;
@@ -67,9 +72,18 @@ export class OperationExecutor {
     return marked === undefined ? undefined : preparePacket([marked, ...attachments], operation.flags, true);
   }
 
-  /** Writes a broadcast's packet to this node's clients the target reaches. */
-  deliver(operation: Broadcast, packet: PreparedPacket, origin: AppLink | undefined): void {
+  /**
+   * Writes a broadcast's packet to this node's clients the target reaches, except to a recovered
+   * socket that already received it (from the node it left, which was ahead of this one).
+   */
+  deliver(
+    operation: Broadcast,
+    packet: PreparedPacket,
+    origin: AppLink | undefined,
+    position?: StreamPosition,
+  ): void {
     for (const entry of this.localTargets(operation.target, origin)) {
+      if (entry.received && position && alreadyReceived(entry, position)) continue;
       this.sessions.get(entry.owner.sessionId)?.write(packet);
     }
   }
@@ -185,4 +199,20 @@ function snapshotOf(entry: SocketEntry): SocketSnapshot {
       auth: {},
     },
   };
+}
+
+/** Where an operation stands in its stream: the stream's tag in recovery offsets, and its seq. */
+export interface StreamPosition {
+  tag: string;
+  seq: number;
+}
+
+/** Whether a recovered socket's client got this operation already; forgets what it has passed. */
+function alreadyReceived(entry: SocketEntry, { tag, seq }: StreamPosition): boolean {
+  const received = entry.received!;
+  const last = received.get(tag);
+  if (last === undefined) return false;
+  if (seq >= last) received.delete(tag);
+  if (received.size === 0) entry.received = undefined;
+  return seq <= last;
 }

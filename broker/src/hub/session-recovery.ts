@@ -117,6 +117,9 @@ export class SessionRecovery {
     const missed = this.log.missedAfter(offset, request.nsp, socket.rooms);
     if (!missed) return undefined;
     this.ctx.index.join(socket.nsp, socket.sid, owner, socket.rooms, socket.snapshot, socket.recovery);
+    // This node may be behind the one the client left: what the client got there is not sent again.
+    const entry = this.ctx.index.get(socket.nsp, socket.sid);
+    if (entry) entry.received = new Map(offset.positions);
     session.addSocket(socket.nsp, socket.sid);
     for (const packet of missed) session.write(packet);
     return { sid: socket.sid, rooms: socket.rooms, data: socket.snapshot?.data };
