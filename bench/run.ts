@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { crossRegionLatency } from "./cross-region-latency.ts";
 import { fanout, type FanoutResult } from "./fanout.ts";
+import { recoveryAfterLoss } from "./recovery.ts";
 import { regionFailover } from "./region-failover.ts";
 
 interface Scenario {
@@ -89,6 +90,30 @@ ${runs.map((r, i) => `| ${i + 1} | ${ms(r.firstDeliveryMs)} | ${ms(r.firstNewMes
 Detection is the SDK's own: a killed node's links close at once; with every link of the region down
 for \`failoverAfterMs\` (500 ms) the SDK ranks the other regions by their \`/readyz\` round trip, links
 to the nearest and replays its window there.`;
+    },
+  },
+  {
+    name: "recovery",
+    async run() {
+      const results = [await recoveryAfterLoss("node"), await recoveryAfterLoss("region")];
+      const ms = (n: number) => (Number.isFinite(n) ? Math.round(n).toString() : "-");
+      return `## Connection state recovery after a loss (bench/recovery.ts)
+
+1,000 socket.io clients (WebSocket, socket.io-client's default reconnection: first retry after
+0.5-1.5 s) connect through \`regio global\`; an app server with \`connectionStateRecovery\` streams a
+numbered broadcast to all of them every 100 ms. Then the node the clients are on is SIGKILLed (node
+loss: one region of two nodes), or their whole region, node and Kafka (region loss: two regions of
+one node each). "Recovered": moved clients whose socket came back (\`recovered === true\`, same id).
+Time: from the kill to each one's recovery. Duplicates and missing: over every client's messages.
+
+| loss | clients | moved | recovered | time to recover p50 (ms) | p99 (ms) | duplicates | missing |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+${results.map((r) => `| ${r.loss} | ${r.clients} | ${r.moved} | ${r.recovered} (${((100 * r.recovered) / Math.max(1, r.moved)).toFixed(1)} %) | ${ms(r.p50Ms)} | ${ms(r.p99Ms)} | ${r.duplicates} | ${r.missing} |`).join("\n")}
+
+With few clients the time to recover is socket.io-client's own reconnection delay (50 clients, node
+loss: p50 about 1.0 s, p99 1.6 s). At 1,000 it is this machine: the 1,000 clients, the global
+endpoint (every connection is piped through it), the nodes and the app servers share its 2 cores,
+and hundreds of clients reconnect and are restored in the same second.`;
     },
   },
 ];

@@ -9,8 +9,8 @@ export interface KafkaConnection {
    * SASL OAUTHBEARER with a Microsoft Entra access token of the node's managed identity (Azure
    * Event Hubs; `<prefix>SASL_MECHANISM=oauthbearer`): the token is for the resource
    * `https://<host of the first broker>`, `clientId` (AZURE_CLIENT_ID) picks a user-assigned
-   * identity. The Kafka client needs a token provider for it (README, "Event Hubs with Microsoft
-   * Entra ID"); until it has one, such a cluster is reached without SASL and refuses the node.
+   * identity. The token comes from the platform's managed identity endpoint (IDENTITY_ENDPOINT,
+   * IDENTITY_HEADER), cached until shortly before it expires (replication/kafka/entra-token.ts).
    */
   oauthBearer?: { tokenSource: "azure-managed-identity"; clientId?: string };
 }

@@ -1,5 +1,5 @@
 import type { NodeId } from "@regio/protocol";
-import { Kafka, logLevel, type LogEntry, type Producer } from "kafkajs";
+import { Kafka, logLevel, type SASLOptions, type LogEntry, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
 import { LogThrottle } from "../../log-throttle.ts";
 import type { Logger } from "../../logger.ts";
@@ -10,6 +10,7 @@ import { describeError } from "./kafka-errors.ts";
 import { PublishBuffer } from "./publish-buffer.ts";
 import { encodeEvent, encodeHeartbeat, encodeMembership } from "./record-codec.ts";
 import { RecordIntake } from "./record-intake.ts";
+import { entraTokenProvider, eventHubsResource } from "./entra-token.ts";
 import { RecordSigner } from "./record-signature.ts";
 import { RegionReader } from "./region-reader.ts";
 import { ensureTopics, topicNames, type TopicNames } from "./topics.ts";
@@ -275,7 +276,7 @@ export class KafkaReplicator implements Replicator {
         clientId: `regio-${this.options.nodeId}`,
         brokers: connection.brokers,
         ssl: connection.ssl,
-        sasl: connection.sasl,
+        sasl: saslOf(connection),
         logLevel: logLevel.WARN,
         // kafkajs logs every failed attempt; the readers and the publish buffer report what matters
         // (once per change, in logs and readiness), so its own lines are for debugging.
@@ -289,6 +290,18 @@ export class KafkaReplicator implements Replicator {
     }
     return kafka;
   }
+}
+
+/** kafkajs's SASL settings for a cluster: PLAIN with a password, or OAUTHBEARER with a managed identity. */
+function saslOf(connection: KafkaConnection): SASLOptions | undefined {
+  if (connection.oauthBearer) {
+    const provider = entraTokenProvider({
+      resource: eventHubsResource(connection.brokers[0]!),
+      clientId: connection.oauthBearer.clientId,
+    });
+    return { mechanism: "oauthbearer", oauthBearerProvider: provider };
+  }
+  return connection.sasl;
 }
 
 function prefixed(names: TopicNames, region: string): TopicNames {
