@@ -28,7 +28,17 @@ export interface RegionalLinksOptions extends Omit<LinkSetOptions, "endpoint" | 
   outbox?: OutboxOptions;
 }
 
-/** What the adapter and useRegio need from the app server's links, one region or several. */
+/**
+ * What the adapter and useRegio need from the app server's links, one region (LinkSet) or several
+ * (RegionalLinks). Guarantees every implementation gives (test/links/contract.ts checks each):
+ * - `sendOperation` numbers operations 1, 2, 3, ... in call order, or throws (PAYLOAD_TOO_LARGE,
+ *   BUFFER_FULL) without numbering the operation; every numbered operation reaches the clients it
+ *   targets once and in order, also when the link it went on is lost (it is kept until a node
+ *   acknowledges it, and re-sent to the next primary);
+ * - a request (`request`) gets its answer, re-sent after a lost link when it is a read;
+ * - an operation a node refuses for good is dropped and reported as an "error", never retried;
+ * - "up" is emitted once linked, "down" for each link lost (its sessions end with it).
+ */
 export interface Links extends EventEmitter<LinkSetEvents> {
   readonly isUp: boolean;
   readonly maxOperationBytes: number;
