@@ -59,7 +59,7 @@ export class VirtualConnection extends EventEmitter {
     this.protocol = handshake.protocol;
     this.remoteAddress = handshake.remoteAddress;
     this.transport = transportOf(handshake.transport, link);
-    const query = Object.fromEntries(new URL(handshake.url, "http://regio").searchParams);
+    const query = queryOf(handshake.url);
     this.request = {
       method: "GET",
       url: handshake.url,
@@ -129,6 +129,19 @@ export class VirtualConnection extends EventEmitter {
     if (this.readyState === "closed") return;
     this.readyState = "closed";
     this.emit("close", reason, description);
+  }
+}
+
+/**
+ * The handshake URL's query, as socket.io reads it. A node sends the path a client requested, which
+ * always parses; one that does not (a broken or hostile node, e.g. "http://") has no query, rather
+ * than throwing out of the link's message handler and taking the app server down.
+ */
+function queryOf(url: string): Record<string, string> {
+  try {
+    return Object.fromEntries(new URL(url, "http://regio").searchParams);
+  } catch {
+    return {};
   }
 }
 

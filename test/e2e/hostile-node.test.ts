@@ -1,0 +1,64 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Server } from "socket.io";
+import { useRegio, type RegioHandle } from "@regio/sdk";
+import { formatConnectionString, MessageType, SessionId, type Handshake } from "@regio/protocol";
+import { ACCESS_KEY, HUB } from "../support/regio-harness.ts";
+import { startScriptedNode, type ScriptedLink, type ScriptedNode } from "../support/scripted-node.ts";
+
+/**
+ * An app server trusts its node to speak the protocol, not to be bug-free: frames no real node sends
+ * (found by test/fuzz) cost the app server nothing but the one session or message they are about.
+ */
+describe("an app server whose node sends frames no node should", () => {
+  let node: ScriptedNode;
+  let io: Server;
+  let regio: RegioHandle;
+  let link: ScriptedLink;
+
+  beforeEach(async () => {
+    node = await startScriptedNode();
+    io = new Server();
+    io.on("connection", (socket) =>
+      socket.on("echo", (value: unknown, ack: (v: unknown) => void) => ack(value)),
+    );
+    regio = useRegio(io, { hub: HUB, connectionString: formatConnectionString(node.url, ACCESS_KEY) });
+    link = await node.nextLink();
+  });
+  afterEach(async () => {
+    await io.close();
+    await regio.close();
+    await node.close();
+  });
+
+  const handshake = (url: string): Handshake => ({
+    url,
+    headers: { host: "127.0.0.1" },
+    remoteAddress: "127.0.0.1",
+    secure: false,
+    transport: "websocket",
+    protocol: 4,
+  });
+
+  /** A new session connects to "/" and gets an echo answered. */
+  async function stillServes(id: string): Promise<void> {
+    const sessionId = SessionId(id);
+    link.send({
+      type: MessageType.SessionOpen,
+      sessionId,
+      handshake: handshake(`/?EIO=4&transport=websocket`),
+    });
+    link.send({ type: MessageType.SessionMessage, sessionId, data: "0" });
+    expect((await link.next(MessageType.SessionSend)).data[0]).toMatch(/^0\{"sid":/);
+    link.send({ type: MessageType.SessionMessage, sessionId, data: '21["echo","still here"]' });
+    expect((await link.next(MessageType.SessionSend)).data).toEqual(['31["still here"]']);
+  }
+
+  it("opens a session whose handshake URL does not parse, with an empty query", async () => {
+    const sessionId = SessionId("odd");
+    link.send({ type: MessageType.SessionOpen, sessionId, handshake: handshake("http://") });
+    link.send({ type: MessageType.SessionMessage, sessionId, data: "0" });
+    expect((await link.next(MessageType.SessionSend)).data[0]).toMatch(/^0\{"sid":/);
+    expect([...io.of("/").sockets.values()][0]!.handshake.query).toEqual({});
+    await stillServes("good");
+  });
+});
