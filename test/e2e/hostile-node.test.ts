@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Server } from "socket.io";
 import { useRegio, type RegioHandle } from "@regio/sdk";
-import { formatConnectionString, MessageType, SessionId, type Handshake } from "@regio/protocol";
+import { formatConnectionString, MessageType, NodeId, SessionId, type Handshake } from "@regio/protocol";
 import { ACCESS_KEY, HUB } from "../support/regio-harness.ts";
 import { startScriptedNode, type ScriptedLink, type ScriptedNode } from "../support/scripted-node.ts";
 
@@ -25,9 +25,10 @@ describe("an app server whose node sends frames no node should", () => {
     link = await node.nextLink();
   });
   afterEach(async () => {
+    // The node goes first: a link that a throwing handler left stuck would never see its close answered.
+    await node.close();
     await io.close();
     await regio.close();
-    await node.close();
   });
 
   const handshake = (url: string): Handshake => ({
@@ -60,5 +61,19 @@ describe("an app server whose node sends frames no node should", () => {
     expect((await link.next(MessageType.SessionSend)).data[0]).toMatch(/^0\{"sid":/);
     expect([...io.of("/").sockets.values()][0]!.handshake.query).toEqual({});
     await stillServes("good");
+  });
+
+  it("links only to the nodes of a Hello whose URLs it can link to, and keeps serving", async () => {
+    const odd = ["/relative", "mailto:x", "http://[", "http://256.256.256.256/", "file:///etc/passwd", ""];
+    link.send({
+      type: MessageType.Hello,
+      nodeId: NodeId("scripted"),
+      region: "test",
+      nodes: [
+        ...odd.map((url, i) => ({ nodeId: NodeId(`odd${i}`), url, region: "test" })),
+        { nodeId: NodeId("scripted"), url: node.url, region: "test" },
+      ],
+    });
+    await stillServes("after-hello");
   });
 });

@@ -213,8 +213,8 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   private learnNodes(hello: Hello): void {
     const listed = new Set<string>();
     for (const node of hello.nodes) {
-      if (!node.url) continue;
-      const url = new URL(node.url);
+      const url = linkableUrl(node.url);
+      if (!url) continue;
       listed.add(url.href);
       this.addLink(url);
     }
@@ -292,4 +292,15 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
       primary.sendFrame(entry.frame);
     }
   }
+}
+
+/**
+ * A node URL from Hello that the SDK can link to: absolute http or https (a WebSocket to it is
+ * ws or wss). A node lists only such URLs; one that lists others (a broken or hostile node:
+ * "/path", "mailto:x", "http://[") must not make the app server throw out of the link's handler.
+ */
+function linkableUrl(text: string): URL | undefined {
+  if (!URL.canParse(text)) return undefined;
+  const url = new URL(text);
+  return url.protocol === "http:" || url.protocol === "https:" ? url : undefined;
 }
