@@ -211,10 +211,21 @@ function applyToSockets(io: Server, message: ApplyToSockets): void {
   }
 }
 
+/** Event names socket.io's serverSideEmit refuses to send (its Namespace's RESERVED_EVENTS). */
+const RESERVED_SERVER_SIDE_EVENTS: ReadonlySet<unknown> = new Set(["connect", "connection", "new_namespace"]);
+
 function deliverServerSideEmit(io: Server, link: NodeLink, message: ServerSideEmitDeliver): void {
   const nsp = io._nsps.get(message.nsp) as unknown as
-    { _onServerSideEmit(args: unknown[]): void } | undefined;
+    { _onServerSideEmit(args: unknown[]): void; listenerCount(event: string): number } | undefined;
   if (!nsp) return;
+  // What socket.io would never send arrives only from a broken or hostile peer (a node, or another
+  // app server through it): a reserved name would reach the app's connection handlers with a
+  // non-socket, and an "error" nobody listens for would throw out of the link's handler and take
+  // the app server down. Neither is delivered (a request for one goes unanswered, as for an event
+  // nobody handles).
+  const event = message.args[0];
+  if (RESERVED_SERVER_SIDE_EVENTS.has(event) || (event === "error" && nsp.listenerCount("error") === 0))
+    return;
   const { requestId } = message;
   if (requestId === undefined) return nsp._onServerSideEmit(message.args);
   let answered = false;

@@ -76,4 +76,26 @@ describe("an app server whose node sends frames no node should", () => {
     });
     await stillServes("after-hello");
   });
+
+  it('delivers no serverSideEmit of a reserved event or of an "error" nobody listens for', async () => {
+    const seen: unknown[] = [];
+    io.of("/").on("fuzz", (...args: unknown[]) => seen.push(args));
+    for (const event of ["error", "connection", "connect", "new_namespace"]) {
+      link.send({ type: MessageType.ServerSideEmitDeliver, nsp: "/", args: [event, "not a socket"] });
+      link.send({
+        type: MessageType.ServerSideEmitDeliver,
+        nsp: "/",
+        args: [event, "not a socket"],
+        requestId: 7,
+      });
+    }
+    link.send({ type: MessageType.ServerSideEmitDeliver, nsp: "/", args: ["fuzz", 1] });
+    await stillServes("after-reserved");
+    expect(seen).toEqual([[1]]);
+    const errors: unknown[] = [];
+    io.of("/").on("error", (value: unknown) => errors.push(value));
+    link.send({ type: MessageType.ServerSideEmitDeliver, nsp: "/", args: ["error", "heard"] });
+    await stillServes("after-heard-error");
+    expect(errors).toEqual(["heard"]);
+  });
 });
