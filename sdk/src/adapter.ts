@@ -166,7 +166,8 @@ export class RegioAdapter extends Adapter {
             });
           }
         } else if (reply.type === MessageType.BroadcastAck) {
-          decodePacket(reply.packet, (decoded) => ack(...((decoded.data as unknown[]) ?? [])));
+          const args = ackArguments(reply.packet);
+          if (args) ack(...args);
         }
         return false;
       },
@@ -458,11 +459,28 @@ function boundedData(data: unknown): unknown {
   return boundedValue(data, DEFAULT_SNAPSHOT_BOUNDS.maxDepth, DEFAULT_SNAPSHOT_BOUNDS.dataBytes);
 }
 
-function decodePacket(parts: Payload[], onPacket: (packet: Packet) => void): void {
+/**
+ * The arguments of a client's acknowledgement of a broadcast, or undefined when it is not one
+ * socket.io can decode. Any client can send a malformed one (`3<id>{}`, an ack nested past the
+ * stack): the node reads only its header. Plain socket.io drops such a packet (and closes that
+ * client); here it is dropped too, rather than thrown out of the link's handler, which took the
+ * app server down. The emitter gets the other clients' answers, or its timeout.
+ */
+function ackArguments(parts: Payload[]): unknown[] | undefined {
   const decoder = new Decoder();
-  decoder.on("decoded", onPacket);
-  for (const part of parts) {
-    decoder.add(typeof part === "string" ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength));
+  let decoded: Packet | undefined;
+  decoder.on("decoded", (packet: Packet) => (decoded = packet));
+  try {
+    for (const part of parts) {
+      decoder.add(
+        typeof part === "string" ? part : Buffer.from(part.buffer, part.byteOffset, part.byteLength),
+      );
+    }
+  } catch {
+    return undefined;
+  } finally {
+    decoder.destroy();
   }
-  decoder.destroy();
+  const isAck = decoded?.type === PacketType.ACK || decoded?.type === PacketType.BINARY_ACK;
+  return isAck && Array.isArray(decoded!.data) ? (decoded!.data as unknown[]) : undefined;
 }

@@ -213,6 +213,44 @@ describe("hostile input never costs uptime or data", () => {
     }
   });
 
+  it("drops a client's acknowledgement of a broadcast that socket.io cannot decode, and keeps the others", async () => {
+    const raw = new WebSocket(
+      `${broker.url.replace("http", "ws")}${clientPath(HUB)}/?EIO=4&transport=websocket`,
+    );
+    const frames: string[] = [];
+    raw.on("message", (data: Buffer) => frames.push(data.toString()));
+    const frame = (pattern: RegExp) =>
+      until(() => frames.some((f) => pattern.test(f)), `a frame matching ${pattern}`).then(() =>
+        frames.find((f) => pattern.test(f))!,
+      );
+    try {
+      await once(raw, "open");
+      raw.send("40");
+      const sid = (JSON.parse((await frame(/^40\{/)).slice(2)) as { sid: string }).sid;
+      const honest = await connected(connect(broker, "/", { transports: ["websocket"] }));
+      clients.push(honest);
+      honest.on("question", (ack: (answer: string) => void) => ack("fine"));
+      for (const id of [sid, honest.id!]) owners(id).owner.io.of("/").sockets.get(id)!.join("acks");
+      await until(
+        async () => (await apps[0]!.io.in("acks").fetchSockets()).length === 2,
+        "both sockets are in the room, as the node sees it",
+      );
+      const answers = new Promise<unknown[]>((resolve) =>
+        apps[0]!.io
+          .to("acks")
+          .timeout(1000)
+          .emit("question", (_error: Error | null, responses: unknown[]) => resolve(responses)),
+      );
+      // The raw client answers with an ACK whose payload is not an array: only its header is valid.
+      const ackId = /^42(\d+)\["question"\]$/.exec(await frame(/^42\d+\["question"\]$/))![1]!;
+      raw.send(`43${ackId}{}`);
+      expect(await answers).toEqual(["fine"]);
+      await bystanderServed();
+    } finally {
+      raw.close();
+    }
+  });
+
   it("creates no hub for client requests naming unknown hubs, whatever their sid", async () => {
     const names = Array.from({ length: 5000 }, (_, i) => `ghost${i}`);
     for (let i = 0; i < names.length; i += 100) {
