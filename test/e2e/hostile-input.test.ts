@@ -251,6 +251,31 @@ describe("hostile input never costs uptime or data", () => {
     }
   });
 
+  it("closes a client that sends an Engine.IO message without data, as socket.io does", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    const raw = new WebSocket(
+      `${broker.url.replace("http", "ws")}${clientPath(HUB)}/?EIO=4&transport=websocket`,
+    );
+    try {
+      const frames: string[] = [];
+      raw.on("message", (data: Buffer) => frames.push(data.toString()));
+      await once(raw, "open");
+      raw.send("40");
+      await until(() => frames.some((f) => f.startsWith("40{")), "the client is connected");
+      const closed = once(raw, "close");
+      raw.send("4"); // a "message" packet with no payload: no Socket.IO packet at all
+      await closed;
+      await bystanderServed();
+      // It never reached an app server as a frame it could not read.
+      expect(warnings.filter((w) => w.includes("data is missing"))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+      raw.terminate();
+    }
+  });
+
   it("creates no hub for client requests naming unknown hubs, whatever their sid", async () => {
     const names = Array.from({ length: 5000 }, (_, i) => `ghost${i}`);
     for (let i = 0; i < names.length; i += 100) {

@@ -301,7 +301,11 @@ export class Hub {
     this.sessions.set(session.id, session);
     link.sessionCount++;
     link.send({ type: MessageType.SessionOpen, sessionId: session.id, handshake: session.handshake() });
-    socket.on("message", (data: string | Buffer) => {
+    socket.on("message", (data: string | Buffer | undefined) => {
+      // An Engine.IO message without data ("4") carries no Socket.IO packet: socket.io closes such
+      // a client ("parse error"), and SessionMessage has no way to say "no data" (it went out with
+      // its data field missing, a frame the app server could not read).
+      if (data === undefined) return session.close();
       if (!session.acks.idle && session.acks.offer(data)) return;
       link.send({ type: MessageType.SessionMessage, sessionId: session.id, data });
     });
