@@ -208,11 +208,20 @@ const KNOWN_TYPES: ReadonlySet<number> = new Set(Object.values(MessageType));
 const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder();
 
+/** Kinds whose values are the app's own (arguments, responses, socket.data, auth): see refuseProtoKeys. */
+const APP_VALUE_KINDS: ReadonlySet<Kind> = new Set<Kind>(["any", "any[]", "snapshot", "snapshot[]"]);
+/** The encoder's own depth limit (@msgpack/msgpack's default): deeper, it refuses by itself. */
+const MAX_ENCODE_DEPTH = 100;
+
 export function encodeMessage(message: Message): Uint8Array {
   const fields = MESSAGE_FIELDS[message.type] as readonly Field<MessageType>[];
   const record = message as unknown as Record<string, unknown>;
   const row: unknown[] = [message.type];
-  for (const [name] of fields) row.push(record[name as string] ?? null);
+  for (const [name, kind] of fields) {
+    const value = record[name as string] ?? null;
+    if (APP_VALUE_KINDS.has(kind)) refuseProtoKeys(value, name as string, 0);
+    row.push(value);
+  }
   while (row.length > 1 && row[row.length - 1] === null) row.pop();
   return encoder.encode(row);
 }
@@ -242,6 +251,25 @@ export function decodeMessage(frame: Uint8Array): Message {
     message[name as string] = value;
   });
   return message as unknown as Message;
+}
+
+/**
+ * The decoder refuses a map key "__proto__" (it guards against prototype pollution), and JSON.parse
+ * makes one an own key of an object a client sends (`{"__proto__": ...}`). An app that passes such
+ * a value on (a serverSideEmit of what a client sent) would send a frame its peer cannot read: the
+ * node answered BAD_FRAME without a seq, and the SDK re-sent the operation forever. It is refused
+ * here, where the sender can say why (a typed error at the app's emit).
+ */
+function refuseProtoKeys(value: unknown, field: string, depth: number): void {
+  if (typeof value !== "object" || value === null || depth > MAX_ENCODE_DEPTH || ArrayBuffer.isView(value))
+    return;
+  if (Array.isArray(value)) {
+    for (const item of value) refuseProtoKeys(item, field, depth + 1);
+    return;
+  }
+  if (Object.hasOwn(value, "__proto__"))
+    throw badFrame(`field ${field} holds a key "__proto__", which no peer's decoder accepts`);
+  for (const item of Object.values(value)) refuseProtoKeys(item, field, depth + 1);
 }
 
 function badFrame(message: string, cause?: unknown): RegioError {

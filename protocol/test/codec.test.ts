@@ -9,6 +9,7 @@ import {
   MessageType,
   RegioError,
   SessionId,
+  SocketId,
 } from "../src/index.ts";
 import { samples } from "./samples.ts";
 
@@ -87,5 +88,28 @@ describe("app-link codec", () => {
         description: "x",
       }).length,
     );
+  });
+
+  it('refuses to encode an app value with a key "__proto__" (which the decoder refuses), wherever it is', () => {
+    // JSON.parse makes "__proto__" an own key: what a client sends can hold one.
+    const hostile = JSON.parse('{"a":[{"__proto__":{"polluted":true}}]}') as unknown;
+    const encodes = (message: Parameters<typeof encodeMessage>[0]) => () => encodeMessage(message);
+    const refusal = { code: ErrorCode.BadFrame, message: expect.stringMatching(/__proto__/) as unknown };
+    expect(encodes({ type: MessageType.ServerSideEmit, seq: 1, nsp: "/", args: ["x", hostile] })).toThrow(
+      expect.objectContaining(refusal),
+    );
+    expect(encodes({ type: MessageType.ServerSideEmitResponse, requestId: 1, response: hostile })).toThrow(
+      expect.objectContaining(refusal),
+    );
+    expect(encodes({ type: MessageType.SocketData, nsp: "/", sid: SocketId("s"), data: hostile })).toThrow(
+      expect.objectContaining(refusal),
+    );
+    // What it does encode, the decoder reads: a "__proto__" that is only a prototype is no key at all.
+    const plain = {
+      type: MessageType.ServerSideEmitResponse,
+      requestId: 1,
+      response: { a: { b: [1, "x"] } },
+    };
+    expect(decodeMessage(encodeMessage(plain as Parameters<typeof encodeMessage>[0]))).toEqual(plain);
   });
 });

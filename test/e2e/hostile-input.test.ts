@@ -276,6 +276,14 @@ describe("hostile input never costs uptime or data", () => {
     }
   });
 
+  it('refuses at the emit a serverSideEmit of a client\'s object with a "__proto__" key, and delivers the next', async () => {
+    const hostile = JSON.parse('{"name":"x","__proto__":{"admin":true}}') as unknown;
+    expect(thrown(() => apps[0]!.io.serverSideEmit("relay", hostile)).code).toBe(ErrorCode.BadFrame);
+    const relayed = once<[unknown]>(apps[1]!.io.of("/"), "relay");
+    apps[0]!.io.serverSideEmit("relay", { name: "y" });
+    expect((await relayed)[0]).toEqual({ name: "y" });
+  });
+
   it("creates no hub for client requests naming unknown hubs, whatever their sid", async () => {
     const names = Array.from({ length: 5000 }, (_, i) => `ghost${i}`);
     for (let i = 0; i < names.length; i += 100) {
