@@ -264,6 +264,16 @@ export class RegioAdapter extends Adapter {
     const ack = last as (err: Error | null, responses: unknown[]) => void;
     const args = packet.slice(0, -1);
     const timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+    // What cannot be carried (nested too deep, too large) is refused here, at the emit: the link
+    // would not send the request (it told onError only) and the app waited for its timeout.
+    this.checkedSize({
+      type: MessageType.ServerSideEmit,
+      seq: 0,
+      nsp: this.nsp.name,
+      args,
+      requestId: 0,
+      timeoutMs,
+    });
     let settled = false;
     const settle = (err: Error | null, responses: unknown[]) => {
       if (settled) return;
@@ -371,9 +381,14 @@ export class RegioAdapter extends Adapter {
     });
   }
 
-  /** Throws PAYLOAD_TOO_LARGE (into the app's emit) for what no node would accept. */
+  /** Throws PAYLOAD_TOO_LARGE or BAD_FRAME (into the app's emit) for what no node would accept. */
   private checkedSize<M extends Message>(message: M): M {
-    const bytes = encodeMessage(message).byteLength;
+    let bytes: number;
+    try {
+      bytes = encodeMessage(message).byteLength;
+    } catch (cause) {
+      throw new RegioError(ErrorCode.BadFrame, "the operation's arguments cannot be encoded", { cause });
+    }
     if (bytes > this.link.maxOperationBytes) {
       throw new RegioError(
         ErrorCode.PayloadTooLarge,

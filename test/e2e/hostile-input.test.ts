@@ -284,6 +284,14 @@ describe("hostile input never costs uptime or data", () => {
     expect((await relayed)[0]).toEqual({ name: "y" });
   });
 
+  it("rejects at once a serverSideEmitWithAck of a value that cannot be carried", async () => {
+    const started = Date.now();
+    await expect(apps[0]!.io.serverSideEmitWithAck("deep", nested(150))).rejects.toMatchObject({
+      code: ErrorCode.BadFrame,
+    });
+    expect(Date.now() - started).toBeLessThan(1000); // not the request's timeout (5 s)
+  });
+
   it("creates no hub for client requests naming unknown hubs, whatever their sid", async () => {
     const names = Array.from({ length: 5000 }, (_, i) => `ghost${i}`);
     for (let i = 0; i < names.length; i += 100) {
