@@ -12,6 +12,8 @@ import {
   encodeMessage,
   formatConnectionString,
   MessageType,
+  SessionId,
+  SocketId,
   StreamId,
   signLinkToken,
   type Message,
@@ -363,6 +365,55 @@ describe("hostile input never costs uptime or data", () => {
     expect(await got).toEqual([...Array(accepted).keys()]);
     await regio.close();
     await io.close();
+  });
+});
+
+describe("an app link that names another app server's socket", () => {
+  it("cannot put it in rooms through a session of its own, nor take it out of the view", async () => {
+    const broker = await startTestBroker();
+    const app = await startAppServer(broker);
+    const link = await rawLink(broker, signLinkToken(ACCESS_KEY, { hub: HUB, sub: "hijacker" }));
+    try {
+      const victim = await connected(connect(broker, "/", { transports: ["websocket"] }));
+      await link.next(MessageType.Hello);
+      link.ws.send(encodeMessage({ type: MessageType.Ready, stream: StreamId("hijacker/1") }));
+      // The next session goes to the link with the fewest sessions: the hijacker's.
+      const links = () => [...broker.hub(HUB)!.links.values()];
+      await until(() => links().length === 2 && links().every((l) => l.isServing), "the hijacker serves");
+      const own = new WebSocket(
+        `${broker.url.replace("http", "ws")}${clientPath(HUB)}/?EIO=4&transport=websocket`,
+      );
+      own.on("error", () => {});
+      const { sessionId } = (await link.next(MessageType.SessionOpen)) as { sessionId: SessionId };
+      link.ws.send(
+        encodeMessage({
+          type: MessageType.Join,
+          sessionId,
+          nsp: "/",
+          sid: SocketId(victim.id!),
+          rooms: ["stolen"],
+        }),
+      );
+      // Its session ends: the sockets it joined leave the view with it; the victim's must not.
+      link.ws.send(encodeMessage({ type: MessageType.SessionClose, sessionId }));
+      await until(() => broker.hub(HUB)!.sessions.size === 1, "the hijacker's session is closed");
+      expect((await app.io.fetchSockets()).map((socket) => socket.id)).toEqual([victim.id]);
+      // Nor is the victim in the room the hijacker chose: a broadcast to it does not reach the
+      // victim, which gets the one after it (the node delivers one app server's operations in order).
+      const got: string[] = [];
+      victim.onAny((event: string) => got.push(event));
+      const news = once<[string]>(victim, "news");
+      app.io.to("stolen").emit("leak", "not for the victim");
+      app.io.emit("news", "still reachable");
+      expect((await news)[0]).toBe("still reachable");
+      expect(got).toEqual(["news"]);
+      victim.disconnect();
+      own.terminate();
+    } finally {
+      link.ws.close();
+      await stopAppServer(app);
+      await broker.close();
+    }
   });
 });
 

@@ -344,6 +344,9 @@ export class Hub {
       case MessageType.Join: {
         const session = this.ownedSession(link, message.sessionId);
         if (!session) return;
+        // A socket of another session (another app server's) is not this one's to join: the joining
+        // link would choose the rooms of a client it does not serve.
+        if ((this.index.get(message.nsp, message.sid)?.owner.sessionId ?? session.id) !== session.id) return;
         const owner = this.ownerFor(session, link);
         // Bounded again here: what enters the view must fit a membership record, whatever the SDK sent.
         const snapshot = message.snapshot && boundedSnapshot(message.snapshot);
