@@ -32,6 +32,8 @@ import {
 const DEFAULT_REQUEST_TIMEOUT_MS = 5000;
 /** socket.io's default maxDisconnectionDuration. */
 const DEFAULT_RECOVERY_WINDOW_MS = 120_000;
+/** More app servers than any hub has: a ServerCountResult past it is not a count. */
+const MAX_SERVER_COUNT = 10_000;
 /** setTimeout fires at once past 2^31 - 1 ms: an app's `timeout(ms)` is clamped to it. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
@@ -182,7 +184,9 @@ export class RegioAdapter extends Adapter {
         (reply) => {
           if (reply.type === MessageType.Error) resolve(1);
           if (reply.type !== MessageType.ServerCountResult) return false;
-          resolve(reply.count);
+          // broadcastWithAck calls back once per server: a count no hub has (2^53 - 1, from a
+          // broken or hostile node) looped the app server for good. It counts as unknown (1).
+          resolve(reply.count >= 1 && reply.count <= MAX_SERVER_COUNT ? reply.count : 1);
           return true;
         },
       );

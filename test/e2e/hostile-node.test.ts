@@ -98,4 +98,20 @@ describe("an app server whose node sends frames no node should", () => {
     await stillServes("after-heard-error");
     expect(errors).toEqual(["heard"]);
   });
+
+  it("takes a server count no hub has for unknown (1), and completes a broadcast with ack", async () => {
+    const counted = io.of("/").adapter.serverCount();
+    const { requestId } = await link.next(MessageType.ServerCount);
+    link.send({ type: MessageType.ServerCountResult, requestId, count: 2 ** 53 - 1 });
+    expect(await counted).toBe(1);
+    // socket.io's broadcast with ack waits for one count per server: it is not kept waiting (or looping).
+    const answered = new Promise<unknown[]>((resolve) =>
+      io.timeout(5000).emit("question", (_error: Error | null, responses: unknown[]) => resolve(responses)),
+    );
+    const broadcast = await link.next(MessageType.BroadcastWithAck);
+    link.send({ type: MessageType.BroadcastAckCount, requestId: broadcast.requestId, clientCount: 0 });
+    const count = await link.next(MessageType.ServerCount);
+    link.send({ type: MessageType.ServerCountResult, requestId: count.requestId, count: -5 });
+    expect(await answered).toEqual([]);
+  });
 });
