@@ -29,15 +29,33 @@ export interface AppLinkContext {
   /** Client sessions the node handed this link (after its Ready), still open. */
   sessions: string[];
   /** Sockets this link announced with Join (whether or not the node took them). */
-  sockets: Array<{ nsp: string; sid: string }>;
+  sockets: SocketRef[];
+  /**
+   * Other app servers' sockets (the bystanders' among them), from FetchSocketsResult: membership
+   * messages naming them must change nothing, as the node lets a link change only its own sockets.
+   */
+  others: SocketRef[];
+  /** The namespace each FetchSockets asked about, by request id, to read its result. */
+  fetches: Map<number, string>;
   /** Request ids of ServerSideEmitDeliver the node waits for an answer to. */
   deliveries: number[];
   /** The next in-order seq of this link's operation stream. */
   nextSeq: number;
 }
 
+export interface SocketRef {
+  nsp: string;
+  sid: string;
+}
+
 export function newAppLinkContext(): AppLinkContext {
-  return { sessions: [], sockets: [], deliveries: [], nextSeq: 1 };
+  return { sessions: [], sockets: [], others: [], fetches: new Map(), deliveries: [], nextSeq: 1 };
+}
+
+/** Keeps the last 256 of a list the generators draw from. */
+export function remember<T>(list: T[], item: T): void {
+  list.push(item);
+  if (list.length > 256) list.shift();
 }
 
 /** The namespace the fuzzer's operations target: no bystander is in it. */
@@ -98,26 +116,27 @@ export function nextAppLinkFrame(rng: Prng, ctx: AppLinkContext): LinkFrame {
 function overrides(rng: Prng, ctx: AppLinkContext, type: MessageType): Overrides {
   const known = <T>(items: readonly T[], orElse: () => T): T =>
     items.length > 0 && rng.chance(0.7) ? rng.pick(items) : orElse();
-  const socket = known(ctx.sockets, () => ({
-    nsp: rng.pick(["/", FUZZ_NAMESPACE]),
-    sid: extremeString(rng, 32),
-  }));
+  // The socket a membership message names: one of this link's, another app server's, or a new one
+  // (which a Join announces).
+  const fresh = { nsp: rng.pick(["/", FUZZ_NAMESPACE]), sid: `fz-${rng.int(0, 2 ** 40).toString(36)}` };
+  const socket = rng.weighted<() => SocketRef>([
+    [ctx.sockets.length > 0 ? 5 : 0, () => rng.pick(ctx.sockets)],
+    [ctx.others.length > 0 ? 2 : 0, () => rng.pick(ctx.others)],
+    [3, () => fresh],
+  ])();
   const ackId = rng.chance(0.8) ? 2 ** 48 + rng.int(0, 2 ** 20) : extremeInt(rng);
-  const sid = `fz-${rng.int(0, 2 ** 40).toString(36)}`;
+  // A FetchSockets remembers what it asked, so that its result teaches the link other sockets.
+  const fetchNsp = rng.pick(["/", "/", FUZZ_NAMESPACE, extremeString(rng, 16)]);
+  const fetchRequestId = rng.int(1, 2 ** 31);
   return {
     sessionId: () => known(ctx.sessions, () => extremeString(rng, 64)),
-    // Membership: of this link's own sockets (Join makes new ones), or of sockets it does not own.
     nsp: () => (type === MessageType.ServerSideEmit ? FUZZ_NAMESPACE : socket.nsp),
     sid: () => {
-      if (!rng.chance(0.5) || ctx.sockets.length === 0) {
-        ctx.sockets.push({ nsp: socket.nsp, sid });
-        if (ctx.sockets.length > 256) ctx.sockets.shift();
-        return sid;
-      }
+      if (type === MessageType.Join && socket === fresh) remember(ctx.sockets, fresh);
       return socket.sid;
     },
     rooms: () => stringList(rng, ROOM_POOL),
-    snapshot: () => snapshot(rng, sid),
+    snapshot: () => snapshot(rng, socket.sid),
     data: type === MessageType.SocketData ? () => anyValue(rng) : undefined,
     seq: () =>
       rng.weighted<() => number>([
@@ -129,7 +148,7 @@ function overrides(rng: Prng, ctx: AppLinkContext, type: MessageType): Overrides
     // Reading may look anywhere (it changes nothing); what acts stays in "/fuzz".
     target: () =>
       type === MessageType.FetchSockets
-        ? target(rng, rng.pick(["/", FUZZ_NAMESPACE, extremeString(rng, 16)]), ROOM_POOL)
+        ? target(rng, fetchNsp, ROOM_POOL)
         : target(rng, FUZZ_NAMESPACE, ROOM_POOL),
     // A question the "/fuzz" clients answer (they answer acks they are asked for), or anything.
     packet:
@@ -141,7 +160,12 @@ function overrides(rng: Prng, ctx: AppLinkContext, type: MessageType): Overrides
       rng.pick(["fuzz", "fuzz", "fuzz", ...ODD_STRINGS]),
       ...Array.from({ length: rng.size(4) }, () => anyValue(rng)),
     ],
-    requestId: () => known(ctx.deliveries, () => extremeInt(rng)),
+    requestId: () => {
+      if (type !== MessageType.FetchSockets) return known(ctx.deliveries, () => extremeInt(rng));
+      ctx.fetches.set(fetchRequestId, fetchNsp);
+      if (ctx.fetches.size > 256) ctx.fetches.delete(ctx.fetches.keys().next().value!);
+      return fetchRequestId;
+    },
     timeoutMs: () => rng.pick([0, 1, 50, 300, 2 ** 31, 2 ** 40, 2 ** 53 - 1, -1, extremeInt(rng)]),
     response: () => (rng.chance(0.7) ? (randomValue(rng, 2, 3) ?? 0) : anyValue(rng)),
   };

@@ -24,6 +24,8 @@ export interface ClientFuzzOptions {
   pollingSessions: number;
   /** Set when the run must stop early (a process died): workers end their sessions. */
   stopped: () => boolean;
+  /** Reports the frames sent so far; resolves when this fuzzer is not ahead of the others (see Pace). */
+  keepPace: (frames: number) => Promise<void>;
 }
 
 export interface ClientFuzzCounts {
@@ -35,6 +37,8 @@ export interface ClientFuzzCounts {
   sessions: number;
   /** Sessions the node refused at the handshake (should be none: the hub is served). */
   refusedHandshakes: number;
+  /** From the first frame to the last. */
+  seconds: number;
 }
 
 /** How long a CONNECT to "/" may wait for its answer before the session is given up. */
@@ -54,14 +58,16 @@ export async function fuzzClients(options: ClientFuzzOptions): Promise<ClientFuz
     pollingFrames: 0,
     sessions: 0,
     refusedHandshakes: 0,
+    seconds: 0,
   };
+  const started = performance.now();
   const done = () => counts.frames >= options.frames || options.stopped();
   const workers: Promise<void>[] = [];
   for (let i = 0; i < options.websocketSessions; i++) {
     const rng = options.rng.fork(`ws${i}`);
     workers.push(
       (async () => {
-        while (!done()) await websocketSession(options.endpoint, rng, counts, done);
+        while (!done()) await websocketSession(options, rng, counts, done);
       })(),
     );
   }
@@ -69,11 +75,13 @@ export async function fuzzClients(options: ClientFuzzOptions): Promise<ClientFuz
     const rng = options.rng.fork(`polling${i}`);
     workers.push(
       (async () => {
-        while (!done()) await pollingSession(options.endpoint, rng, counts, done);
+        while (!done()) await pollingSession(options, rng, counts, done);
       })(),
     );
   }
   await Promise.all(workers);
+  counts.seconds = (performance.now() - started) / 1000;
+  await options.keepPace(counts.frames);
   return counts;
 }
 
@@ -86,7 +94,7 @@ function count(counts: ClientFuzzCounts, packet: EnginePacket, transport: "webso
 
 /** One WebSocket session: handshake, CONNECT to "/", then generated frames until it is closed. */
 async function websocketSession(
-  endpoint: string,
+  { endpoint, keepPace }: ClientFuzzOptions,
   rng: Prng,
   counts: ClientFuzzCounts,
   done: () => boolean,
@@ -130,6 +138,7 @@ async function websocketSession(
   try {
     if (!(await waitFor(() => ws.readyState === WebSocket.OPEN, 10_000))) return;
     while (!closed && !done() && !state.left) {
+      await keepPace(counts.frames);
       // A CONNECT to "/" is answered before the session's events go: socket.io would close a
       // session that sends events for a namespace it has not joined yet.
       if (state.connecting.has("/")) {
@@ -160,7 +169,7 @@ async function websocketSession(
 
 /** One long-polling session: handshake, then POSTs of generated packets while a GET loop reads. */
 async function pollingSession(
-  endpoint: string,
+  { endpoint, keepPace }: ClientFuzzOptions,
   rng: Prng,
   counts: ClientFuzzCounts,
   done: () => boolean,
@@ -201,6 +210,7 @@ async function pollingSession(
   })();
   try {
     while (!closed && !done() && !state.left) {
+      await keepPace(counts.frames);
       if (state.connecting.has("/")) {
         const answered = await new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), CONNECT_ANSWER_MS);

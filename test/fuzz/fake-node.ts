@@ -22,7 +22,13 @@ import { encodeRaw } from "./raw-msgpack.ts";
 export interface FakeNode {
   readonly url: string;
   /** Sends `frames` generated frames over the app server's links (spread over them). */
-  fuzz(options: { rng: Prng; frames: number; stopped: () => boolean }): Promise<FrameCounts>;
+  fuzz(options: {
+    rng: Prng;
+    frames: number;
+    stopped: () => boolean;
+    /** Reports the frames sent so far; resolves when this fuzzer is not ahead of the others (see Pace). */
+    keepPace: (frames: number) => Promise<void>;
+  }): Promise<FrameCounts>;
   /**
    * After the fuzzing: a proper Hello again, then a new session that connects to "/" and gets an
    * echo answered, within `timeoutMs`: the app server's fuzzed hub still serves.
@@ -86,10 +92,12 @@ export async function startFakeNode(): Promise<FakeNode> {
 
   return {
     url,
-    async fuzz({ rng, frames, stopped }) {
+    async fuzz({ rng, frames, stopped, keepPace }) {
       const counts = newFrameCounts();
+      const started = performance.now();
       let turn = 0;
       while (counts.frames < frames && !stopped()) {
+        await keepPace(counts.frames);
         await waitFor(() => readyLinks().length > 0, stopped);
         const ready = readyLinks();
         if (ready.length === 0) continue;
@@ -108,6 +116,8 @@ export async function startFakeNode(): Promise<FakeNode> {
         if (link.inFlight >= SEND_WINDOW) await waitFor(() => link.inFlight < SEND_WINDOW / 2, stopped);
       }
       await waitFor(() => [...links].every((link) => link.inFlight === 0), stopped);
+      counts.seconds = (performance.now() - started) / 1000;
+      await keepPace(counts.frames);
       return counts;
     },
     async checkServes(timeoutMs) {

@@ -8,10 +8,12 @@ export interface FrameCounts {
   wellFormed: number;
   /** Frames by the message type they claim ("garbage" when they claim none). */
   byType: Record<string, number>;
+  /** From the first frame to the last. */
+  seconds: number;
 }
 
 export function newFrameCounts(): FrameCounts {
-  return { frames: 0, bytes: 0, wellFormed: 0, byType: {} };
+  return { frames: 0, bytes: 0, wellFormed: 0, byType: {}, seconds: 0 };
 }
 
 /** Counts an app-link frame that was sent, classified by the protocol's own decoder. */

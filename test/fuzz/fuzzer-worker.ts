@@ -9,20 +9,26 @@ import { Prng } from "./prng.ts";
 import { fuzzClients } from "./client-fuzzer.ts";
 import { fuzzAppLinks } from "./link-fuzzer.ts";
 import { startFakeNode } from "./fake-node.ts";
+import { Pace } from "./pace.ts";
 import type { FromFuzzers, ToFuzzers } from "./fuzzers.ts";
 
 const port = parentPort!;
 const post = (message: FromFuzzers) => port.postMessage(message);
 const fakeNode = await startFakeNode();
 let stopped = false;
+let pace: Pace | undefined;
 
-async function answer(work: () => Promise<FromFuzzers>): Promise<void> {
+/** Answers a request with what `work` gives, or with why it failed. */
+async function answer<R extends FromFuzzers["answers"]>(
+  request: R,
+  work: () => Promise<FromFuzzers>,
+): Promise<void> {
   try {
     post(await work());
   } catch (error) {
     post({
-      kind: "failed",
-      message: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      answers: request,
+      failed: error instanceof Error ? (error.stack ?? error.message) : String(error),
     });
   }
 }
@@ -30,10 +36,15 @@ async function answer(work: () => Promise<FromFuzzers>): Promise<void> {
 port.on("message", (message: ToFuzzers) => {
   switch (message.kind) {
     case "fuzz":
-      return void answer(async () => {
+      return void answer("fuzz", async () => {
         const { plan } = message;
         const rng = new Prng(plan.seed);
-        const started = performance.now();
+        const abreast = (pace = new Pace(plan.frames));
+        const keepPace = (name: string) => (frames: number) => {
+          abreast.report(name, frames);
+          return abreast.turn(name);
+        };
+        for (const name of ["clients", "links", "fake node"]) abreast.report(name, 0);
         const [clients, links, atAppServer] = await Promise.all([
           fuzzClients({
             endpoint: plan.clientEndpoint,
@@ -42,6 +53,7 @@ port.on("message", (message: ToFuzzers) => {
             websocketSessions: plan.websocketSessions,
             pollingSessions: plan.pollingSessions,
             stopped: () => stopped,
+            keepPace: keepPace("clients"),
           }),
           fuzzAppLinks({
             nodeUrl: plan.nodeUrl,
@@ -52,23 +64,32 @@ port.on("message", (message: ToFuzzers) => {
             links: plan.links,
             framesPerLink: plan.framesPerLink,
             stopped: () => stopped,
+            keepPace: keepPace("links"),
           }),
-          fakeNode.fuzz({ rng: rng.fork("fake node"), frames: plan.frames, stopped: () => stopped }),
+          fakeNode.fuzz({
+            rng: rng.fork("fake node"),
+            frames: plan.frames,
+            stopped: () => stopped,
+            keepPace: keepPace("fake node"),
+          }),
         ]);
-        const seconds = (performance.now() - started) / 1000;
-        return { kind: "fuzzed", results: { clients, links, atAppServer, seconds } };
+        return { answers: "fuzz", results: { clients, links, atAppServer } };
       });
+    case "progress":
+      post({ answers: "progress", frames: pace?.progress() ?? {} });
+      return;
     case "stop":
       stopped = true;
+      pace?.release();
       return;
     case "check fake node":
-      return void answer(async () => {
+      return void answer("check fake node", async () => {
         await fakeNode.checkServes(message.timeoutMs);
-        return { kind: "fake node serves" };
+        return { answers: "check fake node" };
       });
     case "close":
       return void fakeNode.close().then(() => port.close());
   }
 });
 
-post({ kind: "fake node", url: fakeNode.url });
+post({ answers: "start", fakeNodeUrl: fakeNode.url });

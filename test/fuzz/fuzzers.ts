@@ -23,27 +23,36 @@ export interface FuzzResults {
   clients: ClientFuzzCounts;
   links: LinkFuzzCounts;
   atAppServer: FrameCounts;
-  seconds: number;
 }
+
+/** The requests the fuzzers' thread answers, each once ("start": it answers when it is up). */
+type Request = "start" | "fuzz" | "check fake node" | "progress";
 
 export type ToFuzzers =
   | { kind: "fuzz"; plan: FuzzPlan }
-  | { kind: "stop" }
   | { kind: "check fake node"; timeoutMs: number }
+  | { kind: "progress" }
+  | { kind: "stop" }
   | { kind: "close" };
 
+/** Every answer names the request it answers. */
 export type FromFuzzers =
-  | { kind: "fake node"; url: string }
-  | { kind: "fuzzed"; results: FuzzResults }
-  | { kind: "fake node serves" }
-  | { kind: "failed"; message: string };
+  | { answers: "start"; fakeNodeUrl: string }
+  | { answers: "fuzz"; results: FuzzResults }
+  | { answers: "check fake node" }
+  | { answers: "progress"; frames: Record<string, number> }
+  | { answers: Request; failed: string };
+
+type Answer<R extends Request> = Exclude<Extract<FromFuzzers, { answers: R }>, { failed: string }>;
 
 /** The fuzzers, in a thread of their own (fuzzer-worker.ts). */
 export interface Fuzzers {
   /** The fake node the app server under test must also link to. */
   readonly fakeNodeUrl: string;
   fuzz(plan: FuzzPlan): Promise<FuzzResults>;
-  /** Ends the fuzzing early (a process died): fuzz() resolves with what was sent. */
+  /** Each fuzzer's frames so far. */
+  progress(): Promise<Record<string, number>>;
+  /** Ends the fuzzing early (a process died, or it hangs): fuzz() resolves with what was sent. */
   stop(): void;
   /** The fake node's check that the app server's fuzzed hub still serves a new session. */
   checkFakeNode(timeoutMs: number): Promise<void>;
@@ -52,37 +61,42 @@ export interface Fuzzers {
 
 export async function startFuzzers(): Promise<Fuzzers> {
   const worker = new Worker(new URL("./fuzzer-worker.mjs", import.meta.url));
-  const replies: Array<{ resolve: (message: FromFuzzers) => void; reject: (error: Error) => void }> = [];
-  let crashed: Error | undefined;
+  const waiting = new Map<
+    Request,
+    { resolve: (message: FromFuzzers) => void; reject: (error: Error) => void }
+  >();
+  let gone: Error | undefined;
   const fail = (error: Error) => {
-    crashed = error;
-    for (const reply of replies.splice(0)) reply.reject(error);
+    gone = error;
+    for (const waiter of waiting.values()) waiter.reject(error);
+    waiting.clear();
   };
   worker.on("error", fail);
   worker.on("exit", (code) => fail(new Error(`the fuzzers' thread exited (${code})`)));
-  worker.on("message", (message: FromFuzzers) => replies.shift()?.resolve(message));
-  /** Posts `request` (if any) and resolves with the next message, which must be of `kind`. */
-  const next = <K extends FromFuzzers["kind"]>(kind: K, request?: ToFuzzers) =>
-    new Promise<Extract<FromFuzzers, { kind: K }>>((resolve, reject) => {
-      if (crashed) return reject(crashed);
-      replies.push({
-        resolve: (message) => {
-          if (message.kind === kind) resolve(message as Extract<FromFuzzers, { kind: K }>);
-          else reject(new Error(message.kind === "failed" ? message.message : `unexpected ${message.kind}`));
-        },
-        reject,
-      });
-      if (request) worker.postMessage(request);
+  worker.on("message", (message: FromFuzzers) => {
+    const waiter = waiting.get(message.answers);
+    waiting.delete(message.answers);
+    if ("failed" in message) waiter?.reject(new Error(message.failed));
+    else waiter?.resolve(message);
+  });
+  /** Posts `request` (if any) and resolves with its answer. */
+  const ask = <R extends Request>(request: R, message?: ToFuzzers) =>
+    new Promise<Answer<R>>((resolve, reject) => {
+      if (gone) return reject(gone);
+      waiting.set(request, { resolve: (answer) => resolve(answer as Answer<R>), reject });
+      if (message) worker.postMessage(message);
     });
-  const { url } = await next("fake node");
+  const { fakeNodeUrl } = await ask("start");
   return {
-    fakeNodeUrl: url,
-    fuzz: async (plan) => (await next("fuzzed", { kind: "fuzz", plan })).results,
+    fakeNodeUrl,
+    fuzz: async (plan) => (await ask("fuzz", { kind: "fuzz", plan })).results,
+    progress: async () => (await ask("progress", { kind: "progress" })).frames,
     stop: () => worker.postMessage({ kind: "stop" } satisfies ToFuzzers),
-    checkFakeNode: async (timeoutMs) =>
-      void (await next("fake node serves", { kind: "check fake node", timeoutMs })),
+    checkFakeNode: async (timeoutMs) => {
+      await ask("check fake node", { kind: "check fake node", timeoutMs });
+    },
     async close() {
-      if (crashed) return;
+      if (gone) return;
       const exited = new Promise((resolve) => worker.once("exit", resolve));
       worker.postMessage({ kind: "close" } satisfies ToFuzzers);
       const timer = setTimeout(() => void worker.terminate(), 5000);

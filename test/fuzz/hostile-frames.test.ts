@@ -87,23 +87,34 @@ describe(`hostile frames at a node and an app server (seed ${seed})`, () => {
         deadline(FUZZ_DEADLINE_MS),
       ]);
     } catch (error) {
+      // Where it stopped, and what was seen meanwhile.
+      const progress = await fuzzers!.progress().catch((reason: Error) => reason.message);
       fuzzers!.stop();
       fuzzing.catch(() => {}); // it ends with the fuzzers' thread, which afterAll closes
-      throw error;
+      throw new Error(
+        [
+          (error as Error).message,
+          `frames sent: ${JSON.stringify(progress)}`,
+          `bystanders: ${JSON.stringify(bystanders!.failures.slice(0, 20))}`,
+          `node log:\n${notableLines(node!.output())}`,
+        ].join("\n"),
+        { cause: error },
+      );
     } finally {
       await probe.stop();
     }
-    const { clients, links, atAppServer, seconds } = results;
-    const rate = (n: number) => `${Math.round(n / seconds)}/s`;
+    const { clients, links, atAppServer } = results;
+    const rate = (counts: { frames: number; seconds: number }) =>
+      `${Math.round(counts.frames / counts.seconds)}/s over ${counts.seconds.toFixed(1)} s`;
     const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
     const types = (counts: FrameCounts) =>
       Object.keys(counts.byType).filter((type) => type !== "garbage").length;
     console.log(
       [
-        `fuzz seed ${seed}: ${seconds.toFixed(1)} s`,
-        `  client frames at the node: ${clients.frames} (${rate(clients.frames)}; ${clients.websocketFrames} WebSocket, ${clients.pollingFrames} polling; ${mb(clients.bytes)}; ${clients.sessions} sessions)`,
-        `  app-link frames at the node: ${links.frames} (${rate(links.frames)}; ${links.wellFormed} well-formed; ${types(links)} types; ${mb(links.bytes)}; ${links.links} links; ${links.received[MessageType.Error] ?? 0} Errors back)`,
-        `  app-link frames at the app server: ${atAppServer.frames} (${rate(atAppServer.frames)}; ${atAppServer.wellFormed} well-formed; ${types(atAppServer)} types; ${mb(atAppServer.bytes)})`,
+        `fuzz seed ${seed}:`,
+        `  client frames at the node: ${clients.frames} (${rate(clients)}; ${clients.websocketFrames} WebSocket, ${clients.pollingFrames} polling; ${mb(clients.bytes)}; ${clients.sessions} sessions)`,
+        `  app-link frames at the node: ${links.frames} (${rate(links)}; ${links.wellFormed} well-formed; ${types(links)} types; ${mb(links.bytes)}; ${links.links} links; ${links.received[MessageType.Error] ?? 0} Errors back)`,
+        `  app-link frames at the app server: ${atAppServer.frames} (${rate(atAppServer)}; ${atAppServer.wellFormed} well-formed; ${types(atAppServer)} types; ${mb(atAppServer.bytes)})`,
         `  slowest bystander echo: ${Math.round(bystanders!.slowestEchoMs)} ms`,
       ].join("\n"),
     );
@@ -111,26 +122,42 @@ describe(`hostile frames at a node and an app server (seed ${seed})`, () => {
     // Still served, after the fuzzing: echoes, a broadcast, a fresh session at the fuzzed hub.
     await bystanders!.echoRound(FINAL_BOUND_MS);
     await bystanders!.broadcastRound(FINAL_BOUND_MS);
-    await fuzzers!.checkFakeNode(FINAL_BOUND_MS);
+    const fuzzedHub = await fuzzers!.checkFakeNode(FINAL_BOUND_MS).then(
+      () => "serves",
+      (error: Error) => error.message,
+    );
     const health = await fetch(`${node!.url}/healthz`);
     const stats = await app!.stats();
     console.log(`  app server: ${JSON.stringify(stats)}`);
 
-    for (const exit of exits) expect(exit.describe(), REPLAY).toBe("running");
-    expect(health.status, REPLAY).toBe(200);
-    expect(bystanders!.failures, REPLAY).toEqual([]);
-    expect(clients.frames, REPLAY).toBeGreaterThanOrEqual(FRAMES);
-    expect(links.frames, REPLAY).toBeGreaterThanOrEqual(FRAMES);
-    expect(atAppServer.frames, REPLAY).toBeGreaterThanOrEqual(FRAMES);
-    expect(clients.refusedHandshakes, REPLAY).toBe(0);
-    expect(links.closedByNode, REPLAY).toBe(0);
+    // Every failure names the seed, and what the node logged that is not one more refused frame.
+    const why = `${REPLAY}\nnode log:\n${notableLines(node!.output())}`;
+    for (const exit of exits) expect(exit.describe(), why).toBe("running");
+    expect(health.status, why).toBe(200);
+    expect(bystanders!.failures, why).toEqual([]);
+    expect(fuzzedHub, why).toBe("serves");
+    expect(clients.frames, why).toBeGreaterThanOrEqual(FRAMES);
+    expect(links.frames, why).toBeGreaterThanOrEqual(FRAMES);
+    expect(atAppServer.frames, why).toBeGreaterThanOrEqual(FRAMES);
+    expect(clients.refusedHandshakes, why).toBe(0);
+    expect(links.closedByNode, why).toBe(0);
     // The real node sends the app server only frames it can read, whatever the clients sent.
     expect(
       Object.keys(stats.linkErrors).filter((key) => key.startsWith("chat ")),
-      REPLAY,
+      why,
     ).toEqual([]);
   }, 180_000);
 });
+
+/** The node's warnings and errors, but for the refused frames (tens of thousands of them). */
+function notableLines(log: string): string {
+  const lines = log.split("\n").filter((line) => {
+    if (!line.startsWith("{")) return false;
+    const entry = JSON.parse(line) as { level?: number; msg?: string };
+    return (entry.level ?? 0) >= 40 && entry.msg !== "bad app-link frame";
+  });
+  return lines.slice(-40).join("\n");
+}
 
 /** Rejects after `ms` (the timer does not keep the run alive). */
 function deadline(ms: number): Promise<never> {

@@ -11,7 +11,7 @@ import {
 } from "@regio/protocol";
 import type { Prng } from "./prng.ts";
 import { corked } from "./corked.ts";
-import { newAppLinkContext, nextAppLinkFrame, type AppLinkContext } from "./app-link-frames.ts";
+import { newAppLinkContext, nextAppLinkFrame, remember, type AppLinkContext } from "./app-link-frames.ts";
 import { countLinkFrame, newFrameCounts, type FrameCounts } from "./frame-counts.ts";
 
 /**
@@ -30,6 +30,8 @@ export interface LinkFuzzOptions {
   links: number;
   framesPerLink: number;
   stopped: () => boolean;
+  /** Reports the frames sent so far; resolves when this fuzzer is not ahead of the others (see Pace). */
+  keepPace: (frames: number) => Promise<void>;
 }
 
 export interface LinkFuzzCounts extends FrameCounts {
@@ -47,12 +49,15 @@ const BATCH = 8;
 export async function fuzzAppLinks(options: LinkFuzzOptions): Promise<LinkFuzzCounts> {
   const counts: LinkFuzzCounts = { ...newFrameCounts(), links: 0, received: {}, closedByNode: 0 };
   const done = () => counts.frames >= options.frames || options.stopped();
+  const started = performance.now();
   await Promise.all(
     Array.from({ length: options.links }, async (_, index) => {
       const rng = options.rng.fork(`link${index}`);
       for (let round = 0; !done(); round++) await linkSession(options, rng, counts, index, round, done);
     }),
   );
+  counts.seconds = (performance.now() - started) / 1000;
+  await options.keepPace(counts.frames);
   return counts;
 }
 
@@ -113,6 +118,8 @@ async function linkSession(
     send(encodeMessage({ type: MessageType.Ready, stream: StreamId(`${sub}/${round}`) }), MessageType.Ready);
   let sent = 0;
   while (!closed && !done() && sent < options.framesPerLink) {
+    await options.keepPace(counts.frames);
+    if (closed || done()) break;
     corked(ws, () => {
       for (let i = 0; i < BATCH; i++) {
         const frame = nextAppLinkFrame(rng, ctx);
@@ -134,24 +141,29 @@ async function linkSession(
 function observe(ctx: AppLinkContext, message: Message, reply: (message: Message) => void): void {
   switch (message.type) {
     case MessageType.SessionOpen:
-      ctx.sessions.push(message.sessionId);
-      if (ctx.sessions.length > 256) ctx.sessions.shift();
+      remember(ctx.sessions, message.sessionId);
       return;
     case MessageType.SessionClosed:
       ctx.sessions = ctx.sessions.filter((id) => id !== message.sessionId);
       return;
     case MessageType.ServerSideEmitDeliver:
-      if (message.requestId !== undefined) ctx.deliveries.push(message.requestId);
-      if (ctx.deliveries.length > 256) ctx.deliveries.shift();
+      if (message.requestId !== undefined) remember(ctx.deliveries, message.requestId);
       return;
+    case MessageType.FetchSocketsResult: {
+      const nsp = ctx.fetches.get(message.requestId);
+      if (nsp === undefined) return;
+      for (const socket of message.sockets) {
+        if (!ctx.sockets.some((own) => own.sid === socket.id)) remember(ctx.others, { nsp, sid: socket.id });
+      }
+      return;
+    }
     case MessageType.SessionMessage: {
       const data = message.data;
       if (typeof data !== "string" || data[0] !== "0") return;
       const comma = data.indexOf(",");
       const nsp = data.startsWith("0/") && comma > 0 ? data.slice(1, comma) : "/";
       const sid = SocketId(`fz-${message.sessionId.slice(0, 8)}-${ctx.sockets.length}`);
-      ctx.sockets.push({ nsp, sid });
-      if (ctx.sockets.length > 256) ctx.sockets.shift();
+      remember(ctx.sockets, { nsp, sid });
       reply({
         type: MessageType.SessionSend,
         sessionId: message.sessionId,
