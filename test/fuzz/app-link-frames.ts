@@ -1,4 +1,4 @@
-import { MessageType } from "@regio/protocol";
+import { decodeMessage, MessageType, type Message } from "@regio/protocol";
 import type { Prng } from "./prng.ts";
 import { ODD_STRINGS, extremeString, randomValue } from "./extreme-values.ts";
 import { ROOM_POOL } from "./client-frames.ts";
@@ -109,8 +109,41 @@ export function nextAppLinkFrame(rng: Prng, ctx: AppLinkContext): LinkFrame {
       },
     ],
     [3, () => wellFormed(rng, rng.pick(SENT_BY_NODE))],
-    [35, () => malformed(rng, ALL_BUT_READY)],
+    [35, () => malformedButHarmless(rng)],
   ])();
+}
+
+/**
+ * A malformed frame, but not one that the mutation made into a valid operation on a namespace the
+ * bystanders are in (a target swapped for another target naming "/" is a valid DisconnectSockets).
+ */
+function malformedButHarmless(rng: Prng): LinkFrame {
+  for (;;) {
+    const frame = malformed(rng, ALL_BUT_READY);
+    if (!actsOutsideFuzzNamespace(frame)) return frame;
+  }
+}
+
+function actsOutsideFuzzNamespace(frame: LinkFrame): boolean {
+  if (typeof frame.data === "string") return false;
+  let message: Message;
+  try {
+    message = decodeMessage(frame.data);
+  } catch {
+    return false;
+  }
+  switch (message.type) {
+    case MessageType.Broadcast:
+    case MessageType.BroadcastWithAck:
+    case MessageType.SocketsJoin:
+    case MessageType.SocketsLeave:
+    case MessageType.DisconnectSockets:
+      return message.target.nsp !== FUZZ_NAMESPACE;
+    case MessageType.ServerSideEmit:
+      return message.nsp !== FUZZ_NAMESPACE;
+    default:
+      return false;
+  }
 }
 
 function overrides(rng: Prng, ctx: AppLinkContext, type: MessageType): Overrides {

@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientPath, MessageType } from "@regio/protocol";
 import { ACCESS_KEY, HUB } from "../support/regio-harness.ts";
@@ -25,8 +26,11 @@ const FRAMES = Number(process.env.REGIO_FUZZ_FRAMES ?? 100_000);
 const ECHO_BOUND_MS = 5000;
 /** ... and once the fuzzing is over. */
 const FINAL_BOUND_MS = 2000;
-/** The fuzzing takes 15 to 30 s here; far longer means something hangs (a node that stopped reading). */
-const FUZZ_DEADLINE_MS = 120_000;
+/**
+ * 100,000 frames of each kind take 15 to 40 s on two busy cores; far longer means something hangs
+ * (a process that stopped reading).
+ */
+const FUZZ_DEADLINE_MS = (120_000 * FRAMES) / 100_000;
 
 describe(`hostile frames at a node and an app server (seed ${seed})`, () => {
   let node: CliNode | undefined;
@@ -61,93 +65,108 @@ describe(`hostile frames at a node and an app server (seed ${seed})`, () => {
     if (node) await killNode(node);
   });
 
-  it(`sends ${FRAMES} client frames and ${FRAMES} app-link frames at each, and every process and bystander stays served`, async () => {
-    const exits = [
-      watchExit("node", node!.child, () => ""),
-      watchExit("app server", app!.child, () => app!.stderr()),
-    ];
-    const probe = bystanders!.probe(250, ECHO_BOUND_MS);
-    const fuzzing = fuzzers!.fuzz({
-      seed,
-      frames: FRAMES,
-      nodeUrl: node!.url,
-      clientEndpoint: `${node!.url}${clientPath(HUB)}/`,
-      hub: HUB,
-      accessKey: ACCESS_KEY,
-      websocketSessions: 12,
-      pollingSessions: 3,
-      links: 4,
-      framesPerLink: 5000,
-    });
-    let results: FuzzResults;
-    try {
-      results = await Promise.race([
-        fuzzing,
-        ...exits.map((exit) => exit.exited),
-        deadline(FUZZ_DEADLINE_MS),
-      ]);
-    } catch (error) {
-      // Where it stopped, and what was seen meanwhile.
-      const progress = await fuzzers!.progress().catch((reason: Error) => reason.message);
-      fuzzers!.stop();
-      fuzzing.catch(() => {}); // it ends with the fuzzers' thread, which afterAll closes
-      throw new Error(
+  it(
+    `sends ${FRAMES} client frames and ${FRAMES} app-link frames at each, and every process and bystander stays served`,
+    async () => {
+      const exits = [
+        watchExit("node", node!.child, () => ""),
+        watchExit("app server", app!.child, () => app!.stderr()),
+      ];
+      const probe = bystanders!.probe(250, ECHO_BOUND_MS);
+      const fuzzing = fuzzers!.fuzz({
+        seed,
+        frames: FRAMES,
+        nodeUrl: node!.url,
+        clientEndpoint: `${node!.url}${clientPath(HUB)}/`,
+        hub: HUB,
+        accessKey: ACCESS_KEY,
+        websocketSessions: 12,
+        pollingSessions: 3,
+        links: 4,
+        framesPerLink: 5000,
+      });
+      let results: FuzzResults;
+      try {
+        results = await Promise.race([
+          fuzzing,
+          ...exits.map((exit) => exit.exited),
+          deadline(FUZZ_DEADLINE_MS),
+        ]);
+      } catch (error) {
+        // Where it stopped, and what was seen meanwhile.
+        const progress = await fuzzers!.progress().catch((reason: Error) => reason.message);
+        fuzzers!.stop();
+        fuzzing.catch(() => {}); // it ends with the fuzzers' thread, which afterAll closes
+        throw new Error(
+          [
+            (error as Error).message,
+            `frames sent: ${JSON.stringify(progress)}`,
+            `bystanders: ${JSON.stringify(bystanders!.failures.slice(0, 20))}`,
+            `node log:\n${notableLines(node!.output())}`,
+          ].join("\n"),
+          { cause: error },
+        );
+      } finally {
+        await probe.stop();
+      }
+      const { clients, links, atAppServer } = results;
+      const rate = (counts: { frames: number; seconds: number }) =>
+        `${Math.round(counts.frames / counts.seconds)}/s over ${counts.seconds.toFixed(1)} s`;
+      const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
+      const types = (counts: FrameCounts) =>
+        Object.keys(counts.byType).filter((type) => type !== "garbage").length;
+      console.log(
         [
-          (error as Error).message,
-          `frames sent: ${JSON.stringify(progress)}`,
-          `bystanders: ${JSON.stringify(bystanders!.failures.slice(0, 20))}`,
-          `node log:\n${notableLines(node!.output())}`,
+          `fuzz seed ${seed}:`,
+          `  client frames at the node: ${clients.frames} (${rate(clients)}; ${clients.websocketFrames} WebSocket, ${clients.pollingFrames} polling; ${mb(clients.bytes)}; ${clients.sessions} sessions)`,
+          `  app-link frames at the node: ${links.frames} (${rate(links)}; ${links.wellFormed} well-formed; ${types(links)} types; ${mb(links.bytes)}; ${links.links} links; ${links.received[MessageType.Error] ?? 0} Errors back)`,
+          `  app-link frames at the app server: ${atAppServer.frames} (${rate(atAppServer)}; ${atAppServer.wellFormed} well-formed; ${types(atAppServer)} types; ${mb(atAppServer.bytes)})`,
+          `  slowest bystander echo: ${Math.round(bystanders!.slowestEchoMs)} ms`,
+          `  resident memory: node ${residentMb(node!.child)}, app server ${residentMb(app!.child)}`,
         ].join("\n"),
-        { cause: error },
       );
-    } finally {
-      await probe.stop();
-    }
-    const { clients, links, atAppServer } = results;
-    const rate = (counts: { frames: number; seconds: number }) =>
-      `${Math.round(counts.frames / counts.seconds)}/s over ${counts.seconds.toFixed(1)} s`;
-    const mb = (bytes: number) => `${(bytes / 1e6).toFixed(1)} MB`;
-    const types = (counts: FrameCounts) =>
-      Object.keys(counts.byType).filter((type) => type !== "garbage").length;
-    console.log(
-      [
-        `fuzz seed ${seed}:`,
-        `  client frames at the node: ${clients.frames} (${rate(clients)}; ${clients.websocketFrames} WebSocket, ${clients.pollingFrames} polling; ${mb(clients.bytes)}; ${clients.sessions} sessions)`,
-        `  app-link frames at the node: ${links.frames} (${rate(links)}; ${links.wellFormed} well-formed; ${types(links)} types; ${mb(links.bytes)}; ${links.links} links; ${links.received[MessageType.Error] ?? 0} Errors back)`,
-        `  app-link frames at the app server: ${atAppServer.frames} (${rate(atAppServer)}; ${atAppServer.wellFormed} well-formed; ${types(atAppServer)} types; ${mb(atAppServer.bytes)})`,
-        `  slowest bystander echo: ${Math.round(bystanders!.slowestEchoMs)} ms`,
-      ].join("\n"),
-    );
 
-    // Still served, after the fuzzing: echoes, a broadcast, a fresh session at the fuzzed hub.
-    await bystanders!.echoRound(FINAL_BOUND_MS);
-    await bystanders!.broadcastRound(FINAL_BOUND_MS);
-    const fuzzedHub = await fuzzers!.checkFakeNode(FINAL_BOUND_MS).then(
-      () => "serves",
-      (error: Error) => error.message,
-    );
-    const health = await fetch(`${node!.url}/healthz`);
-    const stats = await app!.stats();
-    console.log(`  app server: ${JSON.stringify(stats)}`);
+      // Still served, after the fuzzing: echoes, a broadcast, a fresh session at the fuzzed hub.
+      await bystanders!.echoRound(FINAL_BOUND_MS);
+      await bystanders!.broadcastRound(FINAL_BOUND_MS);
+      const fuzzedHub = await fuzzers!.checkFakeNode(FINAL_BOUND_MS).then(
+        () => "serves",
+        (error: Error) => error.message,
+      );
+      const health = await fetch(`${node!.url}/healthz`);
+      const stats = await app!.stats();
+      console.log(`  app server: ${JSON.stringify(stats)}`);
 
-    // Every failure names the seed, and what the node logged that is not one more refused frame.
-    const why = `${REPLAY}\nnode log:\n${notableLines(node!.output())}`;
-    for (const exit of exits) expect(exit.describe(), why).toBe("running");
-    expect(health.status, why).toBe(200);
-    expect(bystanders!.failures, why).toEqual([]);
-    expect(fuzzedHub, why).toBe("serves");
-    expect(clients.frames, why).toBeGreaterThanOrEqual(FRAMES);
-    expect(links.frames, why).toBeGreaterThanOrEqual(FRAMES);
-    expect(atAppServer.frames, why).toBeGreaterThanOrEqual(FRAMES);
-    expect(clients.refusedHandshakes, why).toBe(0);
-    expect(links.closedByNode, why).toBe(0);
-    // The real node sends the app server only frames it can read, whatever the clients sent.
-    expect(
-      Object.keys(stats.linkErrors).filter((key) => key.startsWith("chat ")),
-      why,
-    ).toEqual([]);
-  }, 180_000);
+      // Every failure names the seed, and what the node logged that is not one more refused frame.
+      const why = `${REPLAY}\nnode log:\n${notableLines(node!.output())}`;
+      for (const exit of exits) expect(exit.describe(), why).toBe("running");
+      expect(health.status, why).toBe(200);
+      expect(bystanders!.failures, why).toEqual([]);
+      expect(fuzzedHub, why).toBe("serves");
+      expect(clients.frames, why).toBeGreaterThanOrEqual(FRAMES);
+      expect(links.frames, why).toBeGreaterThanOrEqual(FRAMES);
+      expect(atAppServer.frames, why).toBeGreaterThanOrEqual(FRAMES);
+      expect(clients.refusedHandshakes, why).toBe(0);
+      expect(links.closedByNode, why).toBe(0);
+      // The real node sends the app server only frames it can read, whatever the clients sent.
+      expect(
+        Object.keys(stats.linkErrors).filter((key) => key.startsWith("chat ")),
+        why,
+      ).toEqual([]);
+    },
+    FUZZ_DEADLINE_MS + 60_000,
+  );
 });
+
+/** A process's resident memory, from /proc (Linux); "?" elsewhere. */
+function residentMb(child: ChildProcess): string {
+  try {
+    const kb = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1];
+    return kb ? `${Math.round(Number(kb) / 1024)} MB` : "?";
+  } catch {
+    return "?";
+  }
+}
 
 /** The node's warnings and errors, but for the refused frames (tens of thousands of them). */
 function notableLines(log: string): string {
