@@ -16,8 +16,10 @@ import type { FrameCounts } from "./frame-counts.ts";
  * costs uptime: no process exits, every bystander is served throughout and at the end.
  *
  * The seed is printed first and named in every failure: `REGIO_FUZZ_SEED=<seed> npx vitest run
- * test/fuzz` replays a run (each generator's frames are the same; their interleaving is not).
- * REGIO_FUZZ_FRAMES sets the frames of each kind (default 100,000), for longer runs.
+ * test/fuzz` replays a run's random draws. What the generators learn from the other side (sessions,
+ * socket and request ids) and how the three streams interleave depend on timing, so a replay finds
+ * the same failure often rather than always. REGIO_FUZZ_FRAMES sets the frames of each kind
+ * (default 100,000), for longer runs.
  */
 const seed = fuzzSeed();
 const REPLAY = `REGIO_FUZZ_SEED=${seed} npx vitest run test/fuzz`;
