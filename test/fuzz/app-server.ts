@@ -5,13 +5,16 @@
  * clients and the bystanders are its clients), one linked to the fuzzer's fake node (hub "fuzz";
  * every frame it gets is generated). Both run the same handlers, written as a careful app writes
  * them (input checked, the SDK's typed errors caught), so that client input flows through the
- * app's real code paths: echo with ack, rooms and socket.data from client input, broadcasts of what
+ * app's real code paths: engine middlewares on the handshake (express-session, and one that
+ * refuses some clients), echo with ack, rooms and socket.data from client input, broadcasts of what
  * it got (with and without acks), fetchSockets, serverSideEmit.
  *
  * Prints `{"ready":true}` once both links are up; answers a line "stats" on stdin with a JSON line of
  * what it caught; exits when stdin ends (its parent is gone) or on SIGTERM.
  */
+import type { IncomingMessage } from "node:http";
 import { createInterface } from "node:readline";
+import session from "express-session";
 import { Server, type Namespace, type Socket } from "socket.io";
 import { RegioError, useRegio, type RegioHandle } from "@regio/sdk";
 import { formatConnectionString } from "@regio/protocol";
@@ -121,10 +124,19 @@ function serve(io: Server, hub: string): void {
   }
 }
 
+/** express-session reads the handshake's cookie header, whatever a client (or a node) put there. */
+const sessions = session({ secret: "fuzz", resave: false, saveUninitialized: false });
+
 function link(io: Server, hub: string, url: string): RegioHandle {
   serve(io, hub);
   const regio = useRegio(io, { hub, connectionString: formatConnectionString(url, env("REGIO_ACCESS_KEY")) });
   // The fuzzed hub's errors by code; the real node's with their message (there should be none).
+  // Engine middlewares run on each session's handshake request (useRegio must be called first).
+  io.engine.use(sessions);
+  io.engine.use((req: IncomingMessage, _res: unknown, next: (error?: Error) => void) =>
+    next(req.headers["x-banned"] ? new Error("banned") : undefined),
+  );
+  io.engine.on("connection_error", () => bump(stats.connections, `${hub} refused`));
   regio.onError((error) =>
     bump(
       stats.linkErrors,

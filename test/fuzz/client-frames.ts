@@ -32,6 +32,33 @@ export function newClientSessionState(): ClientSessionState {
 /** Rooms clients join and talk to: a small pool, so that joins, broadcasts and acks meet. */
 export const ROOM_POOL = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"];
 
+/**
+ * Headers of a session's handshake request, for the app's engine middlewares: a session cookie
+ * (forged, long, or malformed), now and then one the app refuses (x-banned), odd user agents.
+ */
+export function handshakeHeaders(rng: Prng): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (rng.chance(0.3)) {
+    headers.cookie = rng.pick([
+      `connect.sid=s%3A${ascii(rng, rng.size(64))}.${ascii(rng, 43)}`,
+      `connect.sid=${"x".repeat(rng.size(4000))}`,
+      ";;;=",
+      "a=b; connect.sid=s%3Aabc.def; connect.sid=%zz",
+      ascii(rng, rng.size(256)),
+    ]);
+  }
+  if (rng.chance(0.03)) headers["x-banned"] = "1";
+  if (rng.chance(0.1)) headers["user-agent"] = ascii(rng, rng.size(1024));
+  return headers;
+}
+
+/** Printable ASCII: what an HTTP header value may hold. */
+function ascii(rng: Prng, length: number): string {
+  let text = "";
+  for (let i = 0; i < length; i++) text += String.fromCharCode(0x20 + Math.floor(rng.next() * 95));
+  return text;
+}
+
 /** The bytes a frame carries: text is measured as UTF-8, as the transport sends it. */
 export function packetBytes(packet: EnginePacket): number {
   return packet.kind === "text" ? Buffer.byteLength(packet.data) : packet.data.byteLength;

@@ -2,6 +2,7 @@ import WebSocket from "ws";
 import type { Prng } from "./prng.ts";
 import { corked } from "./corked.ts";
 import {
+  handshakeHeaders,
   newClientSessionState,
   nextClientPackets,
   observeServerText,
@@ -100,7 +101,7 @@ async function websocketSession(
   done: () => boolean,
 ): Promise<void> {
   const url = endpoint.replace(/^http/, "ws") + "?EIO=4&transport=websocket";
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, { headers: handshakeHeaders(rng) });
   counts.sessions++;
   const state = newClientSessionState();
   let closed = false;
@@ -175,7 +176,7 @@ async function pollingSession(
   done: () => boolean,
 ): Promise<void> {
   const base = `${endpoint}?EIO=4&transport=polling`;
-  const handshake = await fetch(base).catch(() => undefined);
+  const handshake = await fetch(base, { headers: handshakeHeaders(rng) }).catch(() => undefined);
   if (!handshake?.ok) {
     counts.refusedHandshakes++;
     await handshake?.arrayBuffer();

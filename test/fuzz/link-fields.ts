@@ -238,7 +238,7 @@ export function headers(rng: Prng): Record<string, string | string[]> {
   const count = rng.chance(0.002) ? rng.size(5000) : rng.size(8);
   for (let i = 0; i < count; i++) {
     const name = rng.chance(0.5)
-      ? rng.pick(["host", "origin", "cookie", "x-forwarded-for", "user-agent"])
+      ? rng.pick(["host", "origin", "cookie", "x-forwarded-for", "user-agent", "x-banned"])
       : extremeString(rng, 32);
     if (name === "__proto__") continue; // the decoder refuses it: that is malformed(), not this
     result[name] = rng.chance(0.8)
