@@ -19,7 +19,7 @@ import { Server, type Namespace, type Socket } from "socket.io";
 import { RegioError, useRegio, type RegioHandle } from "@regio/sdk";
 import { formatConnectionString } from "@regio/protocol";
 
-/** What the app saw go wrong, by kind: the test prints it, and fails on kinds no app should see. */
+/** What the app saw, by kind: the test prints it, and fails on link errors from the real node. */
 export interface AppServerStats {
   /** Typed errors the SDK threw into the app's emits (PAYLOAD_TOO_LARGE, BUFFER_FULL, ...), by code. */
   thrown: Record<string, number>;
@@ -27,7 +27,7 @@ export interface AppServerStats {
   rejected: Record<string, number>;
   /** Link errors the SDK reported through onError, by hub and code. */
   linkErrors: Record<string, number>;
-  /** Connections each Server saw. */
+  /** Connections each Server saw, and those its engine middlewares refused. */
   connections: Record<string, number>;
 }
 
@@ -130,13 +130,13 @@ const sessions = session({ secret: "fuzz", resave: false, saveUninitialized: fal
 function link(io: Server, hub: string, url: string): RegioHandle {
   serve(io, hub);
   const regio = useRegio(io, { hub, connectionString: formatConnectionString(url, env("REGIO_ACCESS_KEY")) });
-  // The fuzzed hub's errors by code; the real node's with their message (there should be none).
   // Engine middlewares run on each session's handshake request (useRegio must be called first).
   io.engine.use(sessions);
   io.engine.use((req: IncomingMessage, _res: unknown, next: (error?: Error) => void) =>
     next(req.headers["x-banned"] ? new Error("banned") : undefined),
   );
   io.engine.on("connection_error", () => bump(stats.connections, `${hub} refused`));
+  // The fuzzed hub's errors by code; the real node's with their message (there should be none).
   regio.onError((error) =>
     bump(
       stats.linkErrors,

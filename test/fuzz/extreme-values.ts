@@ -8,7 +8,7 @@ import type { Prng } from "./prng.ts";
  * a client writes by hand and may make deeper or odder than JSON.stringify would).
  */
 
-export const EXTREME_NUMBERS: readonly number[] = [
+const EXTREME_NUMBERS: readonly number[] = [
   0,
   -0,
   1,
@@ -104,7 +104,7 @@ export function extremeString(rng: Prng, maxLength = 64): string {
 }
 
 /** Characters from every plane, including unpaired surrogates and control characters. */
-export function randomText(rng: Prng, length: number): string {
+function randomText(rng: Prng, length: number): string {
   let text = "";
   while (text.length < length) {
     const draw = rng.next();
@@ -145,14 +145,6 @@ export function randomValue(rng: Prng, depth = 3, width = 4): unknown {
   return object;
 }
 
-/** `depth` levels of arrays or single-key objects as JavaScript values. */
-export function deepValue(rng: Prng, depth: number): unknown {
-  let value: unknown = rng.chance(0.5) ? null : extremeString(rng);
-  const asArray = rng.chance(0.5);
-  for (let i = 0; i < depth; i++) value = asArray ? [value] : { a: value };
-  return value;
-}
-
 /** A depth for "deep" values: mostly 50..500 levels, as the protocol's bounds are far below. */
 export function extremeDepth(rng: Prng): number {
   return rng.chance(0.9) ? rng.int(50, 500) : rng.int(501, 5000);
@@ -164,7 +156,7 @@ export function extremeDepth(rng: Prng): number {
  * sent throws from its emit on plain socket.io too (its encoder is JSON.stringify), so deeper
  * values would test the app, not Regio.
  */
-export function clientDepth(rng: Prng): number {
+function clientDepth(rng: Prng): number {
   return rng.chance(0.9) ? rng.int(50, 500) : rng.int(501, 2000);
 }
 
@@ -190,7 +182,7 @@ export function jsonText(rng: Prng, largeBytes = 4096): string {
 }
 
 /** `[[[ ... ]]]` or `{"a":{"a": ... }}` or both mixed, `depth` levels, as text. */
-export function deepJsonText(rng: Prng, depth: number): string {
+function deepJsonText(rng: Prng, depth: number): string {
   const shape = rng.int(0, 2);
   if (shape === 0) return "[".repeat(depth) + "]".repeat(depth);
   if (shape === 1) return '{"a":'.repeat(depth) + "1" + "}".repeat(depth);

@@ -23,14 +23,14 @@ export interface LinkFrame {
 /** Field values a generator's context knows better than chance, by field name; undefined: draw one. */
 export type Overrides = Partial<Record<string, () => RawValue>>;
 
-export const ALL_TYPES: readonly MessageType[] = Object.values(MessageType);
+const ALL_TYPES: readonly MessageType[] = Object.values(MessageType);
 
 /** A schema-valid message of `type` (every field of its kind), as a frame. */
 export function wellFormed(rng: Prng, type: MessageType, overrides: Overrides = {}): LinkFrame {
   return { data: encodeRaw(wellFormedRow(rng, type, overrides)), type };
 }
 
-export function wellFormedRow(rng: Prng, type: MessageType, overrides: Overrides = {}): RawValue[] {
+function wellFormedRow(rng: Prng, type: MessageType, overrides: Overrides = {}): RawValue[] {
   const row: RawValue[] = [type];
   for (const [name, kind, optional] of MESSAGE_FIELDS[type]) {
     const override = overrides[name as string];
@@ -278,7 +278,7 @@ function payload(rng: Prng): Uint8Array | string {
 }
 
 /** A value of some other kind than the field wants (or none of any kind). */
-export function wrongValue(rng: Prng): RawValue {
+function wrongValue(rng: Prng): RawValue {
   return rng.weighted<() => RawValue>([
     [
       3,

@@ -63,7 +63,7 @@ function mapHeader(length: number): Uint8Array {
   return Uint8Array.of(0xdf, length >>> 24, (length >> 16) & 0xff, (length >> 8) & 0xff, length & 0xff);
 }
 
-export function concat(parts: Uint8Array[]): Uint8Array {
+function concat(parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
   const bytes = new Uint8Array(length);
