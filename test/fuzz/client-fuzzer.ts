@@ -40,8 +40,27 @@ export interface ClientFuzzCounts {
   refusedHandshakes: number;
   /** From the first frame to the last. */
   seconds: number;
+  /**
+   * Sessions given up because the node took nothing from them for STALL_MS (it stops reading a
+   * client while the client's app server reads too slowly: flow control, not a fault).
+   */
+  stalled: number;
+  /** How many sessions wait where, now (for the report when a run hangs). */
+  waiting: Record<string, number>;
 }
 
+/** Awaits `promise`, counting the session as waiting at `where` meanwhile. */
+async function waitingAt<T>(counts: ClientFuzzCounts, where: string, promise: Promise<T>): Promise<T> {
+  counts.waiting[where] = (counts.waiting[where] ?? 0) + 1;
+  try {
+    return await promise;
+  } finally {
+    counts.waiting[where]!--;
+  }
+}
+
+/** How long a session may wait for the node to take its frames before it is given up. */
+const STALL_MS = 20_000;
 /** How long a CONNECT to "/" may wait for its answer before the session is given up. */
 const CONNECT_ANSWER_MS = 1000;
 /** Frames written and not yet handed to the kernel, per WebSocket session, at most. */
@@ -51,8 +70,8 @@ const WEBSOCKET_BATCH = 8;
 /** Packets per polling POST, at most. */
 const POLLING_BATCH = 16;
 
-export async function fuzzClients(options: ClientFuzzOptions): Promise<ClientFuzzCounts> {
-  const counts: ClientFuzzCounts = {
+export function newClientFuzzCounts(): ClientFuzzCounts {
+  return {
     frames: 0,
     bytes: 0,
     websocketFrames: 0,
@@ -60,7 +79,16 @@ export async function fuzzClients(options: ClientFuzzOptions): Promise<ClientFuz
     sessions: 0,
     refusedHandshakes: 0,
     seconds: 0,
+    stalled: 0,
+    waiting: {},
   };
+}
+
+/** Runs the sessions until `options.frames` were sent; `counts` (given, to be watched) fills up. */
+export async function fuzzClients(
+  options: ClientFuzzOptions,
+  counts: ClientFuzzCounts = newClientFuzzCounts(),
+): Promise<ClientFuzzCounts> {
   const started = performance.now();
   const done = () => counts.frames >= options.frames || options.stopped();
   const workers: Promise<void>[] = [];
@@ -137,13 +165,21 @@ async function websocketSession(
     });
   let inFlight = 0;
   try {
-    if (!(await waitFor(() => ws.readyState === WebSocket.OPEN, 10_000))) return;
+    if (
+      !(await waitingAt(
+        counts,
+        "ws open",
+        waitFor(() => ws.readyState === WebSocket.OPEN, 10_000),
+      ))
+    )
+      return;
     while (!closed && !done() && !state.left) {
-      await keepPace(counts.frames);
+      await waitingAt(counts, "ws pace", keepPace(counts.frames));
       // A CONNECT to "/" is answered before the session's events go: socket.io would close a
       // session that sends events for a namespace it has not joined yet.
       if (state.connecting.has("/")) {
-        if (!(await waitFor(() => !state.connecting.has("/"), CONNECT_ANSWER_MS))) return;
+        const answered = waitFor(() => !state.connecting.has("/"), CONNECT_ANSWER_MS);
+        if (!(await waitingAt(counts, "ws connect answer", answered))) return;
       }
       // A few packets at a time, in one write; nothing follows a CONNECT to "/" before its answer.
       const batch: EnginePacket[] = [];
@@ -160,9 +196,20 @@ async function websocketSession(
           });
         }
       });
-      if (inFlight >= SEND_WINDOW) await waitFor(() => inFlight < SEND_WINDOW / 2, 30_000);
+      if (inFlight >= SEND_WINDOW) {
+        const drained = waitFor(() => inFlight < SEND_WINDOW / 2, STALL_MS);
+        if (!(await waitingAt(counts, "ws send window", drained)) && !closed) {
+          // The node has not read this session for long (flow control: its app server reads slowly).
+          counts.stalled++;
+          return;
+        }
+      }
     }
-    await waitFor(() => inFlight === 0, 5000);
+    await waitingAt(
+      counts,
+      "ws last sends",
+      waitFor(() => inFlight === 0, 5000),
+    );
   } finally {
     if (!closed) ws.terminate();
   }
@@ -176,7 +223,13 @@ async function pollingSession(
   done: () => boolean,
 ): Promise<void> {
   const base = `${endpoint}?EIO=4&transport=polling`;
-  const handshake = await fetch(base, { headers: handshakeHeaders(rng) }).catch(() => undefined);
+  const handshake = await waitingAt(
+    counts,
+    "polling handshake",
+    fetch(base, { headers: handshakeHeaders(rng), signal: AbortSignal.timeout(STALL_MS) }).catch(
+      () => undefined,
+    ),
+  );
   if (!handshake?.ok) {
     counts.refusedHandshakes++;
     await handshake?.arrayBuffer();
@@ -211,9 +264,9 @@ async function pollingSession(
   })();
   try {
     while (!closed && !done() && !state.left) {
-      await keepPace(counts.frames);
+      await waitingAt(counts, "polling pace", keepPace(counts.frames));
       if (state.connecting.has("/")) {
-        const answered = await new Promise<boolean>((resolve) => {
+        const answer = new Promise<boolean>((resolve) => {
           const timer = setTimeout(() => resolve(false), CONNECT_ANSWER_MS);
           wake = () => {
             if (state.connecting.has("/") && !closed) return;
@@ -223,6 +276,7 @@ async function pollingSession(
           };
           wake();
         });
+        const answered = await waitingAt(counts, "polling connect answer", answer);
         if (!answered) break;
       }
       // Nothing follows a CONNECT to "/" in its POST: the session's events wait for its answer.
@@ -230,14 +284,19 @@ async function pollingSession(
       const size = rng.int(1, POLLING_BATCH);
       do batch.push(...nextClientPackets(rng, state));
       while (batch.length < size && !state.connecting.has("/") && !state.left);
-      const ok = await post(url, batch.map(pollingText).join("\u001e"));
-      if (!ok) break;
+      const posted = await waitingAt(
+        counts,
+        "polling post",
+        post(url, batch.map(pollingText).join("\u001e")),
+      );
+      if (posted === "stalled") counts.stalled++;
+      if (posted !== "ok") break;
       for (const packet of batch) count(counts, packet, "polling");
     }
   } finally {
     closed = true;
     reading.abort();
-    await reader;
+    await waitingAt(counts, "polling reader end", reader);
   }
 }
 
@@ -246,8 +305,11 @@ function pollingText(packet: EnginePacket): string {
   return packet.kind === "text" ? packet.data : "b" + Buffer.from(packet.data).toString("base64");
 }
 
-async function post(url: string, body: string): Promise<boolean> {
-  const response = await fetch(url, { method: "POST", body }).catch(() => undefined);
+/** A POST of packets: taken ("ok"), refused (the session is gone), or not answered in time. */
+async function post(url: string, body: string): Promise<"ok" | "refused" | "stalled"> {
+  const signal = AbortSignal.timeout(STALL_MS);
+  const response = await fetch(url, { method: "POST", body, signal }).catch(() => undefined);
   await response?.arrayBuffer().catch(() => undefined);
-  return response?.ok === true;
+  if (response?.ok) return "ok";
+  return signal.aborted ? "stalled" : "refused";
 }

@@ -6,7 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { Prng } from "./prng.ts";
-import { fuzzClients } from "./client-fuzzer.ts";
+import { fuzzClients, newClientFuzzCounts } from "./client-fuzzer.ts";
 import { fuzzAppLinks } from "./link-fuzzer.ts";
 import { startFakeNode } from "./fake-node.ts";
 import { Pace } from "./pace.ts";
@@ -17,6 +17,8 @@ const post = (message: FromFuzzers) => port.postMessage(message);
 const fakeNode = await startFakeNode();
 let stopped = false;
 let pace: Pace | undefined;
+/** The client fuzzer's counts, watched for the report when a run hangs. */
+const clientCounts = newClientFuzzCounts();
 
 /** Answers a request with what `work` gives, or with why it failed. */
 async function answer<R extends FromFuzzers["answers"]>(
@@ -46,15 +48,18 @@ port.on("message", (message: ToFuzzers) => {
         };
         for (const name of ["clients", "links", "fake node"]) abreast.report(name, 0);
         const [clients, links, atAppServer] = await Promise.all([
-          fuzzClients({
-            endpoint: plan.clientEndpoint,
-            rng: rng.fork("clients"),
-            frames: plan.frames,
-            websocketSessions: plan.websocketSessions,
-            pollingSessions: plan.pollingSessions,
-            stopped: () => stopped,
-            keepPace: keepPace("clients"),
-          }),
+          fuzzClients(
+            {
+              endpoint: plan.clientEndpoint,
+              rng: rng.fork("clients"),
+              frames: plan.frames,
+              websocketSessions: plan.websocketSessions,
+              pollingSessions: plan.pollingSessions,
+              stopped: () => stopped,
+              keepPace: keepPace("clients"),
+            },
+            clientCounts,
+          ),
           fuzzAppLinks({
             nodeUrl: plan.nodeUrl,
             hub: plan.hub,
@@ -76,7 +81,11 @@ port.on("message", (message: ToFuzzers) => {
         return { answers: "fuzz", results: { clients, links, atAppServer } };
       });
     case "progress":
-      post({ answers: "progress", frames: pace?.progress() ?? {} });
+      post({
+        answers: "progress",
+        frames: pace?.progress() ?? {},
+        clientsWaiting: { ...clientCounts.waiting },
+      });
       return;
     case "stop":
       stopped = true;

@@ -40,7 +40,7 @@ export type FromFuzzers =
   | { answers: "start"; fakeNodeUrl: string }
   | { answers: "fuzz"; results: FuzzResults }
   | { answers: "check fake node" }
-  | { answers: "progress"; frames: Record<string, number> }
+  | { answers: "progress"; frames: Record<string, number>; clientsWaiting: Record<string, number> }
   | { answers: Request; failed: string };
 
 type Answer<R extends Request> = Exclude<Extract<FromFuzzers, { answers: R }>, { failed: string }>;
@@ -50,8 +50,8 @@ export interface Fuzzers {
   /** The fake node the app server under test must also link to. */
   readonly fakeNodeUrl: string;
   fuzz(plan: FuzzPlan): Promise<FuzzResults>;
-  /** Each fuzzer's frames so far. */
-  progress(): Promise<Record<string, number>>;
+  /** Each fuzzer's frames so far, and where the client sessions wait. */
+  progress(): Promise<{ frames: Record<string, number>; clientsWaiting: Record<string, number> }>;
   /** Ends the fuzzing early (a process died, or it hangs): fuzz() resolves with what was sent. */
   stop(): void;
   /** The fake node's check that the app server's fuzzed hub still serves a new session. */
@@ -90,7 +90,10 @@ export async function startFuzzers(): Promise<Fuzzers> {
   return {
     fakeNodeUrl,
     fuzz: async (plan) => (await ask("fuzz", { kind: "fuzz", plan })).results,
-    progress: async () => (await ask("progress", { kind: "progress" })).frames,
+    progress: async () => {
+      const { frames, clientsWaiting } = await ask("progress", { kind: "progress" });
+      return { frames, clientsWaiting };
+    },
     stop: () => worker.postMessage({ kind: "stop" } satisfies ToFuzzers),
     checkFakeNode: async (timeoutMs) => {
       await ask("check fake node", { kind: "check fake node", timeoutMs });

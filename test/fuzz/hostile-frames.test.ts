@@ -102,7 +102,7 @@ describe(`hostile frames at a node and an app server (seed ${seed})`, () => {
         throw new Error(
           [
             (error as Error).message,
-            `frames sent: ${JSON.stringify(progress)}`,
+            `frames sent, and where client sessions wait: ${JSON.stringify(progress)}`,
             `bystanders: ${JSON.stringify(bystanders!.failures.slice(0, 20))}`,
             `node log:\n${notableLines(node!.output())}`,
           ].join("\n"),
@@ -120,7 +120,7 @@ describe(`hostile frames at a node and an app server (seed ${seed})`, () => {
       console.log(
         [
           `fuzz seed ${seed}:`,
-          `  client frames at the node: ${clients.frames} (${rate(clients)}; ${clients.websocketFrames} WebSocket, ${clients.pollingFrames} polling; ${mb(clients.bytes)}; ${clients.sessions} sessions)`,
+          `  client frames at the node: ${clients.frames} (${rate(clients)}; ${clients.websocketFrames} WebSocket, ${clients.pollingFrames} polling; ${mb(clients.bytes)}; ${clients.sessions} sessions, ${clients.stalled} given up stalled)`,
           `  app-link frames at the node: ${links.frames} (${rate(links)}; ${links.wellFormed} well-formed; ${types(links)} types; ${mb(links.bytes)}; ${links.links} links; ${links.received[MessageType.Error] ?? 0} Errors back)`,
           `  app-link frames at the app server: ${atAppServer.frames} (${rate(atAppServer)}; ${atAppServer.wellFormed} well-formed; ${types(atAppServer)} types; ${mb(atAppServer.bytes)})`,
           `  slowest bystander echo: ${Math.round(bystanders!.slowestEchoMs)} ms`,
