@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { SequenceGate } from "../src/replication/sequence-gate.ts";
+import { IDLE_STREAM_MS, SequenceGate } from "../src/replication/sequence-gate.ts";
 
 describe("SequenceGate", () => {
   afterEach(() => vi.useRealTimers());
@@ -37,6 +37,21 @@ describe("SequenceGate", () => {
     expect(out).toEqual([1, 3, 4]);
     expect(gaps).toEqual([[2, 2]]);
     expect(gate.offer("app", 2, 2)).toBe("duplicate"); // too late: never delivered out of order
+    gate.close();
+  });
+});
+
+describe("SequenceGate pruning", () => {
+  it("forgets a stream idle past the bound with nothing held, and keeps the others", () => {
+    const out: number[] = [];
+    const gate = new SequenceGate<number>((n) => out.push(n));
+    gate.offer("gone", 1, 1);
+    gate.offer("held", 1, 1);
+    gate.offer("held", 3, 3); // 2 is missing: something is held
+    const later = Date.now() + IDLE_STREAM_MS + 1;
+    gate.prune(later);
+    expect(gate.position("gone")).toBeUndefined();
+    expect(gate.position("held")).toBe(1);
     gate.close();
   });
 });

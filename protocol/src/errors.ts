@@ -39,6 +39,8 @@ export const ErrorCode = {
   LimitExceeded: "LIMIT_EXCEEDED",
   /** A socket.io or engine.io feature the app asked for that Regio cannot honour. */
   Unsupported: "UNSUPPORTED",
+  /** Handling one message from a node failed (in the SDK or an app handler); the link goes on. */
+  HandlerFailed: "HANDLER_FAILED",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

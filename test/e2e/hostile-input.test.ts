@@ -476,6 +476,33 @@ describe("app links that are not ready, and browsers from other origins", () => 
   });
 });
 
+describe("an app handler that throws", () => {
+  it("reports a server-side emit listener that throws to onError (HANDLER_FAILED), and keeps serving", async () => {
+    const broker = await startTestBroker();
+    const listening = await startAppServer(broker, (io) => {
+      io.on("ping-all", () => {
+        throw new Error("the app's own bug");
+      });
+      io.on("connection", (socket) => socket.on("echo", (v: unknown, ack: (v: unknown) => void) => ack(v)));
+    });
+    const sender = await startAppServer(broker);
+    const errors: RegioError[] = [];
+    listening.regio.onError((error) => errors.push(error));
+    try {
+      sender.io.serverSideEmit("ping-all");
+      await until(() => errors.some((e) => e.code === ErrorCode.HandlerFailed), "the failure is reported");
+      expect(errors.find((e) => e.code === ErrorCode.HandlerFailed)!.message).toMatch(/the app's own bug/);
+      await stopAppServer(sender);
+      const client = await connected(connect(broker, "/", { transports: ["websocket"] }));
+      expect(await client.timeout(5000).emitWithAck("echo", 2)).toBe(2);
+      client.disconnect();
+    } finally {
+      await stopAppServer(listening);
+      await broker.close();
+    }
+  });
+});
+
 describe("an app whose Server is attached to its own HTTP server", () => {
   it("refuses clients that connect to the app directly, and keeps serving through the broker", async () => {
     const broker = await startTestBroker();

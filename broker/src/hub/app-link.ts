@@ -10,6 +10,7 @@ import {
   type StreamId,
 } from "@regio/protocol";
 import { rawSocketOf } from "../internals/ws.ts";
+import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
 
 export interface AppLinkOptions {
@@ -37,6 +38,8 @@ export class AppLink {
   private messageHandler: (message: Message, frameBytes: number) => void = () => {};
   private congestionHandler: (congested: boolean) => void = () => {};
   private congested = false;
+  /** A link that sends garbage must not flood the log: said once per interval. */
+  private readonly throttle = new LogThrottle();
   private readonly maxBufferedBytes: number;
 
   constructor(
@@ -151,7 +154,9 @@ export class AppLink {
         error instanceof RegioError
           ? error
           : new RegioError(ErrorCode.BadFrame, String(error), { cause: error });
-      this.log.warn({ link: this.id, err: regioError.message }, "bad app-link frame");
+      this.throttle.log("bad frame", (suppressed) =>
+        this.log.warn({ link: this.id, err: regioError.message, suppressed }, "bad app-link frame"),
+      );
       this.sendError(regioError);
       return;
     }

@@ -228,6 +228,7 @@ export class Hub {
     this.recovery.nodeLost(orphans);
     for (const entry of orphans) this.index.remove(entry.nsp, entry.sid);
     this.recovery.expire();
+    this.intake.gate.prune();
     // Sockets of a node gone for this long are not coming back with it: its clients reconnected.
     this.index.discardSuspended(Date.now() - graceMs * KEEP_SUSPENDED_LEASES);
     return orphans.length;

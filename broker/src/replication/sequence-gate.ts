@@ -26,7 +26,12 @@ interface Stream<T> {
   next: number;
   held: Map<number, T>;
   timer: NodeJS.Timeout | undefined;
+  /** When the stream last moved (ms), for pruning streams that ended. */
+  movedAt: number;
 }
+
+/** A stream idle this long (its app server is gone; replays are far shorter) is forgotten. */
+export const IDLE_STREAM_MS = 60 * 60_000;
 
 export class SequenceGate<T> {
   private readonly streams = new Map<string, Stream<T>>();
@@ -49,7 +54,12 @@ export class SequenceGate<T> {
   offer(appServerId: string, seq: number, item: T): GateVerdict {
     if (!this.accepts(appServerId, seq)) return "out of range";
     let stream = this.streams.get(appServerId);
-    if (!stream) this.streams.set(appServerId, (stream = { next: seq, held: new Map(), timer: undefined }));
+    if (!stream) {
+      this.streams.set(
+        appServerId,
+        (stream = { next: seq, held: new Map(), timer: undefined, movedAt: Date.now() }),
+      );
+    }
     if (seq < stream.next || stream.held.has(seq)) return "duplicate";
     if (seq > stream.next) {
       stream.held.set(seq, item);
@@ -58,6 +68,7 @@ export class SequenceGate<T> {
     }
     this.deliver(item);
     stream.next++;
+    stream.movedAt = Date.now();
     this.drain(stream);
     this.onAdvance(appServerId);
     return "delivered";
@@ -65,6 +76,13 @@ export class SequenceGate<T> {
 
   close(): void {
     for (const stream of this.streams.values()) clearTimeout(stream.timer);
+  }
+
+  /** Forgets streams idle past IDLE_STREAM_MS with nothing held (new ones start as first seen). */
+  prune(now = Date.now()): void {
+    for (const [name, stream] of this.streams) {
+      if (stream.held.size === 0 && now - stream.movedAt > IDLE_STREAM_MS) this.streams.delete(name);
+    }
   }
 
   /** The last number of a stream delivered (or skipped) here; undefined for a stream never seen. */

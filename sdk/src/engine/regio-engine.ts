@@ -66,6 +66,8 @@ export class RegioEngine extends EventEmitter {
   }
 
   open(message: SessionOpen, link: SessionWriter): void {
+    // A session id is opened once: a second SessionOpen for it (a broken or hostile node) is ignored.
+    if (this.clients.has(message.sessionId)) return;
     const connection = new VirtualConnection(message, link);
     this.clients.set(connection.id, connection);
     connection.once("close", () => this.clients.delete(connection.id));

@@ -21,6 +21,9 @@ interface PendingRequest {
  * numbers, what is not acknowledged yet and the replay window) and the pending requests. Shared by
  * every LinkSet an app server uses.
  */
+/** Nodes one region's links reach at most (a Hello listing more is not believed past it). */
+const MAX_LINKED_NODES = 64;
+
 export interface LinkState {
   /** Names this process's operation stream: a restart under the same app server id is a new stream. */
   readonly stream: StreamId;
@@ -216,7 +219,8 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
       const url = linkableUrl(node.url);
       if (!url) continue;
       listed.add(url.href);
-      this.addLink(url);
+      // A region has a handful of nodes: a list past the bound is not one to link to all of.
+      if (this.links.size < MAX_LINKED_NODES || this.links.has(url.href)) this.addLink(url);
     }
     // A node that left the region (and is not the one we were given) is not re-linked forever.
     for (const [key, link] of this.links) {

@@ -39,6 +39,9 @@ export interface NodeLinkOptions {
   maxBufferedBytes?: number;
 }
 
+/** How long close() waits for the node to answer the WebSocket close. */
+const CLOSE_TIMEOUT_MS = 2000;
+
 /** What a node accepts before it says (Hello.limits): the broker's defaults. */
 export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
 
@@ -143,6 +146,11 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     await new Promise<void>((resolve) => {
       ws.once("close", () => resolve());
       ws.close(1000, "app server closing");
+      // A node that does not answer the close (hung, cut off) does not keep the app server waiting.
+      setTimeout(() => {
+        ws.terminate();
+        resolve();
+      }, CLOSE_TIMEOUT_MS).unref();
     });
   }
 
@@ -225,6 +233,23 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       this.emit("error", error as RegioError);
       return;
     }
+    try {
+      this.handle(message);
+    } catch (cause) {
+      // Whatever one message makes throw (the SDK, or an app handler socket.io ran for it) is that
+      // message's problem: reported, and the link and the process go on serving everyone else.
+      const error = new RegioError(
+        ErrorCode.HandlerFailed,
+        `handling message type ${message.type} failed: ${String(cause)}`,
+        {
+          cause,
+        },
+      );
+      this.emit("error", error);
+    }
+  }
+
+  private handle(message: Message): void {
     switch (message.type) {
       case MessageType.Hello:
         this.onHello(message);
