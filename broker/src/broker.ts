@@ -13,6 +13,8 @@ import { HttpRouter } from "./node/http-router.ts";
 import { drainHubs } from "./node/drain.ts";
 import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
+import { registerNodeMetrics } from "./telemetry/node-metrics.ts";
+import { createTelemetry, type BrokerTelemetry } from "./telemetry/telemetry.ts";
 
 /** What a node accepts per operation by default (see BrokerOptions.maxOperationBytes). */
 export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
@@ -79,6 +81,11 @@ export interface BrokerOptions {
    */
   nodeUrlPatterns?: readonly string[];
   logger?: Logger;
+  /**
+   * The node's OpenTelemetry (tracing, metrics, `/metrics`); the node shuts it down when it closes.
+   * Default: tracing off, metrics at `/metrics` only. The CLI builds it from the OTEL_* variables.
+   */
+  telemetry?: BrokerTelemetry;
 }
 
 export interface BrokerHandle {
@@ -106,6 +113,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
   const leaseMs = options.leaseMs ?? 10_000;
   const startedAt = Date.now();
+  const telemetry = options.telemetry ?? createTelemetry({ nodeId, region });
   const allowedOrigins = originList(options.cors);
 
   const cluster: ClusterMembership = new ClusterMembership({
@@ -151,6 +159,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       region,
       replicator,
       log,
+      tracing: telemetry.tracing,
       engineOptions: {
         pingInterval,
         pingTimeout,
@@ -186,6 +195,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     await drainHubs(hubs, log);
   };
   let linkCounter = 0;
+  registerNodeMetrics(telemetry.meterProvider.getMeter("@regio/broker"), {
+    hubs: () => hubs.values(),
+    replicator,
+    ready: () => started && !draining && replicator.status().ready,
+  });
   const linkServer = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   const router = new HttpRouter({
     nodeId,
@@ -221,6 +235,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     },
     admitsHub: (hub) => hubs.admits(hub),
     requestDrain: () => (options.onDrainRequest ?? (() => void drain()))(),
+    metrics: (req, res) => telemetry.prometheus.getMetricsRequestHandler(req, res),
     acceptLink: ({ hub, appServerId }, ws) => {
       const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log, {
         maxBufferedBytes: options.maxLinkBufferedBytes,
@@ -279,6 +294,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       server.closeAllConnections();
       await closed;
       await replicator.close();
+      await telemetry.shutdown();
       log.info("broker stopped");
     },
   };

@@ -11,6 +11,7 @@ import {
 } from "@regio/protocol";
 import { rawSocketOf } from "../internals/ws.ts";
 import type { Logger } from "../logger.ts";
+import type { HubStats } from "../telemetry/hub-stats.ts";
 
 export interface AppLinkOptions {
   /** A link that answers no ping for this long is dropped (default 20 s). */
@@ -38,6 +39,8 @@ export class AppLink {
   private congestionHandler: (congested: boolean) => void = () => {};
   private congested = false;
   private readonly maxBufferedBytes: number;
+  /** Where frames in and out are counted (the hub's, once the link joined one). */
+  private counters: HubStats["appLink"] = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
 
   constructor(
     readonly id: string,
@@ -65,6 +68,11 @@ export class AppLink {
     heartbeat.unref();
     ws.once("close", () => clearInterval(heartbeat));
     rawSocketOf(ws)?.on("drain", () => this.checkCongestion());
+  }
+
+  /** Frames and bytes in and out are added to these counters from now on. */
+  countInto(counters: HubStats["appLink"]): void {
+    this.counters = counters;
   }
 
   onMessage(handler: (message: Message, frameBytes: number) => void): void {
@@ -110,6 +118,8 @@ export class AppLink {
       return false;
     }
     this.ws.send(frame);
+    this.counters.framesOut++;
+    this.counters.bytesOut += frame.byteLength;
     this.checkCongestion();
     return true;
   }
@@ -142,6 +152,8 @@ export class AppLink {
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
+    this.counters.framesIn++;
+    this.counters.bytesIn += data.length;
     let message: Message;
     try {
       if (!isBinary) throw new RegioError(ErrorCode.BadFrame, "app-link frames are binary");
