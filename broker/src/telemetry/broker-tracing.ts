@@ -82,13 +82,17 @@ export class BrokerTracing {
     return span;
   }
 
-  /** A span with no parent that links to several (a Kafka write of many records). */
+  /**
+   * A span with several parents (a Kafka write of many records): it links to each, and is the child
+   * of the first, so that it shows in that message's trace for a person reading it.
+   */
   linked(name: string, kind: SpanKind, links: SpanContext[], attributes: () => Attributes): Span | undefined {
-    if (!this.tracer || links.length === 0) return undefined;
+    const first = links[0];
+    if (!this.tracer || !first) return undefined;
     const span = this.tracer.startSpan(
       name,
       { kind, links: links.map((context) => ({ context })) },
-      ROOT_CONTEXT,
+      trace.setSpanContext(ROOT_CONTEXT, first),
     );
     if (!span.isRecording()) return undefined;
     span.setAttributes(attributes());
