@@ -3,11 +3,23 @@
  * an app server using it), so that its CPU time is measured apart from the clients'. It prints one
  * JSON line `{url, path, control}` and is driven over HTTP on `control`:
  * POST /go?messages=&size=&perTick= starts the broadcasts; POST /cpu answers the CPU ms used since.
+ *
+ * With REGIO_BENCH_TRACE=1 both sides trace, as configured by the OTEL_* variables: the broker from
+ * them (as `regio broker` does), the app server with an OpenTelemetry SDK of its own (the same
+ * sampler and OTLP exporter), each broadcast emitted inside a span of the app's.
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { trace, type Tracer } from "@opentelemetry/api";
+import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
+import {
+  BatchSpanProcessor,
+  ParentBasedSampler,
+  TraceIdRatioBasedSampler,
+} from "@opentelemetry/sdk-trace-base";
+import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Server } from "socket.io";
-import { startBroker } from "@regio/broker";
+import { startBroker, telemetryFromEnv } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
 
@@ -22,12 +34,32 @@ if (mode === "plain") {
   url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   path = "/socket.io";
 } else {
-  const broker = await startBroker({ accessKey: "k", port: 0 });
+  const telemetry = process.env.REGIO_BENCH_TRACE
+    ? telemetryFromEnv(process.env, { nodeId: "bench-node", region: "local" })
+    : undefined;
+  const broker = await startBroker({ accessKey: "k", port: 0, telemetry });
   const regio = useRegio(io, { hub: "bench", connectionString: formatConnectionString(broker.url, "k") });
   await regio.ready;
   url = broker.url;
   path = clientPath("bench");
 }
+
+let tracer: Tracer | undefined;
+if (process.env.REGIO_BENCH_TRACE) {
+  const ratio = Number(process.env.OTEL_TRACES_SAMPLER_ARG);
+  const provider = new NodeTracerProvider({
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+  });
+  provider.register();
+  tracer = trace.getTracer("bench-app");
+}
+const emit = (payload: string) => io.emit("m", payload);
+const tracedEmit = (payload: string) =>
+  tracer!.startActiveSpan("publish", (span) => {
+    emit(payload);
+    span.end();
+  });
 
 let start = process.cpuUsage();
 const control = createServer(async (req, res) => {
@@ -39,7 +71,7 @@ const control = createServer(async (req, res) => {
     const perTick = Number(query.get("perTick"));
     start = process.cpuUsage();
     for (let sent = 0; sent < messages;) {
-      for (let i = 0; i < perTick && sent < messages; i++, sent++) io.emit("m", payload);
+      for (let i = 0; i < perTick && sent < messages; i++, sent++) (tracer ? tracedEmit : emit)(payload);
       await new Promise((resolve) => setImmediate(resolve));
     }
   } else if (req.url?.startsWith("/cpu")) {
