@@ -24,6 +24,7 @@ import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
 
 const mode = process.argv[2] === "regio" ? "regio" : "plain";
+let closeBroker = async () => {};
 const io = new Server();
 let url: string;
 let path: string;
@@ -38,6 +39,7 @@ if (mode === "plain") {
     ? telemetryFromEnv(process.env, { nodeId: "bench-node", region: "local" })
     : undefined;
   const broker = await startBroker({ accessKey: "k", port: 0, telemetry });
+  closeBroker = () => broker.close();
   const regio = useRegio(io, { hub: "bench", connectionString: formatConnectionString(broker.url, "k") });
   await regio.ready;
   url = broker.url;
@@ -45,6 +47,7 @@ if (mode === "plain") {
 }
 
 let tracer: Tracer | undefined;
+let flush = async () => {};
 if (process.env.REGIO_BENCH_TRACE) {
   const ratio = Number(process.env.OTEL_TRACES_SAMPLER_ARG);
   const provider = new NodeTracerProvider({
@@ -53,6 +56,7 @@ if (process.env.REGIO_BENCH_TRACE) {
   });
   provider.register();
   tracer = trace.getTracer("bench-app");
+  flush = () => provider.shutdown();
 }
 const emit = (payload: string) => io.emit("m", payload);
 const tracedEmit = (payload: string) =>
@@ -85,3 +89,6 @@ const control = createServer(async (req, res) => {
 await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
 process.stdout.write(JSON.stringify({ url, path, control: controlUrl }) + "\n");
+process.once("SIGTERM", () => {
+  void Promise.allSettled([flush(), closeBroker()]).then(() => process.exit(0));
+});

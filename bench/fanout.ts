@@ -88,6 +88,9 @@ export async function fanout(
     };
   } finally {
     sockets.forEach((s) => s.disconnect());
-    server.kill();
+    // It flushes what it traced before it exits: every span counts against the run that made it.
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    if (server.exitCode === null && server.signalCode === null) server.kill();
+    await exited;
   }
 }

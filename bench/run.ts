@@ -116,7 +116,7 @@ of one per message. At one broadcast per tick both are bound by one syscall per 
       return `## Fan-out with tracing off, at 1 % and at 100 % (bench/fanout.ts, \`npm run bench -- tracing\`)
 
 The fan-out benchmark above (Regio: a broker node and an app server in one process; 300 WebSocket
-clients, 200 broadcasts of 100 bytes, 50 per tick), run ${rounds} times in each mode, the modes interleaved.
+clients, broadcasts of 100 bytes, 50 per tick; here 600 of them, for a longer window), run ${rounds} times in each mode, the modes interleaved.
 Traced modes configure both sides as an operator would: the broker from \`OTEL_TRACES_EXPORTER=otlp\`,
 \`OTEL_TRACES_SAMPLER=parentbased_traceidratio\` and \`OTEL_TRACES_SAMPLER_ARG\`; the app server with its
 own OpenTelemetry SDK (the same sampler, a batch processor and the OTLP/protobuf exporter), emitting
