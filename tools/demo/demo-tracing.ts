@@ -46,7 +46,9 @@ export async function startDemoTracing(): Promise<DemoTracing> {
           "service.instance.id": `chat-${region}`,
           "cloud.region": region,
         }),
-        spanProcessors: [new BatchSpanProcessor(new ZipkinExporter({ url: spansUrl }), { scheduledDelayMillis: 500 })],
+        spanProcessors: [
+          new BatchSpanProcessor(new ZipkinExporter({ url: spansUrl }), { scheduledDelayMillis: 500 }),
+        ],
       });
       providers.push(provider);
       return provider;

@@ -32,7 +32,11 @@ export interface Demo {
   close(): Promise<void>;
 }
 
-export async function startDemo(options: { accessKey: string; traces: boolean; logLevel: string }): Promise<Demo> {
+export async function startDemo(options: {
+  accessKey: string;
+  traces: boolean;
+  logLevel: string;
+}): Promise<Demo> {
   const kafkas: KafkaHandle[] = [];
   const chats: ChatServer[] = [];
   let cluster: LocalCluster | undefined;

@@ -34,7 +34,9 @@ export async function ensureZipkinJar(version = ZIPKIN_VERSION): Promise<string>
     async () => {
       if (existsSync(marker)) return;
       const started = Date.now();
-      process.stderr.write(`regio: fetching Zipkin ${version} from Maven Central into ${dir} (first run only)...\n`);
+      process.stderr.write(
+        `regio: fetching Zipkin ${version} from Maven Central into ${dir} (first run only)...\n`,
+      );
       const progress = setInterval(() => reportProgress(version, started), 1000);
       try {
         const result = await runCommand(
@@ -50,7 +52,9 @@ export async function ensureZipkinJar(version = ZIPKIN_VERSION): Promise<string>
         );
         if (result.code !== 0 || !existsSync(jar)) {
           await rm(jar, { force: true });
-          throw new Error(`mvn failed to fetch Zipkin ${version} (exit ${result.code ?? result.signal}):\n${lastLines(result.output, 40)}`);
+          throw new Error(
+            `mvn failed to fetch Zipkin ${version} (exit ${result.code ?? result.signal}):\n${lastLines(result.output, 40)}`,
+          );
         }
       } finally {
         clearInterval(progress);
@@ -69,7 +73,9 @@ export async function ensureZipkinJar(version = ZIPKIN_VERSION): Promise<string>
 }
 
 /** Starts Zipkin on 127.0.0.1:`port` and resolves once it answers its health check. */
-export async function startZipkin(options: { port?: number; readyTimeoutMs?: number } = {}): Promise<ZipkinHandle> {
+export async function startZipkin(
+  options: { port?: number; readyTimeoutMs?: number } = {},
+): Promise<ZipkinHandle> {
   const jar = await ensureZipkinJar();
   const port = options.port ?? 9411;
   const url = `http://127.0.0.1:${port}`;
@@ -87,7 +93,10 @@ export async function startZipkin(options: { port?: number; readyTimeoutMs?: num
       `--armeria.ports[0].port=${port}`,
       "--armeria.ports[0].protocols[0]=http",
     ],
-    { env: { ...process.env, STORAGE_TYPE: "mem", MEM_MAX_SPANS: "200000" }, stdio: ["ignore", "pipe", "pipe"] },
+    {
+      env: { ...process.env, STORAGE_TYPE: "mem", MEM_MAX_SPANS: "200000" },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
   );
   trackChild(child);
   let output = "";
