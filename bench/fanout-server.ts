@@ -24,7 +24,7 @@ import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
 
 const mode = process.argv[2] === "regio" ? "regio" : "plain";
-let closeBroker = async () => {};
+let closeRegio = async () => {};
 const io = new Server();
 let url: string;
 let path: string;
@@ -39,7 +39,11 @@ if (mode === "plain") {
     ? telemetryFromEnv(process.env, { nodeId: "bench-node", region: "local" })
     : undefined;
   const broker = await startBroker({ accessKey: "k", port: 0, telemetry });
-  closeBroker = () => broker.close();
+  // The app server unlinks before its broker goes: no re-link attempts (and warnings) on the way out.
+  closeRegio = async () => {
+    await regio.close();
+    await broker.close();
+  };
   const regio = useRegio(io, { hub: "bench", connectionString: formatConnectionString(broker.url, "k") });
   await regio.ready;
   url = broker.url;
@@ -90,5 +94,5 @@ await new Promise<void>((resolve) => control.listen(0, "127.0.0.1", resolve));
 const controlUrl = `http://127.0.0.1:${(control.address() as AddressInfo).port}`;
 process.stdout.write(JSON.stringify({ url, path, control: controlUrl }) + "\n");
 process.once("SIGTERM", () => {
-  void Promise.allSettled([flush(), closeBroker()]).then(() => process.exit(0));
+  void Promise.allSettled([flush(), closeRegio()]).then(() => process.exit(0));
 });

@@ -25,13 +25,16 @@ export async function fanout(
   messages = 200,
   size = 100,
   perTick = 50,
-  /** Trace this share of broadcasts, exporting over OTLP to `tracing.sink` (regio mode only). */
-  tracing?: { ratio: number; sink: string },
+  /**
+   * Trace this share of broadcasts, exporting over OTLP to `tracing.sink` (regio mode only): in the
+   * app server (its own OpenTelemetry SDK) and, unless `broker` is false, in the broker too.
+   */
+  tracing?: { ratio: number; sink: string; broker?: boolean },
 ): Promise<FanoutResult> {
   const otel = tracing
     ? {
         REGIO_BENCH_TRACE: "1",
-        OTEL_TRACES_EXPORTER: "otlp",
+        ...(tracing.broker === false ? {} : { OTEL_TRACES_EXPORTER: "otlp" }),
         OTEL_EXPORTER_OTLP_ENDPOINT: tracing.sink,
         OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
         OTEL_TRACES_SAMPLER_ARG: String(tracing.ratio),
