@@ -11,13 +11,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { trace, type Tracer } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import {
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
-import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { Server } from "socket.io";
 import { startBroker, telemetryFromEnv } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
@@ -36,7 +29,7 @@ if (mode === "plain") {
   path = "/socket.io";
 } else {
   const telemetry = process.env.REGIO_BENCH_TRACE
-    ? telemetryFromEnv(process.env, { nodeId: "bench-node", region: "local" })
+    ? await telemetryFromEnv(process.env, { nodeId: "bench-node", region: "local" })
     : undefined;
   const broker = await startBroker({ accessKey: "k", port: 0, telemetry });
   // The app server unlinks before its broker goes: no re-link attempts (and warnings) on the way out.
@@ -53,6 +46,10 @@ if (mode === "plain") {
 let tracer: Tracer | undefined;
 let flush = async () => {};
 if (process.env.REGIO_BENCH_TRACE) {
+  const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-proto");
+  const { BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } =
+    await import("@opentelemetry/sdk-trace-base");
+  const { NodeTracerProvider } = await import("@opentelemetry/sdk-trace-node");
   const ratio = Number(process.env.OTEL_TRACES_SAMPLER_ARG);
   const provider = new NodeTracerProvider({
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(ratio) }),

@@ -13,8 +13,7 @@ import { HttpRouter } from "./node/http-router.ts";
 import { drainHubs } from "./node/drain.ts";
 import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
-import { registerNodeMetrics } from "./telemetry/node-metrics.ts";
-import { createTelemetry, type BrokerTelemetry } from "./telemetry/telemetry.ts";
+import { localTelemetry, type BrokerTelemetry } from "./telemetry/telemetry.ts";
 
 /** What a node accepts per operation by default (see BrokerOptions.maxOperationBytes). */
 export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
@@ -113,7 +112,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
   const leaseMs = options.leaseMs ?? 10_000;
   const startedAt = Date.now();
-  const telemetry = options.telemetry ?? createTelemetry({ nodeId, region });
+  const telemetry = options.telemetry ?? localTelemetry();
   const allowedOrigins = originList(options.cors);
 
   const cluster: ClusterMembership = new ClusterMembership({
@@ -195,7 +194,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     await drainHubs(hubs, log);
   };
   let linkCounter = 0;
-  registerNodeMetrics(telemetry.meterProvider.getMeter("@regio/broker"), {
+  telemetry.observe({
     hubs: () => hubs.values(),
     replicator,
     ready: () => started && !draining && replicator.status().ready,
@@ -235,7 +234,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     },
     admitsHub: (hub) => hubs.admits(hub),
     requestDrain: () => (options.onDrainRequest ?? (() => void drain()))(),
-    metrics: (req, res) => telemetry.prometheus.getMetricsRequestHandler(req, res),
+    metrics: () => telemetry.prometheusText(),
     acceptLink: ({ hub, appServerId }, ws) => {
       const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log, {
         maxBufferedBytes: options.maxLinkBufferedBytes,

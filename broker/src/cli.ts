@@ -43,7 +43,7 @@ async function runBroker(argv: string[]): Promise<void> {
   const nodeId = NodeId(config.nodeId ?? randomUUID());
   const logger = createLogger({ node: nodeId, region: config.region });
   // The node's own OpenTelemetry, from the standard OTEL_* variables (README, "Observability").
-  const telemetry = createTelemetry({ nodeId, region: config.region, config: otel, log: logger });
+  const telemetry = await createTelemetry({ nodeId, region: config.region, config: otel, log: logger });
   if (!config.kafka && config.peers.size > 0) {
     console.error("regio broker: --peer needs --kafka (this region's own Kafka)");
     process.exit(2);

@@ -16,6 +16,7 @@ export type { RegionStatus, NodeStatus } from "./global/region-prober.ts";
 export { createLogger, type Logger } from "./logger.ts";
 export {
   createTelemetry,
+  localTelemetry,
   telemetryFromEnv,
   type BrokerTelemetry,
   type TelemetryOptions,

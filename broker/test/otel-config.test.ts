@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/config.ts";
 import { parseOtelConfig, parseResourceAttributes } from "../src/telemetry/otel-config.ts";
-import { nodeResource } from "../src/telemetry/telemetry.ts";
+import { nodeResource } from "../src/telemetry/telemetry-sdk.ts";
 
 describe("OTEL_* configuration", () => {
   it("is off by default: nothing exported, parent-based sampling", () => {

@@ -43,7 +43,7 @@ export function nodeTracing(
   sampler: (node: { nodeId: string; region: string }) => Sampler | undefined = () => undefined,
 ) {
   const exporter = new InMemorySpanExporter();
-  const telemetry = (node: { nodeId: string; region: string }): BrokerTelemetry =>
+  const telemetry = (node: { nodeId: string; region: string }): Promise<BrokerTelemetry> =>
     createTelemetry({ ...node, spanExporter: exporter, sampler: sampler(node) });
   return { exporter, telemetry };
 }

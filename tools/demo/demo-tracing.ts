@@ -15,7 +15,7 @@ export interface DemoTracing {
   /** Zipkin's UI. */
   readonly uiUrl: string;
   readonly zipkinUrl: string;
-  nodeTelemetry(node: { nodeId: string; region: string }): BrokerTelemetry;
+  nodeTelemetry(node: { nodeId: string; region: string }): Promise<BrokerTelemetry>;
   appTracerProvider(region: string): TracerProvider;
   close(): Promise<void>;
 }

@@ -25,7 +25,7 @@ export interface LocalClusterOptions {
   cors?: EngineOptions["cors"];
   logLevel?: string;
   /** Each node's OpenTelemetry (default: tracing off, `/metrics` only). */
-  telemetry?: (node: { nodeId: string; region: string }) => BrokerTelemetry;
+  telemetry?: (node: { nodeId: string; region: string }) => BrokerTelemetry | Promise<BrokerTelemetry>;
 }
 
 export interface LocalCluster {
@@ -56,7 +56,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       for (let i = 1; i <= options.nodesPerRegion; i++) {
         const nodeId = NodeId(`${region}-${i}`);
         const logger = createLogger({ node: nodeId, region }, options.logLevel);
-        const telemetry = options.telemetry?.({ nodeId, region });
+        const telemetry = await options.telemetry?.({ nodeId, region });
         const replicator = new KafkaReplicator({
           region,
           nodeId,

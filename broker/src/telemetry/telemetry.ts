@@ -1,37 +1,27 @@
-import { diag, DiagLogLevel, type DiagLogger } from "@opentelemetry/api";
-import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
-import { defaultResource, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from "@opentelemetry/sdk-metrics";
-import {
-  AlwaysOffSampler,
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  TraceIdRatioBasedSampler,
-  type Sampler,
-  type SpanExporter,
-  type SpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
 import type { Logger } from "../logger.ts";
 import { BrokerTracing } from "./broker-tracing.ts";
-import { metricExporter, spanExporter } from "./exporters.ts";
+import { prometheusText, type MetricSources } from "./node-metrics.ts";
 import { parseOtelConfig, type OtelConfig } from "./otel-config.ts";
 
 /**
- * A broker node's own OpenTelemetry: its tracer (none when tracing is off), the meter provider its
- * metrics are registered with, and the Prometheus reader `/metrics` serves. Nothing here is
- * registered globally: several nodes (and app servers, with SDKs of their own) may share a process.
+ * A broker node's own telemetry: its tracing (off without a tracer), its metrics (served at
+ * `/metrics`, and exported over OTLP when configured), and what flushes it all when the node closes.
+ * Nothing here is registered globally: several nodes (and app servers, with SDKs of their own) may
+ * share a process.
  */
 export interface BrokerTelemetry {
   readonly tracing: BrokerTracing;
-  readonly meterProvider: MeterProvider;
+  /** The node's figures come from here from now on. */
+  observe(sources: MetricSources): void;
   /** The node's metrics in Prometheus text (`/metrics`). */
-  readonly prometheus: PrometheusExporter;
+  prometheusText(): string;
   /** Flushes and stops every exporter (the broker calls it when it closes). */
   shutdown(): Promise<void>;
 }
+
+/** What a span exporter and a sampler are to the OpenTelemetry SDK (tests give their own). */
+export type SpanExporterLike = object;
+export type SamplerLike = object;
 
 export interface TelemetryOptions {
   nodeId: string;
@@ -39,114 +29,47 @@ export interface TelemetryOptions {
   /** OTEL_* settings (default: none given: tracing off, `/metrics` only). */
   config?: OtelConfig;
   /**
-   * Spans go here as soon as they end, instead of (or, with exporters configured, besides) the
-   * configured exporters: tests' in-memory exporter. Tracing is on with one.
+   * An `@opentelemetry/sdk-trace-base` SpanExporter: spans go there as soon as they end, besides
+   * the configured exporters (tests' in-memory exporter). Tracing is on with one.
    */
-  spanExporter?: SpanExporter;
-  /** Instead of OTEL_TRACES_SAMPLER (tests). */
-  sampler?: Sampler;
+  spanExporter?: SpanExporterLike;
+  /** An `@opentelemetry/sdk-trace-base` Sampler instead of OTEL_TRACES_SAMPLER (tests). */
+  sampler?: SamplerLike;
   /** Where the OpenTelemetry SDK's own complaints go (an exporter that cannot reach its endpoint). */
   log?: Logger;
+}
+
+/**
+ * The node's telemetry as configured. The OpenTelemetry SDK is loaded only when something is to be
+ * exported: a node that exports nothing does not even load it (loading it alone costs fan-out
+ * throughput: docs/benchmarks.md), and its `/metrics` needs none.
+ */
+export async function createTelemetry(options: TelemetryOptions): Promise<BrokerTelemetry> {
+  const config = options.config ?? parseOtelConfig({});
+  const exporting =
+    !config.disabled && (config.traces.exporters.length > 0 || config.metrics.exporters.length > 0);
+  if (!exporting && !options.spanExporter) return localTelemetry();
+  const { sdkTelemetry } = await import("./telemetry-sdk.ts");
+  return sdkTelemetry({ ...options, config });
 }
 
 /** The node's telemetry from the OTEL_* environment variables (see otel-config.ts). */
 export function telemetryFromEnv(
   env: NodeJS.ProcessEnv,
   node: { nodeId: string; region: string; log?: Logger },
-): BrokerTelemetry {
+): Promise<BrokerTelemetry> {
   return createTelemetry({ ...node, config: parseOtelConfig(env) });
 }
 
-export function createTelemetry(options: TelemetryOptions): BrokerTelemetry {
-  const config = options.config ?? parseOtelConfig({});
-  if (options.log) routeDiagnostics(options.log);
-  const resource = nodeResource(config, options.nodeId, options.region);
-  const processors: SpanProcessor[] = [];
-  if (!config.disabled) {
-    for (const name of config.traces.exporters) {
-      processors.push(new BatchSpanProcessor(spanExporter(name, config.traces.otlpProtocol)));
-    }
-  }
-  if (options.spanExporter) processors.push(new SimpleSpanProcessor(options.spanExporter));
-  const tracerProvider =
-    processors.length > 0
-      ? new BasicTracerProvider({
-          resource,
-          sampler: options.sampler ?? samplerOf(config),
-          spanProcessors: processors,
-        })
-      : undefined;
-
-  const prometheus = new PrometheusExporter({ preventServerStart: true });
-  const readers: MetricReader[] = [prometheus];
-  if (!config.disabled) {
-    for (const name of config.metrics.exporters) {
-      readers.push(
-        new PeriodicExportingMetricReader({
-          exporter: metricExporter(name, config.metrics.otlpProtocol),
-          exportIntervalMillis: config.metrics.exportIntervalMs,
-        }),
-      );
-    }
-  }
-  const meterProvider = new MeterProvider({ resource, readers });
+/** Tracing off, metrics at `/metrics` only: what a node has unless told otherwise. */
+export function localTelemetry(): BrokerTelemetry {
+  let sources: MetricSources | undefined;
   return {
-    tracing: new BrokerTracing(tracerProvider?.getTracer("@regio/broker")),
-    meterProvider,
-    prometheus,
-    async shutdown() {
-      await Promise.allSettled([tracerProvider?.shutdown(), meterProvider.shutdown()]);
+    tracing: new BrokerTracing(undefined),
+    observe(observed) {
+      sources = observed;
     },
+    prometheusText: () => (sources ? prometheusText(sources) : ""),
+    shutdown: async () => {},
   };
-}
-
-/**
- * `service.name` regio-broker, `service.instance.id` the node id, `cloud.region` the node's region,
- * unless OTEL_RESOURCE_ATTRIBUTES / OTEL_SERVICE_NAME say otherwise.
- */
-export function nodeResource(config: OtelConfig, nodeId: string, region: string): Resource {
-  return defaultResource().merge(
-    resourceFromAttributes({
-      "service.name": "regio-broker",
-      "service.namespace": "regio",
-      "service.instance.id": nodeId,
-      "cloud.region": region,
-      ...config.resourceAttributes,
-    }),
-  );
-}
-
-function samplerOf(config: OtelConfig): Sampler {
-  const ratio = new TraceIdRatioBasedSampler(config.traces.samplerRatio);
-  switch (config.traces.sampler) {
-    case "always_on":
-      return new AlwaysOnSampler();
-    case "always_off":
-      return new AlwaysOffSampler();
-    case "traceidratio":
-      return ratio;
-    case "parentbased_always_on":
-      return new ParentBasedSampler({ root: new AlwaysOnSampler() });
-    case "parentbased_always_off":
-      return new ParentBasedSampler({ root: new AlwaysOffSampler() });
-    case "parentbased_traceidratio":
-      return new ParentBasedSampler({ root: ratio });
-  }
-}
-
-let diagnosticsRouted = false;
-
-/** The SDK reports export failures through `diag`: into the node's log, as warnings, once per process. */
-function routeDiagnostics(log: Logger): void {
-  if (diagnosticsRouted) return;
-  diagnosticsRouted = true;
-  const child = log.child({ component: "opentelemetry" });
-  const logger: DiagLogger = {
-    error: (message, ...args) => child.warn({ args: args.map(String) }, message),
-    warn: (message, ...args) => child.warn({ args: args.map(String) }, message),
-    info: () => {},
-    debug: () => {},
-    verbose: () => {},
-  };
-  diag.setLogger(logger, { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true });
 }
