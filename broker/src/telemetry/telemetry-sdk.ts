@@ -1,6 +1,6 @@
 import { diag, DiagLogLevel, type DiagLogger, type Observable } from "@opentelemetry/api";
 import { defaultResource, resourceFromAttributes, type Resource } from "@opentelemetry/resources";
-import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
+import type { MeterProvider } from "@opentelemetry/sdk-metrics";
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
@@ -31,14 +31,16 @@ import type { BrokerTelemetry, TelemetryOptions } from "./telemetry.ts";
  * exported: a tracer provider with the configured exporters and sampler, and a meter provider that
  * exports the node's metrics over OTLP. `/metrics` is rendered from the same figures.
  */
-export function sdkTelemetry(options: TelemetryOptions & { config: OtelConfig }): BrokerTelemetry {
+export async function sdkTelemetry(
+  options: TelemetryOptions & { config: OtelConfig },
+): Promise<BrokerTelemetry> {
   const { config } = options;
   if (options.log) routeDiagnostics(options.log);
   const resource = nodeResource(config, options.nodeId, options.region);
   const processors: SpanProcessor[] = [];
   if (!config.disabled) {
     for (const name of config.traces.exporters) {
-      processors.push(new BatchSpanProcessor(spanExporter(name, config.traces.otlpProtocol)));
+      processors.push(new BatchSpanProcessor(await spanExporter(name, config.traces.otlpProtocol)));
     }
   }
   if (options.spanExporter) processors.push(new SimpleSpanProcessor(options.spanExporter as SpanExporter));
@@ -51,19 +53,21 @@ export function sdkTelemetry(options: TelemetryOptions & { config: OtelConfig })
         })
       : undefined;
   const metricExporters = config.disabled ? [] : config.metrics.exporters;
-  const meterProvider =
-    metricExporters.length > 0
-      ? new MeterProvider({
-          resource,
-          readers: metricExporters.map(
-            (name) =>
-              new PeriodicExportingMetricReader({
-                exporter: metricExporter(name, config.metrics.otlpProtocol),
-                exportIntervalMillis: config.metrics.exportIntervalMs,
-              }),
-          ),
-        })
-      : undefined;
+  let meterProvider: MeterProvider | undefined;
+  if (metricExporters.length > 0) {
+    // Loaded only when metrics are exported: /metrics needs none of it.
+    const metrics = await import("@opentelemetry/sdk-metrics");
+    const readers = [];
+    for (const name of metricExporters) {
+      readers.push(
+        new metrics.PeriodicExportingMetricReader({
+          exporter: await metricExporter(name, config.metrics.otlpProtocol),
+          exportIntervalMillis: config.metrics.exportIntervalMs,
+        }),
+      );
+    }
+    meterProvider = new metrics.MeterProvider({ resource, readers });
+  }
   let sources: MetricSources | undefined;
   return {
     tracing: new BrokerTracing(tracerProvider?.getTracer("@regio/broker")),

@@ -50,7 +50,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Broker
     !config.disabled && (config.traces.exporters.length > 0 || config.metrics.exporters.length > 0);
   if (!exporting && !options.spanExporter) return localTelemetry();
   const { sdkTelemetry } = await import("./telemetry-sdk.ts");
-  return sdkTelemetry({ ...options, config });
+  return await sdkTelemetry({ ...options, config });
 }
 
 /** The node's telemetry from the OTEL_* environment variables (see otel-config.ts). */
