@@ -136,9 +136,10 @@ Per traced broadcast the app server makes its own span and the SDK's "send" span
 At 1 %, 99 % of broadcasts only carry a sampled-out traceparent (55 bytes) through the node, which
 makes no span for them. The second row is the app's own choice, not Regio's: an OpenTelemetry SDK
 in the app server (its AsyncLocalStorage context manager follows every asynchronous step of the
-process, here the broker's too, and it makes a span per emit), with the node not tracing; the third
-adds the node's tracing. In a deployment the node runs in a process of its own, without a context
-manager (it passes contexts explicitly).`;
+process, here the broker's too; it makes a span per emit; its modules are loaded), with the node not
+tracing. The third adds the node's tracing: what Regio costs is the third row against the second.
+In a deployment the node runs in a process of its own, without a context manager (it passes
+contexts explicitly), and loads the OpenTelemetry SDK only when \`OTEL_*\` asks it to export.`;
     },
   },
   {
