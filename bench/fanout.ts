@@ -9,6 +9,8 @@ import { io as connectClient, type Socket as ClientSocket } from "socket.io-clie
 
 export interface FanoutResult {
   mode: "plain" | "regio";
+  /** Share of broadcasts traced (app server and broker), or undefined: no OpenTelemetry at all. */
+  traced?: number;
   clients: number;
   messages: number;
   perTick: number;
@@ -23,12 +25,26 @@ export async function fanout(
   messages = 200,
   size = 100,
   perTick = 50,
+  /**
+   * Trace this share of broadcasts, exporting over OTLP to `tracing.sink` (regio mode only): in the
+   * app server (its own OpenTelemetry SDK) and, unless `broker` is false, in the broker too.
+   */
+  tracing?: { ratio: number; sink: string; broker?: boolean },
 ): Promise<FanoutResult> {
+  const otel = tracing
+    ? {
+        REGIO_BENCH_TRACE: "1",
+        ...(tracing.broker === false ? {} : { OTEL_TRACES_EXPORTER: "otlp" }),
+        OTEL_EXPORTER_OTLP_ENDPOINT: tracing.sink,
+        OTEL_TRACES_SAMPLER: "parentbased_traceidratio",
+        OTEL_TRACES_SAMPLER_ARG: String(tracing.ratio),
+      }
+    : {};
   const server = spawn(
     process.execPath,
     ["--import", "tsx", new URL("./fanout-server.ts", import.meta.url).pathname, mode],
     {
-      env: { ...process.env, REGIO_LOG_LEVEL: "silent" },
+      env: { ...process.env, REGIO_LOG_LEVEL: "silent", ...otel },
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
@@ -65,6 +81,7 @@ export async function fanout(
     const { cpuMs } = (await (await fetch(`${control}/cpu`, { method: "POST" })).json()) as { cpuMs: number };
     return {
       mode,
+      traced: tracing?.ratio,
       clients,
       messages,
       perTick,
@@ -74,6 +91,9 @@ export async function fanout(
     };
   } finally {
     sockets.forEach((s) => s.disconnect());
-    server.kill();
+    // It flushes what it traced before it exits: every span counts against the run that made it.
+    const exited = new Promise((resolve) => server.once("exit", resolve));
+    if (server.exitCode === null && server.signalCode === null) server.kill();
+    await exited;
   }
 }

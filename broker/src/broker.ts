@@ -13,6 +13,7 @@ import { HttpRouter } from "./node/http-router.ts";
 import { drainHubs } from "./node/drain.ts";
 import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
+import { localTelemetry, type BrokerTelemetry } from "./telemetry/telemetry.ts";
 
 /** What a node accepts per operation by default (see BrokerOptions.maxOperationBytes). */
 export const DEFAULT_MAX_OPERATION_BYTES = 990_000;
@@ -79,6 +80,11 @@ export interface BrokerOptions {
    */
   nodeUrlPatterns?: readonly string[];
   logger?: Logger;
+  /**
+   * The node's OpenTelemetry (tracing, metrics, `/metrics`); the node shuts it down when it closes.
+   * Default: tracing off, metrics at `/metrics` only. The CLI builds it from the OTEL_* variables.
+   */
+  telemetry?: BrokerTelemetry;
 }
 
 export interface BrokerHandle {
@@ -106,6 +112,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
   const leaseMs = options.leaseMs ?? 10_000;
   const startedAt = Date.now();
+  const telemetry = options.telemetry ?? localTelemetry();
   const allowedOrigins = originList(options.cors);
 
   const cluster: ClusterMembership = new ClusterMembership({
@@ -151,6 +158,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       region,
       replicator,
       log,
+      tracing: telemetry.tracing,
       engineOptions: {
         pingInterval,
         pingTimeout,
@@ -186,6 +194,11 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     await drainHubs(hubs, log);
   };
   let linkCounter = 0;
+  telemetry.observe({
+    hubs: () => hubs.values(),
+    replicator,
+    ready: () => started && !draining && replicator.status().ready,
+  });
   const linkServer = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 * 1024 });
   const router = new HttpRouter({
     nodeId,
@@ -221,6 +234,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     },
     admitsHub: (hub) => hubs.admits(hub),
     requestDrain: () => (options.onDrainRequest ?? (() => void drain()))(),
+    metrics: () => telemetry.prometheusText(),
     acceptLink: ({ hub, appServerId }, ws) => {
       const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log, {
         maxBufferedBytes: options.maxLinkBufferedBytes,
@@ -279,6 +293,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       server.closeAllConnections();
       await closed;
       await replicator.close();
+      await telemetry.shutdown();
       log.info("broker stopped");
     },
   };

@@ -8,6 +8,8 @@ import { GLOBAL_USAGE, parseGlobalConfig } from "./global/config.ts";
 import { startGlobalEndpoint } from "./global/global-endpoint.ts";
 import { createLogger } from "./logger.ts";
 import { KafkaReplicator } from "./replication/kafka/kafka-replicator.ts";
+import { parseOtelConfig } from "./telemetry/otel-config.ts";
+import { createTelemetry } from "./telemetry/telemetry.ts";
 
 /** `regio broker|global|kafka ...`; exits non-zero with a clear message on bad flags. */
 async function main(argv: string[]): Promise<void> {
@@ -30,14 +32,18 @@ async function main(argv: string[]): Promise<void> {
 async function runBroker(argv: string[]): Promise<void> {
   if (wantsHelp(argv)) return console.log(USAGE);
   let config;
+  let otel;
   try {
     config = parseBrokerConfig(argv, process.env);
+    otel = parseOtelConfig(process.env);
   } catch (error) {
     console.error(`regio broker: ${(error as Error).message}\n\n${USAGE}`);
     process.exit(2);
   }
   const nodeId = NodeId(config.nodeId ?? randomUUID());
   const logger = createLogger({ node: nodeId, region: config.region });
+  // The node's own OpenTelemetry, from the standard OTEL_* variables (README, "Observability").
+  const telemetry = await createTelemetry({ nodeId, region: config.region, config: otel, log: logger });
   if (!config.kafka && config.peers.size > 0) {
     console.error("regio broker: --peer needs --kafka (this region's own Kafka)");
     process.exit(2);
@@ -56,6 +62,7 @@ async function runBroker(argv: string[]): Promise<void> {
         maxBatchBytes: config.maxBatchBytes,
         maxRecordBytes: config.maxRecordBytes,
         log: logger,
+        tracing: telemetry.tracing,
       })
     : undefined;
   // SIGTERM (a rolling update, `docker stop`) and `regio drain`: drain, close, exit, within a bound.
@@ -79,6 +86,7 @@ async function runBroker(argv: string[]): Promise<void> {
     nodeId,
     logger,
     replicator,
+    telemetry,
     cors: config.corsOrigin ? { origin: config.corsOrigin } : undefined,
     onDrainRequest: () => void stop(),
   });

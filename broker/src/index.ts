@@ -14,3 +14,11 @@ export {
 export { parseGlobalConfig, type GlobalConfig, type RegionSpec } from "./global/config.ts";
 export type { RegionStatus, NodeStatus } from "./global/region-prober.ts";
 export { createLogger, type Logger } from "./logger.ts";
+export {
+  createTelemetry,
+  localTelemetry,
+  telemetryFromEnv,
+  type BrokerTelemetry,
+  type TelemetryOptions,
+} from "./telemetry/telemetry.ts";
+export { parseOtelConfig, type OtelConfig } from "./telemetry/otel-config.ts";

@@ -7,3 +7,4 @@ export * from "./connection-string.ts";
 export * from "./paths.ts";
 export * from "./bounds.ts";
 export * from "./ids.ts";
+export * from "./trace-context.ts";

@@ -12,6 +12,7 @@ import { Decoder, PacketType, type Packet } from "socket.io-parser";
 import type { Links } from "./link/regional-links.ts";
 import type { RegioEngine } from "./engine/regio-engine.ts";
 import type { VirtualConnection } from "./engine/virtual-connection.ts";
+import { targetAttributes, type AppTracing } from "./tracing/app-tracing.ts";
 import {
   boundedSnapshot,
   boundedValue,
@@ -46,14 +47,16 @@ const BROADCAST_ACK_ID_BASE = 2 ** 48;
 /** What socket.io calls on an adapter, served by the broker instead of the local process. */
 export class RegioAdapter extends Adapter {
   private readonly link: Links;
+  private readonly tracing: AppTracing;
   /** Sockets whose first Join (with their snapshot) has been sent. */
   private readonly announced = new Set<SocketId>();
   private readonly sentData = new Map<SocketId, string>();
   private lastServerCount: Promise<number> = Promise.resolve(1);
 
-  constructor(nsp: Namespace, link: Links) {
+  constructor(nsp: Namespace, link: Links, tracing: AppTracing) {
     super(nsp);
     this.link = link;
+    this.tracing = tracing;
   }
 
   override addAll(id: SocketId, rooms: Set<Room>): void {
@@ -111,11 +114,13 @@ export class RegioAdapter extends Adapter {
       packet.type === PacketType.EVENT &&
       packet.id === undefined &&
       !opts.flags?.volatile;
+    const target = targetOf(this.nsp.name, opts);
     const broadcast = {
       type: MessageType.Broadcast,
-      target: targetOf(this.nsp.name, opts),
+      target,
       packet: this.nsp.server.encoder.encode(packet) as Payload[],
       flags: flagsOf(opts) | (recoverable ? SendFlags.recoverable : 0),
+      trace: this.traceOf("broadcast", target),
     } as const;
     // `local` reaches only this app server's clients: nothing to replicate, so no sequence number.
     if (opts.flags?.local) this.link.sendToAll(this.checkedSize({ ...broadcast, seq: 0 }));
@@ -140,6 +145,8 @@ export class RegioAdapter extends Adapter {
     let counted = 0;
     let clients = 0;
     const encoded = this.nsp.server.encoder.encode(packet) as Payload[];
+    const target = targetOf(this.nsp.name, opts);
+    const trace = this.traceOf("broadcastWithAck", target);
     this.checkedSize({
       type: MessageType.Broadcast,
       seq: 0,
@@ -152,11 +159,12 @@ export class RegioAdapter extends Adapter {
         type: MessageType.BroadcastWithAck,
         seq: 0,
         requestId,
-        target: targetOf(this.nsp.name, opts),
+        target,
         packet: encoded,
         ackId: packet.id as number,
         flags: flagsOf(opts),
         timeoutMs,
+        trace,
       }),
       (reply) => {
         if (reply.type === MessageType.BroadcastAckCount) {
@@ -240,29 +248,45 @@ export class RegioAdapter extends Adapter {
   override addSockets(opts: BroadcastOptions, rooms: Room[]): void {
     super.addSockets(opts, rooms);
     if (opts.flags?.local) return;
-    this.link.sendOperation({ type: MessageType.SocketsJoin, target: targetOf(this.nsp.name, opts), rooms });
+    const target = targetOf(this.nsp.name, opts);
+    this.link.sendOperation({
+      type: MessageType.SocketsJoin,
+      target,
+      rooms,
+      trace: this.traceOf("socketsJoin", target),
+    });
   }
 
   override delSockets(opts: BroadcastOptions, rooms: Room[]): void {
     super.delSockets(opts, rooms);
     if (opts.flags?.local) return;
-    this.link.sendOperation({ type: MessageType.SocketsLeave, target: targetOf(this.nsp.name, opts), rooms });
+    const target = targetOf(this.nsp.name, opts);
+    this.link.sendOperation({
+      type: MessageType.SocketsLeave,
+      target,
+      rooms,
+      trace: this.traceOf("socketsLeave", target),
+    });
   }
 
   override disconnectSockets(opts: BroadcastOptions, close: boolean): void {
     super.disconnectSockets(opts, close);
     if (opts.flags?.local) return;
+    const target = targetOf(this.nsp.name, opts);
     this.link.sendOperation({
       type: MessageType.DisconnectSockets,
-      target: targetOf(this.nsp.name, opts),
+      target,
       close,
+      trace: this.traceOf("disconnectSockets", target),
     });
   }
 
   override serverSideEmit(packet: unknown[]): void {
     const last = packet[packet.length - 1];
+    const nsp = { "socket.io.namespace": this.nsp.name };
+    const trace = this.tracing.outgoing("serverSideEmit", () => nsp);
     if (typeof last !== "function") {
-      this.link.sendOperation({ type: MessageType.ServerSideEmit, nsp: this.nsp.name, args: packet });
+      this.link.sendOperation({ type: MessageType.ServerSideEmit, nsp: this.nsp.name, args: packet, trace });
       return;
     }
     const ack = last as (err: Error | null, responses: unknown[]) => void;
@@ -292,6 +316,7 @@ export class RegioAdapter extends Adapter {
         args,
         requestId,
         timeoutMs,
+        trace,
       }),
       (reply) => {
         if (reply.type === MessageType.Error) {
@@ -383,6 +408,11 @@ export class RegioAdapter extends Adapter {
       rooms: [...(this.sids.get(socket.id) ?? [])],
       data: socket.data,
     });
+  }
+
+  /** The trace context an operation carries: undefined outside an active span (see AppTracing). */
+  private traceOf(operation: string, target: Target) {
+    return this.tracing.outgoing(operation, () => targetAttributes(target));
   }
 
   /** Throws PAYLOAD_TOO_LARGE or BAD_FRAME (into the app's emit) for what no node would accept. */

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { TracerProvider } from "@opentelemetry/api";
 import type { Server } from "socket.io";
 import { RegioAdapter } from "./adapter.ts";
 import { RegioEngine } from "./engine/regio-engine.ts";
@@ -7,6 +8,7 @@ import { LinkSet, newLinkState } from "./link/link-set.ts";
 import { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from "./link/outbox.ts";
 import { RegionalLinks, type Links } from "./link/regional-links.ts";
 import type { NodeLink } from "./link/node-link.ts";
+import { AppTracing } from "./tracing/app-tracing.ts";
 import {
   ConnectionStringError,
   ErrorCode,
@@ -44,6 +46,11 @@ export interface RegioOptions {
   outbox?: Partial<OutboxOptions>;
   /** Stable id of this app server (default: a random UUID per process). */
   appServerId?: string;
+  /**
+   * Where the SDK's spans go (default: the global provider, whatever the app registers). The SDK
+   * uses only the OpenTelemetry API: with no SDK registered it records nothing and costs nothing.
+   */
+  tracerProvider?: TracerProvider;
 }
 
 export interface RegioHandle {
@@ -73,6 +80,7 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   }
   const appServerId = options.appServerId ?? randomUUID();
   const link = createLinks(options, appServerId);
+  const tracing = new AppTracing(options.hub, options.tracerProvider);
   refuseDirectConnections(io);
   for (const note of ineffectiveOptions(io)) {
     process.emitWarning(note, { type: "RegioWarning", code: ErrorCode.Unsupported });
@@ -82,7 +90,7 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
   io.adapter(
     class extends RegioAdapter {
       constructor(nsp: ConstructorParameters<typeof RegioAdapter>[0]) {
-        super(nsp, link);
+        super(nsp, link, tracing);
       }
     } as unknown as Parameters<Server["adapter"]>[0],
   );
@@ -95,7 +103,7 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
     if (errorListeners.size === 0) warnOnce(error);
     for (const listener of errorListeners) listener(error);
   });
-  link.on("message", (message, from) => dispatch(io, engine, from, message));
+  link.on("message", (message, from) => dispatch(io, engine, tracing, from, message));
   // Sessions live as long as the link that carries them: the node closes them on its side too.
   link.on("down", (from) => engine.closeAll("transport close", from));
   const ready = new Promise<Hello>((resolve) => link.once("up", resolve));
@@ -173,20 +181,34 @@ function refuseDirectConnections(io: Server): void {
     callback("this server is served through Regio: connect to the broker's endpoint", false);
 }
 
-function dispatch(io: Server, engine: RegioEngine, link: NodeLink, message: Message): void {
+function dispatch(
+  io: Server,
+  engine: RegioEngine,
+  tracing: AppTracing,
+  link: NodeLink,
+  message: Message,
+): void {
   switch (message.type) {
     case MessageType.SessionOpen:
       return engine.open(message, link);
-    case MessageType.SessionMessage:
-      return engine.get(message.sessionId)?.onMessage(message.data);
+    case MessageType.SessionMessage: {
+      const connection = engine.get(message.sessionId);
+      if (!connection) return;
+      // socket.io dispatches the client's packet in the context the node started for it.
+      return tracing.clientMessage(connection, message.data, message.trace, () =>
+        connection.onMessage(message.data),
+      );
+    }
     case MessageType.SessionClosed:
       return engine.get(message.sessionId)?.onClosed(message.reason, message.description);
     case MessageType.SessionUpgraded:
       return engine.get(message.sessionId)?.onUpgraded(message.transport);
     case MessageType.ApplyToSockets:
-      return applyToSockets(io, message);
+      return tracing.incoming(message.trace, "applyToSockets", () => applyToSockets(io, message));
     case MessageType.ServerSideEmitDeliver:
-      return deliverServerSideEmit(io, link, message);
+      return tracing.incoming(message.trace, "serverSideEmit", () =>
+        deliverServerSideEmit(io, link, message),
+      );
   }
 }
 

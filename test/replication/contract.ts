@@ -34,9 +34,11 @@ function inbox(): Inbox {
 }
 
 /** A record as its publisher gave it: without what reading it adds (when the log took it). */
+/** A record as its publisher gave it: without what a reader learns (when, where in the log). */
 function asPublished({
   publishedAt: _publishedAt,
   history: _history,
+  via: _via,
   ...record
 }: ReplicatedRecord): ReplicatedRecord {
   return record;
@@ -54,8 +56,9 @@ function record(nodeId: string, region: string, appServerId: string, seq: number
       target: { nsp: "/", rooms: [], except: [] },
       packet: [`2["n",${seq}]`, new Uint8Array([seq % 256])],
       flags: 1,
-      trace: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" },
     },
+    // The publisher's trace context travels with the record (Kafka: in its headers).
+    trace: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" },
   };
 }
 

@@ -6,7 +6,7 @@ import {
   type SocketOptions,
 } from "socket.io-client";
 import { startBroker, type BrokerHandle, type BrokerOptions } from "@regio/broker";
-import { useRegio, type RegioHandle } from "@regio/sdk";
+import { useRegio, type RegioHandle, type RegioOptions } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
 
 export const ACCESS_KEY = "test-access-key";
@@ -32,10 +32,15 @@ export async function startAppServer(
   broker: { url: string },
   setup: (io: Server) => void = () => {},
   serverOptions: Partial<ServerOptions> = {},
+  regioOptions: Partial<RegioOptions> = {},
 ): Promise<AppServer> {
   const io = new Server(serverOptions);
   setup(io);
-  const regio = useRegio(io, { hub: HUB, connectionString: formatConnectionString(broker.url, ACCESS_KEY) });
+  const regio = useRegio(io, {
+    hub: HUB,
+    connectionString: formatConnectionString(broker.url, ACCESS_KEY),
+    ...regioOptions,
+  });
   await regio.ready;
   return { io, regio };
 }

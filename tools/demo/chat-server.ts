@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createServer, type Server as HttpServer } from "node:http";
 import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import { trace, type TracerProvider } from "@opentelemetry/api";
 import { Server } from "socket.io";
 import { useRegio, type RegioHandle } from "@regio/sdk";
 import { clientPath } from "@regio/protocol";
@@ -23,7 +24,10 @@ export async function startChatServer(options: {
   /** Where browsers reach the brokers: label -> URL, the first is the default (the global endpoint). */
   brokerUrls: Record<string, string>;
   port?: number;
+  /** The app's OpenTelemetry (default: the global provider; none registered: nothing is traced). */
+  tracerProvider?: TracerProvider;
 }): Promise<ChatServer> {
+  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer("regio-demo-chat");
   const io = new Server();
   io.use((socket, next) => {
     const name = String(socket.handshake.auth.name ?? "").trim();
@@ -42,12 +46,21 @@ export async function startChatServer(options: {
     });
     socket.on("say", (text: unknown) => {
       if (typeof text !== "string" || text.length === 0 || text.length > 500) return;
-      for (const room of socket.rooms) {
-        if (room !== socket.id) io.to(room).emit("said", { from: socket.data.name, text, at: Date.now() });
-      }
+      // The app's own span, in the trace the client's message started on its node.
+      tracer.startActiveSpan("say", (span) => {
+        span.setAttribute("chat.from", String(socket.data.name));
+        for (const room of socket.rooms) {
+          if (room !== socket.id) io.to(room).emit("said", { from: socket.data.name, text, at: Date.now() });
+        }
+        span.end();
+      });
     });
   });
-  const regio = useRegio(io, { hub: options.hub, connectionString: options.connectionString });
+  const regio = useRegio(io, {
+    hub: options.hub,
+    connectionString: options.connectionString,
+    tracerProvider: options.tracerProvider,
+  });
 
   const require = createRequire(import.meta.url);
   const clientScript = require.resolve("socket.io-client/dist/socket.io.js");

@@ -4,6 +4,7 @@ import { startBroker, type BrokerHandle } from "../broker.ts";
 import type { KafkaConnection } from "../config.ts";
 import { createLogger } from "../logger.ts";
 import { KafkaReplicator } from "../replication/kafka/kafka-replicator.ts";
+import type { BrokerTelemetry } from "../telemetry/telemetry.ts";
 import type { TopicNames } from "../replication/kafka/topics.ts";
 
 export interface LocalClusterOptions {
@@ -23,6 +24,8 @@ export interface LocalClusterOptions {
   mirrored?: boolean;
   cors?: EngineOptions["cors"];
   logLevel?: string;
+  /** Each node's OpenTelemetry (default: tracing off, `/metrics` only). */
+  telemetry?: (node: { nodeId: string; region: string }) => BrokerTelemetry | Promise<BrokerTelemetry>;
 }
 
 export interface LocalCluster {
@@ -53,6 +56,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       for (let i = 1; i <= options.nodesPerRegion; i++) {
         const nodeId = NodeId(`${region}-${i}`);
         const logger = createLogger({ node: nodeId, region }, options.logLevel);
+        const telemetry = await options.telemetry?.({ nodeId, region });
         const replicator = new KafkaReplicator({
           region,
           nodeId,
@@ -64,6 +68,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           recoveryWindowMs: options.recoveryWindowMs,
           mirrored: options.mirrored,
           log: logger,
+          tracing: telemetry?.tracing,
         });
         nodes.push(
           await startBroker({
@@ -76,6 +81,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
             leaseMs: options.leaseMs,
             cors: options.cors,
             recoveryWindowMs: options.recoveryWindowMs,
+            telemetry,
           }),
         );
       }

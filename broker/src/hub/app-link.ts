@@ -12,6 +12,7 @@ import {
 import { rawSocketOf } from "../internals/ws.ts";
 import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
+import type { HubStats } from "../telemetry/hub-stats.ts";
 
 export interface AppLinkOptions {
   /** A link that answers no ping for this long is dropped (default 20 s). */
@@ -41,6 +42,8 @@ export class AppLink {
   /** A link that sends garbage must not flood the log: said once per interval. */
   private readonly throttle = new LogThrottle();
   private readonly maxBufferedBytes: number;
+  /** Where frames in and out are counted (the hub's, once the link joined one). */
+  private counters: HubStats["appLink"] = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
 
   constructor(
     readonly id: string,
@@ -68,6 +71,11 @@ export class AppLink {
     heartbeat.unref();
     ws.once("close", () => clearInterval(heartbeat));
     rawSocketOf(ws)?.on("drain", () => this.checkCongestion());
+  }
+
+  /** Frames and bytes in and out are added to these counters from now on. */
+  countInto(counters: HubStats["appLink"]): void {
+    this.counters = counters;
   }
 
   onMessage(handler: (message: Message, frameBytes: number) => void): void {
@@ -113,6 +121,8 @@ export class AppLink {
       return false;
     }
     this.ws.send(frame);
+    this.counters.framesOut++;
+    this.counters.bytesOut += frame.byteLength;
     this.checkCongestion();
     return true;
   }
@@ -145,6 +155,8 @@ export class AppLink {
   }
 
   private receive(data: Buffer, isBinary: boolean): void {
+    this.counters.framesIn++;
+    this.counters.bytesIn += data.length;
     let message: Message;
     try {
       if (!isBinary) throw new RegioError(ErrorCode.BadFrame, "app-link frames are binary");

@@ -3,6 +3,7 @@ import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
 import { rawSocketOf, sessionIdOf } from "../internals/engine-io.ts";
 import { AckCapture } from "./ack-capture.ts";
+import type { HubStats } from "../telemetry/hub-stats.ts";
 import type { PreparedPacket } from "./prepared-packet.ts";
 
 /**
@@ -24,6 +25,8 @@ export class ClientSession {
   constructor(
     readonly engineSocket: EngineSocket,
     linkId: string,
+    /** The hub's counters of what its clients are sent (see HubStats). */
+    private readonly counters: HubStats["client"],
     connectTimeoutMs: number,
     private readonly maxQueuedBytes: number,
     private readonly onOverflow: (session: ClientSession, queuedBytes: number) => void,
@@ -84,6 +87,8 @@ export class ClientSession {
       return false;
     }
     this.corkForThisTick();
+    this.counters.packetsOut += packet.data.length;
+    this.counters.bytesOut += packet.bytes;
     if (packet.data.length === 1) {
       this.engineSocket.write(packet.data[0]!, packet.options);
       return true;

@@ -1,3 +1,4 @@
+import { SpanKind } from "@opentelemetry/api";
 import type { NodeId, SessionId, SocketId } from "@regio/protocol";
 import { Server as EngineServer, type ServerOptions, type Socket as EngineSocket } from "engine.io";
 import {
@@ -6,6 +7,8 @@ import {
   DEFAULT_SNAPSHOT_BOUNDS,
   ErrorCode,
   MessageType,
+  MessagingAttribute,
+  MessagingOperation,
   RegioError,
   type Message,
   type NodeInfo,
@@ -13,6 +16,8 @@ import {
 } from "@regio/protocol";
 import type { Logger } from "../logger.ts";
 import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replication/replicator.ts";
+import { socketIoAttributes, type BrokerTracing } from "../telemetry/broker-tracing.ts";
+import { HubStats } from "../telemetry/hub-stats.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession } from "./client-session.ts";
 import { MembershipIndex, type SocketEntry, type SocketOwner } from "./membership.ts";
@@ -31,6 +36,8 @@ export interface HubContext {
   region: string;
   replicator: Replicator;
   log: Logger;
+  /** This node's spans (a no-op when tracing is off). */
+  tracing: BrokerTracing;
   engineOptions: Partial<ServerOptions>;
   connectTimeoutMs: number;
   /** Bytes a client may owe (written, not yet taken by its transport) before it is disconnected. */
@@ -60,6 +67,8 @@ export class Hub {
   readonly index = new MembershipIndex();
   readonly links = new Map<string, AppLink>();
   readonly sessions = new Map<SessionId, ClientSession>();
+  /** What this hub did on this node, for the node's metrics. */
+  readonly stats = new HubStats();
   private readonly executor: OperationExecutor;
   private readonly serverSideEmits: ServerSideEmitRequests;
   private readonly intake: OperationIntake;
@@ -80,6 +89,8 @@ export class Hub {
     this.engine.on("connection", (socket: EngineSocket) => this.onClientConnection(socket));
     this.serverSideEmits = new ServerSideEmitRequests(this.links);
     this.executor = new OperationExecutor(
+      name,
+      ctx.tracing,
       ctx.nodeId,
       this.index,
       this.sessions,
@@ -99,6 +110,8 @@ export class Hub {
         region: ctx.region,
         replicator: ctx.replicator,
         log: ctx.log,
+        tracing: ctx.tracing,
+        stats: this.stats,
         maxOperationBytes: ctx.maxOperationBytes,
         recoveryLog: this.recovery.log,
       },
@@ -160,6 +173,7 @@ export class Hub {
 
   addLink(link: AppLink): void {
     this.links.set(link.id, link);
+    link.countInto(this.stats.appLink);
     link.onMessage((message, frameBytes) => this.onLinkMessage(link, message, frameBytes));
     link.onClose(() => this.removeLink(link));
     // An app server that reads too slowly: its clients wait (their reads pause) until it catches up.
@@ -288,9 +302,11 @@ export class Hub {
       socket.close();
       return;
     }
+    this.stats.connectionOpened(socket.transport.name);
     const session = new ClientSession(
       socket,
       link.id,
+      this.stats.client,
       this.ctx.connectTimeoutMs,
       this.ctx.maxClientQueueBytes,
       (slow, queuedBytes) =>
@@ -302,13 +318,28 @@ export class Hub {
     this.sessions.set(session.id, session);
     link.sessionCount++;
     link.send({ type: MessageType.SessionOpen, sessionId: session.id, handshake: session.handshake() });
+    const client = this.stats.client;
     socket.on("message", (data: string | Buffer | undefined) => {
       // An Engine.IO message without data ("4") carries no Socket.IO packet: socket.io closes such
       // a client ("parse error"), and SessionMessage has no way to say "no data" (it went out with
       // its data field missing, a frame the app server could not read).
       if (data === undefined) return session.close();
+      client.packetsIn++;
+      client.bytesIn += typeof data === "string" ? Buffer.byteLength(data) : data.length;
       if (!session.acks.idle && session.acks.offer(data)) return;
-      link.send({ type: MessageType.SessionMessage, sessionId: session.id, data });
+      // Socket.IO packets have no header slot: a client's message starts its trace here. Only text
+      // parts: a binary packet's attachments follow its text part, and the SDK dispatches them in
+      // that part's context.
+      const hop =
+        typeof data === "string"
+          ? this.ctx.tracing.hop(`receive ${this.name}`, SpanKind.CONSUMER, undefined, () => ({
+              ...socketIoAttributes(this.name, MessagingOperation.receive, "message"),
+              [MessagingAttribute.bodySize]: Buffer.byteLength(data),
+              "socket.io.transport": socket.transport.name,
+            }))
+          : undefined;
+      link.send({ type: MessageType.SessionMessage, sessionId: session.id, data, trace: hop?.trace });
+      hop?.span?.end();
     });
     socket.on("upgrade", (transport: { name: string }) => {
       link.send({ type: MessageType.SessionUpgraded, sessionId: session.id, transport: transport.name });
@@ -333,7 +364,18 @@ export class Hub {
         const session = this.ownedSession(link, message.sessionId);
         if (!session) return;
         const packet = preparePacket(message.data, message.flags, false);
-        this.orderedSends.submit(session, streamOf(link), message.after, () => session.write(packet));
+        this.orderedSends.submit(session, streamOf(link), message.after, () => {
+          // What the app wrote inside a trace (an ack to a traced message) ends that trace's chain
+          // here, when it is written (after whatever it waited for).
+          const hop =
+            message.trace &&
+            this.ctx.tracing.hop(`send ${this.name}`, SpanKind.PRODUCER, message.trace, () => ({
+              ...socketIoAttributes(this.name, MessagingOperation.send, "send"),
+              [MessagingAttribute.bodySize]: packet.bytes,
+            }));
+          const written = session.write(packet);
+          hop?.span?.setAttribute("regio.written", written).end();
+        });
         return;
       }
       case MessageType.SessionClose: {

@@ -1,9 +1,27 @@
+import { SpanKind, type Attributes } from "@opentelemetry/api";
 import type { NodeId } from "@regio/protocol";
-import { ErrorCode, MessageType, RegioError, SendFlags, StreamId, type Operation } from "@regio/protocol";
+import {
+  ErrorCode,
+  MessageType,
+  MessagingAttribute,
+  MessagingOperation,
+  OPERATION_NAMES,
+  RegioError,
+  SendFlags,
+  StreamId,
+  type Operation,
+} from "@regio/protocol";
 import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
 import type { ReplicatedRecord, Replicator } from "../replication/replicator.ts";
 import { SequenceGate } from "../replication/sequence-gate.ts";
+import {
+  appLinkAttributes,
+  kafkaAttributes,
+  type BrokerTracing,
+  type Hop,
+} from "../telemetry/broker-tracing.ts";
+import type { HubStats } from "../telemetry/hub-stats.ts";
 import type { AppLink } from "./app-link.ts";
 import type { OperationExecutor } from "./operations.ts";
 import type { RecoveryLog } from "./recovery-log.ts";
@@ -15,6 +33,8 @@ export interface IntakeContext {
   region: string;
   replicator: Replicator;
   log: Logger;
+  tracing: BrokerTracing;
+  stats: HubStats;
   /** Largest operation (its app-link frame) accepted: it must fit one record of the replication log. */
   maxOperationBytes: number;
   /** Where recoverable broadcasts are kept for sessions that come back. */
@@ -49,16 +69,16 @@ export class OperationIntake {
 
   /** A record another node published: executed for this node's clients, never published again. */
   fromLog(record: ReplicatedRecord): void {
+    const history = record.history === true;
+    if (!history) this.ctx.stats.operation(OPERATION_NAMES[record.operation.type], "replication");
+    // A record that came without a trace context starts no trace here: its node started none. History
+    // (read at start for recovery, delivered to no one) is not a hop of its message.
+    const hop = record.trace && !history ? this.consumed(record) : undefined;
+    const via = hop ?? untraced(record.trace);
     const verdict = this.gate.offer(record.stream, record.seq, () =>
-      this.run(
-        record.operation,
-        undefined,
-        record.stream,
-        record.seq,
-        record.history === true,
-        record.publishedAt,
-      ),
+      this.run(record.operation, undefined, record.stream, record.seq, history, via, record.publishedAt),
     );
+    hop?.span?.setAttribute("regio.gate", verdict).end();
     if (verdict !== "out of range") return;
     this.throttle.log("out of range", (suppressed) =>
       this.ctx.log.warn(
@@ -84,8 +104,25 @@ export class OperationIntake {
       );
       return link.sendError(error, operation.seq === 0 ? requestOf(operation) : { seq: operation.seq });
     }
+    const name = OPERATION_NAMES[operation.type];
+    this.ctx.stats.operation(name, "app_link");
+    const hop = this.ctx.tracing.hop(`process ${this.ctx.hub}`, SpanKind.CONSUMER, operation.trace, () => ({
+      ...appLinkAttributes(this.ctx.hub, name),
+      ...targetAttributes(operation),
+      "regio.seq": operation.seq,
+      "regio.app_server.id": link.appServerId,
+    }));
+    const via = hop ?? untraced(operation.trace);
+    try {
+      this.admit(link, operation, via, hop);
+    } finally {
+      hop?.span?.end();
+    }
+  }
+
+  private admit(link: AppLink, operation: Operation, via: Hop, hop: Hop | undefined): void {
     // seq 0: requests (with acknowledgements) and `local` broadcasts: not sequenced, not replicated.
-    if (operation.seq === 0) return this.executor.execute(operation, link);
+    if (operation.seq === 0) return this.executor.execute(operation, link, via);
     if (operation.type === MessageType.BroadcastWithAck) return;
     const stream = link.stream ?? StreamId(link.appServerId);
     if (!this.gate.accepts(stream, operation.seq)) {
@@ -98,13 +135,15 @@ export class OperationIntake {
     // A duplicate was executed here already (sent before a re-link, or read from another node after
     // the SDK failed over); it is still published, for nodes that may not have it yet.
     const seq = operation.seq;
-    this.gate.offer(stream, seq, () => this.run(operation, link, stream, seq, false));
+    const verdict = this.gate.offer(stream, seq, () => this.run(operation, link, stream, seq, false, via));
+    hop?.span?.setAttribute("regio.gate", verdict);
     this.publish(link, {
       hub: this.ctx.hub,
       origin: { region: this.ctx.region, nodeId: this.ctx.nodeId },
       stream,
       seq: operation.seq,
       operation,
+      trace: via.trace,
     });
   }
 
@@ -123,13 +162,14 @@ export class OperationIntake {
     stream: string,
     seq: number,
     history: boolean,
+    via: Hop,
     publishedAt?: number,
   ): void {
     const position = { tag: this.tag(stream), seq };
     const recoverable =
       operation.type === MessageType.Broadcast && (operation.flags & SendFlags.recoverable) !== 0;
     if (!recoverable) {
-      if (!history) this.executor.execute(operation, origin, position);
+      if (!history) this.executor.execute(operation, origin, via, position);
       return;
     }
     const positions = new Map<string, number>();
@@ -139,11 +179,35 @@ export class OperationIntake {
     const at = history && publishedAt !== undefined ? publishedAt : Date.now();
     const packet = this.executor.recoverablePacket(operation, formatOffset({ at, positions }));
     if (!packet) {
-      if (!history) this.executor.execute(operation, origin, position);
+      if (!history) this.executor.execute(operation, origin, via, position);
       return;
     }
-    if (!history) this.executor.deliver(operation, packet, origin, position);
+    if (!history) this.executor.deliver(operation, packet, origin, via, position);
     this.ctx.recoveryLog.add(position.tag, seq, operation.target, packet, at);
+  }
+
+  /** The CONSUMER span of a record read from the log (Kafka, or the in-process bus). */
+  private consumed(record: ReplicatedRecord): Hop | undefined {
+    const { via, operation } = record;
+    const name = OPERATION_NAMES[operation.type];
+    const attributes = (): Attributes => ({
+      ...(via
+        ? {
+            ...kafkaAttributes(via.topic, MessagingOperation.process, "process"),
+            [MessagingAttribute.partitionId]: String(via.partition),
+            [MessagingAttribute.kafkaOffset]: Number(via.offset),
+            [MessagingAttribute.kafkaMessageKey]: record.stream,
+          }
+        : appLinkAttributes(this.ctx.hub, name)),
+      [MessagingAttribute.messageId]: `${record.stream}/${record.seq}`,
+      "regio.hub": this.ctx.hub,
+      "regio.operation": name,
+      "regio.origin.region": record.origin.region,
+      "regio.origin.node": record.origin.nodeId,
+      ...targetAttributes(operation),
+    });
+    const destination = via ? via.topic : this.ctx.hub;
+    return this.ctx.tracing.hop(`process ${destination}`, SpanKind.CONSUMER, record.trace, attributes);
   }
 
   private tag(stream: string): string {
@@ -182,6 +246,21 @@ export class OperationIntake {
       },
     );
   }
+}
+
+/** How an operation that is not recorded here passes its trace context on (undefined: none). */
+const NOT_TRACED: Hop = { trace: undefined, context: undefined, span: undefined };
+function untraced(trace: Hop["trace"]): Hop {
+  return trace ? { trace, context: undefined, span: undefined } : NOT_TRACED;
+}
+
+/** Where an operation goes, for a person reading its span. */
+function targetAttributes(operation: Operation): Attributes {
+  if (!("target" in operation)) return { "socket.io.namespace": operation.nsp };
+  const { nsp, rooms } = operation.target;
+  return rooms.length > 0
+    ? { "socket.io.namespace": nsp, "socket.io.rooms": rooms.slice(0, 16) }
+    : { "socket.io.namespace": nsp };
 }
 
 /** The request an unsequenced operation carries, for an Error that answers it. */

@@ -1,6 +1,9 @@
+import { SpanKind, type Span } from "@opentelemetry/api";
 import type { NodeId, SessionId } from "@regio/protocol";
 import {
   MessageType,
+  MessagingAttribute,
+  MessagingOperation,
   SocketAction,
   type Broadcast,
   type BroadcastWithAck,
@@ -10,6 +13,7 @@ import {
   type Target,
   SocketId,
 } from "@regio/protocol";
+import { socketIoAttributes, type BrokerTracing, type Hop } from "../telemetry/broker-tracing.ts";
 import type { AppLink } from "./app-link.ts";
 import type { ClientSession } from "./client-session.ts";
 import type { MembershipIndex, SocketEntry } from "./membership.ts";
@@ -25,10 +29,15 @@ const clampTimer = (ms: number): number => Math.max(0, Math.min(MAX_TIMER_MS, ms
 /**
  * Carries out an app server's operation on this node's part of the hub: the sockets whose client
  * sessions live here. `origin` is the link the operation arrived on, or undefined when it was
- * replicated from another node (then it may only be delivered, never published again).
+ * replicated from another node (then it may only be delivered, never published again). `via` is
+ * the operation's hop through this node: the trace context it passes on to the app servers it tells,
+ * and, when recorded, the parent of the one delivery span per operation (with the number of clients
+ * written to, never a span per client).
  */
 export class OperationExecutor {
   constructor(
+    private readonly hub: string,
+    private readonly tracing: BrokerTracing,
     private readonly nodeId: NodeId,
     private readonly index: MembershipIndex,
     private readonly sessions: ReadonlyMap<SessionId, ClientSession>,
@@ -36,28 +45,29 @@ export class OperationExecutor {
     private readonly serverSideEmits: ServerSideEmitRequests,
   ) {}
 
-  execute(operation: Operation, origin: AppLink | undefined, position?: StreamPosition): void {
+  execute(operation: Operation, origin: AppLink | undefined, via: Hop, position?: StreamPosition): void {
     switch (operation.type) {
       case MessageType.Broadcast:
         return this.deliver(
           operation,
           preparePacket(operation.packet, operation.flags, true),
           origin,
+          via,
           position,
         );
       case MessageType.BroadcastWithAck:
-        if (origin) this.broadcastWithAck(operation, origin);
+        if (origin) this.broadcastWithAck(operation, origin, via);
         return;
       case MessageType.SocketsJoin:
-        return this.applyToSockets(operation.target, origin, SocketAction.join, operation.rooms);
+        return this.applyToSockets(operation.target, origin, SocketAction.join, operation.rooms, via);
       case MessageType.SocketsLeave:
-        return this.applyToSockets(operation.target, origin, SocketAction.leave, operation.rooms);
+        return this.applyToSockets(operation.target, origin, SocketAction.leave, operation.rooms, via);
       case MessageType.DisconnectSockets: {
         const action = operation.close ? SocketAction.disconnectAndClose : SocketAction.disconnect;
-        return this.applyToSockets(operation.target, origin, action, []);
+        return this.applyToSockets(operation.target, origin, action, [], via);
       }
       case MessageType.ServerSideEmit:
-        return this.serverSideEmit(operation, origin);
+        return this.serverSideEmit(operation, origin, via);
     }
   }
 
@@ -74,18 +84,23 @@ export class OperationExecutor {
 
   /**
    * Writes a broadcast's packet to this node's clients the target reaches, except to a recovered
-   * socket that already received it (from the node it left, which was ahead of this one).
+   * socket that already received it (from the node it left, which was ahead of this one), under one
+   * delivery span (when `via` is recorded) that counts them.
    */
   deliver(
     operation: Broadcast,
     packet: PreparedPacket,
     origin: AppLink | undefined,
+    via?: Hop,
     position?: StreamPosition,
   ): void {
+    const span = via && this.deliverySpan(via, packet.bytes);
+    let written = 0;
     for (const entry of this.localTargets(operation.target, origin)) {
       if (entry.received && position && alreadyReceived(entry, position)) continue;
-      this.sessions.get(entry.owner.sessionId)?.write(packet);
+      if (this.sessions.get(entry.owner.sessionId)?.write(packet)) written++;
     }
+    span?.setAttribute(MessagingAttribute.batchMessageCount, written).end();
   }
 
   fetchSockets(target: Target, linkId: string): SocketSnapshot[] {
@@ -106,8 +121,17 @@ export class OperationExecutor {
     }
   }
 
-  private broadcastWithAck(operation: BroadcastWithAck, origin: AppLink): void {
+  /** The one span of a fan-out on this node (its count is set when it ends). */
+  private deliverySpan(via: Hop, bytes: number): Span | undefined {
+    return this.tracing.child(`deliver ${this.hub}`, SpanKind.PRODUCER, via.context, () => ({
+      ...socketIoAttributes(this.hub, MessagingOperation.send, "deliver"),
+      [MessagingAttribute.bodySize]: bytes,
+    }));
+  }
+
+  private broadcastWithAck(operation: BroadcastWithAck, origin: AppLink, via: Hop): void {
     const packet = preparePacket(operation.packet, operation.flags, true);
+    const span = this.deliverySpan(via, packet.bytes);
     const nsp = operation.target.nsp;
     const waiter = {
       onAck: (ack: BroadcastWithAck["packet"]) =>
@@ -121,6 +145,7 @@ export class OperationExecutor {
       if (session.write(packet)) awaited.push(session);
       else session.acks.forget(nsp, operation.ackId);
     }
+    span?.setAttribute(MessagingAttribute.batchMessageCount, awaited.length).end();
     origin.send({
       type: MessageType.BroadcastAckCount,
       requestId: operation.requestId,
@@ -143,6 +168,7 @@ export class OperationExecutor {
     origin: AppLink | undefined,
     action: SocketAction,
     rooms: string[],
+    via: Hop,
   ): void {
     const sidsByLink = new Map<string, SocketId[]>();
     for (const entry of [...this.localTargets(target, origin)]) {
@@ -157,11 +183,11 @@ export class OperationExecutor {
     for (const [linkId, sids] of sidsByLink) {
       this.links
         .get(linkId)
-        ?.send({ type: MessageType.ApplyToSockets, nsp: target.nsp, sids, action, rooms });
+        ?.send({ type: MessageType.ApplyToSockets, nsp: target.nsp, sids, action, rooms, trace: via.trace });
     }
   }
 
-  private serverSideEmit(operation: ServerSideEmit, origin: AppLink | undefined): void {
+  private serverSideEmit(operation: ServerSideEmit, origin: AppLink | undefined, via: Hop): void {
     const targets = [...this.links.values()].filter((link) => link !== origin);
     const deliver = (link: AppLink, requestId?: number) =>
       link.send({
@@ -169,7 +195,7 @@ export class OperationExecutor {
         nsp: operation.nsp,
         args: operation.args,
         requestId,
-        trace: operation.trace,
+        trace: via.trace,
       });
     if (origin && operation.requestId !== undefined) {
       const timeoutMs = clampTimer(operation.timeoutMs ?? DEFAULT_SERVER_SIDE_EMIT_TIMEOUT_MS);

@@ -30,6 +30,9 @@ import {
 } from "./forward.ts";
 import { rejectUpgrade, sendJson } from "./http-replies.ts";
 
+/** Prometheus scrapes the node here. */
+export const METRICS_PATH = "/metrics";
+
 export interface RouterContext {
   nodeId: NodeId;
   region: string;
@@ -51,6 +54,8 @@ export interface RouterContext {
   readiness(): { ready: boolean; body: object };
   /** An operator (authenticated) asked this node to drain. */
   requestDrain(): void;
+  /** `/metrics`: the node's metrics in Prometheus text. */
+  metrics(): string;
   /** Whether the node may hold this hub (it holds it already, or fewer than its limit). */
   admitsHub(hub: string): boolean;
   /** An authenticated app link. */
@@ -83,6 +88,10 @@ export class HttpRouter {
       return sendJson(res, ready ? 200 : 503, body);
     }
     if (path === DRAIN_PATH) return this.onDrain(req, res);
+    if (path === METRICS_PATH) {
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+      return void res.end(this.ctx.metrics());
+    }
     const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
     if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
     const route = this.clientRoute(clientMatch[1]!, req);

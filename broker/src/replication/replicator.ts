@@ -1,4 +1,12 @@
-import type { AppServerId, NodeId, Recovery, SessionId, SocketId, StreamId } from "@regio/protocol";
+import type {
+  AppServerId,
+  NodeId,
+  Recovery,
+  SessionId,
+  SocketId,
+  StreamId,
+  TraceContext,
+} from "@regio/protocol";
 import type {
   Broadcast,
   DisconnectSockets,
@@ -26,6 +34,7 @@ export interface ReplicatedRecord {
   /** The app server process whose operation this is (its stream of numbered operations). */
   stream: StreamId;
   seq: number;
+  /** The operation as the app server sent it (its own `trace` is not what travels: see `trace`). */
   operation: ReplicatedOperation;
   /**
    * Published before this node began serving (it read it as part of the recovery window at start):
@@ -34,6 +43,13 @@ export interface ReplicatedRecord {
   history?: boolean;
   /** When its region's log took it (the record's timestamp), ms; set when read from a log. */
   publishedAt?: number;
+  /**
+   * W3C trace context of the publishing node's hop (Kafka: the `traceparent`/`tracestate` headers),
+   * which receivers continue; absent when the operation is not traced.
+   */
+  trace?: TraceContext;
+  /** Where a receiver read it from (Kafka); absent on the in-process bus. */
+  via?: { topic: string; partition: number; offset: string };
 }
 
 /** A socket's place in the global view; `snapshot` undefined means the socket is gone. */
@@ -117,6 +133,9 @@ export interface ReplicatorStatus {
  *   unreachable at the start and comes back later. Peers' views are awaited a bounded time only.
  * - `status().ready` depends on the node's own region only; other regions appear in `peers`.
  */
+/** Failures and re-connections so far, per region (this node's own and every other), for metrics. */
+export type ReplicationCounters = Record<string, { errors: number; reconnects: number }>;
+
 export interface Replicator {
   start(handlers: ReplicationHandlers): Promise<void>;
   publish(record: ReplicatedRecord): Promise<void>;
@@ -128,5 +147,7 @@ export interface Replicator {
    * the recovery window before its start are among them. Default: when it started.
    */
   historyFrom?(): number;
+  /** Counts of failures and re-connections (an implementation with none has no such method). */
+  counters?(): ReplicationCounters;
   close(): Promise<void>;
 }

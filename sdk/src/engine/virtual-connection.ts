@@ -33,7 +33,7 @@ type ReadyState = "open" | "closing" | "closed";
  * exactly as it would a real client connection, while the real connection lives on a broker node.
  * It implements what socket.io uses: `id`, `protocol`, `request`, `remoteAddress`, `readyState`,
  * `transport.{name,writable}`, `upgraded`, `write()`, `close()`, and the events "data", "message",
- * "upgrade", "close".
+ * "upgrade", "close"; and engine.io's "packet" / "packetCreate" for each message received / sent.
  */
 export class VirtualConnection extends EventEmitter {
   readonly id: SessionId;
@@ -72,6 +72,9 @@ export class VirtualConnection extends EventEmitter {
 
   write(data: Payload, options?: { compress?: boolean; volatile?: boolean }, callback?: () => void): this {
     if (this.readyState !== "open") return this;
+    // As engine.io's Socket does for every message it sends: tools built on it (socket.io's admin
+    // UI) count packets and bytes from this event.
+    this.emit("packetCreate", { type: "message", data, options });
     const flags =
       (options?.compress === false ? 0 : SendFlags.compress) | (options?.volatile ? SendFlags.volatile : 0);
     this.link.sendSessionData(this.id, data, flags);
@@ -114,6 +117,8 @@ export class VirtualConnection extends EventEmitter {
     // socket.io on Node hands binary payloads to the app as Buffer: keep that.
     const payload =
       typeof data === "string" ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // engine.io's Socket announces every packet it receives before it handles it (see write()).
+    this.emit("packet", { type: "message", data: payload });
     this.emit("data", payload);
     this.emit("message", payload);
   }

@@ -16,6 +16,7 @@ import {
   SessionId,
   StreamId,
 } from "@regio/protocol";
+import { activeTraceContext } from "../tracing/app-tracing.ts";
 
 export interface NodeLinkOptions {
   endpoint: URL;
@@ -120,19 +121,27 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
 
   /**
    * socket.io writes a packet's parts one by one; parts written to one session in the same tick
-   * with the same flags travel in one SessionSend frame. Any other message flushes first, so order
-   * on the link is exactly the order of the calls.
+   * with the same flags (and in the same trace) travel in one SessionSend frame. Any other message
+   * flushes first, so order on the link is exactly the order of the calls. The frame carries the
+   * trace context active where the app wrote it (an ack inside a traced handler closes its loop).
    */
   sendSessionData(sessionId: SessionId, part: Payload, flags: number): void {
     // The operation this packet follows: the node writes it after that one (see SessionSend.after).
     const after = this.options.lastSeq?.() || undefined;
     const pending = this.pendingSend;
-    if (pending && pending.sessionId === sessionId && pending.flags === flags && pending.after === after) {
+    const trace = activeTraceContext();
+    if (
+      pending &&
+      pending.sessionId === sessionId &&
+      pending.flags === flags &&
+      pending.after === after &&
+      pending.trace?.traceparent === trace?.traceparent
+    ) {
       pending.data.push(part);
       return;
     }
     this.flushSessionData();
-    this.pendingSend = { type: MessageType.SessionSend, sessionId, data: [part], flags, after };
+    this.pendingSend = { type: MessageType.SessionSend, sessionId, data: [part], flags, trace, after };
     queueMicrotask(() => this.flushSessionData());
   }
 

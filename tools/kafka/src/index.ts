@@ -3,3 +3,8 @@
 export { KAFKA_VERSION, ensureKafkaJars, kafkaCacheRoot } from "./jars.ts";
 export { startKafka } from "./server.ts";
 export type { KafkaHandle, StartKafkaOptions } from "./server.ts";
+// The pieces other development runtimes reuse (the demo's Zipkin, fetched and run the same way).
+export { withDirLock } from "./lock.ts";
+export { runCommand, lastLines } from "./run.ts";
+export { trackChild } from "./children.ts";
+export { javaBinary } from "./java.ts";

@@ -1,9 +1,17 @@
-import type { NodeId } from "@regio/protocol";
+import { SpanKind } from "@opentelemetry/api";
+import { MessagingAttribute, MessagingOperation, type NodeId } from "@regio/protocol";
 import { Kafka, logLevel, type SASLOptions, type LogEntry, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
 import { LogThrottle } from "../../log-throttle.ts";
 import type { Logger } from "../../logger.ts";
-import type { ReplicatedRecord, ReplicationHandlers, Replicator, ReplicatorStatus } from "../replicator.ts";
+import { BrokerTracing, endSpan, kafkaAttributes } from "../../telemetry/broker-tracing.ts";
+import type {
+  ReplicatedRecord,
+  ReplicationCounters,
+  ReplicationHandlers,
+  Replicator,
+  ReplicatorStatus,
+} from "../replicator.ts";
 import type { MembershipRecord, NodeHeartbeat } from "../replicator.ts";
 import { retryUntilDone } from "./backoff.ts";
 import { describeError } from "./kafka-errors.ts";
@@ -47,6 +55,11 @@ export interface KafkaReplicatorOptions {
   /** How long start() waits for a peer region's view before going on without it (default 15 s). */
   peerCatchUpTimeoutMs?: number;
   log: Logger;
+  /**
+   * The node's tracing (default: off). Each traced event gets a "create" span whose context goes in
+   * the record's headers; each write to Kafka with traced events in it, a "send" span linking them.
+   */
+  tracing?: BrokerTracing;
 }
 
 export const DEFAULT_MAX_BATCH_BYTES = 900_000;
@@ -78,6 +91,7 @@ export class KafkaReplicator implements Replicator {
   private readonly signer: RecordSigner;
   private readonly stopping = new AbortController();
   private readonly throttle = new LogThrottle();
+  private readonly tracing: BrokerTracing;
   private producer: Producer | undefined;
   private buffer: PublishBuffer | undefined;
   private own: RegionReader | undefined;
@@ -92,6 +106,7 @@ export class KafkaReplicator implements Replicator {
   constructor(private readonly options: KafkaReplicatorOptions) {
     this.names = topicNames(options.topics);
     this.signer = new RecordSigner(options.accessKeys);
+    this.tracing = options.tracing ?? new BrokerTracing(undefined);
   }
 
   async start(handlers: ReplicationHandlers): Promise<void> {
@@ -110,6 +125,14 @@ export class KafkaReplicator implements Replicator {
       maxBufferedBytes: this.options.maxBufferBytes ?? 64 * 1024 * 1024,
       maxBatchBytes: this.options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES,
       maxRecordBytes: this.options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+      observeSend: (links, records) => {
+        const topic = this.names.events;
+        const span = this.tracing.linked(`send ${topic}`, SpanKind.CLIENT, links, () => ({
+          ...kafkaAttributes(topic, MessagingOperation.send, "send"),
+          [MessagingAttribute.batchMessageCount]: records,
+        }));
+        return span && ((error?: unknown) => endSpan(span, error));
+      },
       onDropped: (topic, reason) =>
         this.throttle.log(`dropped:${topic}`, (suppressed) =>
           log.error({ topic, reason, suppressed }, "Kafka refused a membership or heartbeat record; dropped"),
@@ -171,7 +194,18 @@ export class KafkaReplicator implements Replicator {
   publish(record: ReplicatedRecord): Promise<void> {
     if (!this.buffer) return Promise.reject(new Error("KafkaReplicator is not started"));
     const order = { stream: record.stream, seq: record.seq };
-    return this.buffer.publishEvent(this.signer.sign("events", encodeEvent(record)), order);
+    const topic = this.names.events;
+    // The record's own span: its context is what the readers continue (it goes in the headers).
+    const created =
+      record.trace &&
+      this.tracing.hop(`create ${topic}`, SpanKind.PRODUCER, record.trace, () => ({
+        ...kafkaAttributes(topic, MessagingOperation.create, "create"),
+        [MessagingAttribute.messageId]: `${record.stream}/${record.seq}`,
+        [MessagingAttribute.kafkaMessageKey]: record.stream,
+      }));
+    const message = this.signer.sign("events", encodeEvent(record, created ? created.trace : record.trace));
+    created?.span?.end();
+    return this.buffer.publishEvent(message, order, created?.span?.spanContext());
   }
 
   publishMembership(record: MembershipRecord): void {
@@ -223,6 +257,16 @@ export class KafkaReplicator implements Replicator {
       detail = problems.join("; ");
     }
     return { ready, bufferedBytes: buffer?.bufferedBytes ?? 0, detail, peers };
+  }
+
+  counters(): ReplicationCounters {
+    const counters: ReplicationCounters = {};
+    for (const reader of [this.own, ...this.peers]) {
+      if (reader) counters[reader.region] = reader.counters();
+    }
+    const own = (counters[this.options.region] ??= { errors: 0, reconnects: 0 });
+    own.errors += this.buffer?.errors ?? 0;
+    return counters;
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { SpanContext } from "@opentelemetry/api";
 import { ErrorCode, RegioError } from "@regio/protocol";
 import { describeError, isRecordFault, isTooLarge } from "./kafka-errors.ts";
 import { sizeOf, type KafkaMessage } from "./record-codec.ts";
@@ -19,10 +20,17 @@ export interface PublishBufferOptions {
   maxRecordBytes: number;
   /** A membership or heartbeat record Kafka refused for good, or too large to try: dropped. */
   onDropped?(topic: string, reason: string): void;
+  /**
+   * A write starts: `links` are the traced events in it (their "create" spans). Returns what to call
+   * when the write ends (with Kafka's error if it failed), or nothing.
+   */
+  observeSend?(links: SpanContext[], records: number): ((error?: unknown) => void) | undefined;
 }
 
 interface PendingEvent {
   message: KafkaMessage;
+  /** The event's "create" span, when it is traced: the write's span links to it. */
+  traced: SpanContext | undefined;
   bytes: number;
   resolve: () => void;
   reject: (error: RegioError) => void;
@@ -67,6 +75,8 @@ export class PublishBuffer {
   private alone = { events: 0, latest: new Set<string>() };
   private flushingSince: number | undefined;
   private failures = 0;
+  /** Writes that failed so far (for metrics; `failures` counts only the current streak). */
+  errors = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   /** The last error Kafka gave, cleared by the next success. */
@@ -95,7 +105,11 @@ export class PublishBuffer {
    * refused too until the refused one comes again and is accepted: a stream never reaches Kafka
    * with a hole that a re-send could have filled.
    */
-  publishEvent(message: KafkaMessage, order: { stream: string; seq: number }): Promise<void> {
+  publishEvent(
+    message: KafkaMessage,
+    order: { stream: string; seq: number },
+    traced?: SpanContext,
+  ): Promise<void> {
     const bytes = sizeOf(message);
     if (bytes > this.options.maxRecordBytes) {
       return Promise.reject(
@@ -115,7 +129,7 @@ export class PublishBuffer {
     }
     if (firstRefused === order.seq) this.refused.delete(order.stream);
     return new Promise((resolve, reject) => {
-      this.events.push({ message, bytes, resolve, reject, since: Date.now() });
+      this.events.push({ message, traced, bytes, resolve, reject, since: Date.now() });
       this.eventBytes += bytes;
       this.schedule(0);
     });
@@ -164,12 +178,16 @@ export class PublishBuffer {
     const count = batch.events.length + batch.latest.length;
     if (count === 0) return;
     this.flushingSince = Date.now();
+    const ended = this.observe(batch, count);
     try {
       await this.options.send(toTopicBatches(this.options.eventsTopic, batch));
+      ended?.();
       this.settle(batch, undefined);
       this.failures = 0;
       this.lastError = undefined;
     } catch (error) {
+      ended?.(error);
+      this.errors++;
       if (!isRecordFault(error)) {
         this.failures++;
         this.lastError = describeError(error);
@@ -188,6 +206,13 @@ export class PublishBuffer {
     const pending = this.events.length > 0 || this.latest.size > 0;
     if (pending)
       this.schedule(this.failures === 0 ? 0 : Math.min(2000, 100 * 2 ** Math.min(this.failures, 5)));
+  }
+
+  private observe(batch: Batch, count: number): ((error?: unknown) => void) | undefined {
+    if (!this.options.observeSend) return undefined;
+    const links: SpanContext[] = [];
+    for (const event of batch.events) if (event.traced) links.push(event.traced);
+    return links.length > 0 ? this.options.observeSend(links, count) : undefined;
   }
 
   /** The head of the queue up to the byte budget; one record only while isolating a fault. */

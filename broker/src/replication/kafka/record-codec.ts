@@ -1,5 +1,13 @@
 import { decode, encode } from "@msgpack/msgpack";
-import { decodeMessage, encodeMessage, NodeId, SessionId, SocketId, StreamId } from "@regio/protocol";
+import {
+  decodeMessage,
+  encodeMessage,
+  NodeId,
+  SessionId,
+  SocketId,
+  StreamId,
+  type TraceContext,
+} from "@regio/protocol";
 import type {
   MembershipRecord,
   NodeHeartbeat,
@@ -32,7 +40,12 @@ const H = {
   tracestate: "tracestate",
 } as const;
 
-export function encodeEvent(record: ReplicatedRecord): KafkaMessage {
+/**
+ * `trace` is the context of the writer's own span for the record (its "create" span), which
+ * receivers continue; default: the record's. The operation's own `trace` (the app server's) is not
+ * kept in the value: the headers are where Kafka tooling and every reader look for it.
+ */
+export function encodeEvent(record: ReplicatedRecord, trace = record.trace): KafkaMessage {
   const headers: Record<string, string> = {
     [H.hub]: record.hub,
     [H.region]: record.origin.region,
@@ -40,14 +53,14 @@ export function encodeEvent(record: ReplicatedRecord): KafkaMessage {
     [H.stream]: record.stream,
     [H.seq]: String(record.seq),
   };
-  const trace = record.operation.trace;
   if (trace) {
     headers[H.traceparent] = trace.traceparent;
     if (trace.tracestate) headers[H.tracestate] = trace.tracestate;
   }
+  const operation = record.operation.trace ? { ...record.operation, trace: undefined } : record.operation;
   return {
     key: Buffer.from(record.stream),
-    value: Buffer.from(encodeMessage(record.operation)),
+    value: Buffer.from(encodeMessage(operation)),
     headers,
   };
 }
@@ -72,7 +85,24 @@ export function decodeEvent(value: Buffer | null, headers: Headers): ReplicatedR
   const operation = decodeMessage(
     new Uint8Array(value.buffer, value.byteOffset, value.byteLength),
   ) as ReplicatedOperation;
-  return { hub, origin: { region, nodeId: NodeId(nodeId) }, stream: StreamId(stream), seq, operation };
+  const record: ReplicatedRecord = {
+    hub,
+    origin: { region, nodeId: NodeId(nodeId) },
+    stream: StreamId(stream),
+    seq,
+    operation,
+  };
+  const trace = traceOf(headers);
+  if (trace) record.trace = trace;
+  return record;
+}
+
+/** The W3C trace context in a record's headers (checked when it is used: see spanContextOf). */
+function traceOf(headers: Headers): TraceContext | undefined {
+  const traceparent = header(headers, H.traceparent);
+  if (!traceparent) return undefined;
+  const tracestate = header(headers, H.tracestate);
+  return tracestate ? { traceparent, tracestate } : { traceparent };
 }
 
 export function membershipKey(hub: string, nsp: string, sid: string): Buffer {

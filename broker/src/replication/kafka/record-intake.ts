@@ -34,7 +34,7 @@ export class RecordIntake {
     },
   ) {}
 
-  accept(kind: RecordKind, topic: string, record: ReadRecord): void {
+  accept(kind: RecordKind, topic: string, partition: number, record: ReadRecord): void {
     const { signer, handlers, selfNodeId } = this.options;
     if (!signer.verify(kind, record.key, record.value, record.headers)) {
       return this.drop("unsigned, or not signed with the access key", topic, record);
@@ -44,6 +44,7 @@ export class RecordIntake {
         const event = decodeEvent(record.value, record.headers);
         if (!event) return this.drop("not a Regio event", topic, record);
         const liveFrom = this.options.liveFrom;
+        event.via = { topic, partition, offset: record.offset };
         if (record.timestamp !== undefined) event.publishedAt = Number(record.timestamp);
         if (liveFrom !== undefined && Number(record.timestamp) < liveFrom) event.history = true;
         // A node's own records come back to it only as history (from an earlier start of it), which

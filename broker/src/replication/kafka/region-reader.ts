@@ -68,6 +68,9 @@ export class RegionReader {
   private reported: boolean | undefined;
   private readonly stop = new AbortController();
   private readonly backoff = new Backoff();
+  /** Failures so far, and consumers set up again after one (for metrics). */
+  private errors = 0;
+  private reconnects = 0;
   private watch: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private markSettled: () => void = () => {};
@@ -119,6 +122,10 @@ export class RegionReader {
     return { reachable, caughtUp: this.isCaughtUp, lagMs, detail };
   }
 
+  counters(): { errors: number; reconnects: number } {
+    return { errors: this.errors, reconnects: this.reconnects };
+  }
+
   async close(): Promise<void> {
     this.stop.abort();
     clearInterval(this.watch);
@@ -127,7 +134,10 @@ export class RegionReader {
 
   private async run(): Promise<void> {
     const signal = this.stop.signal;
+    let first = true;
     while (!signal.aborted) {
+      if (!first) this.reconnects++;
+      first = false;
       const consumer = this.newConsumer();
       let onAbort = () => {};
       const crashed = new Promise<unknown>((resolve) => {
@@ -228,7 +238,7 @@ export class RegionReader {
     if (!partitions) this.positions.set(topic, (partitions = new Map()));
     for (const message of batch.messages) {
       if (!isRunning() || isStale()) break;
-      this.options.intake.accept(kind, topic, message);
+      this.options.intake.accept(kind, topic, partition, message);
       partitions.set(partition, String(BigInt(message.offset) + 1n));
       this.catchUp.consumed(topic, partition, message.offset);
       const timestamp = Number(message.timestamp);
@@ -247,6 +257,7 @@ export class RegionReader {
 
   private fail(error: unknown): void {
     if (this.stop.signal.aborted) return;
+    this.errors++;
     this.problem = describeError(error);
     if (isConnectionError(error)) this.markSettled();
   }
