@@ -46,6 +46,20 @@ export interface BrokerEnvArgs {
   corsOrigins: string[];
   /** The node's user-assigned managed identity: whose Entra tokens OAUTHBEARER uses. */
   identityClientId: pulumi.Input<string>;
+  /** Time Container Apps gives a stopping node between SIGTERM and SIGKILL. */
+  drainSeconds: number;
+}
+
+/** What the broker keeps of the grace period for itself: closing links and flushing Kafka after its drain. */
+const DRAIN_MARGIN_MS = 5_000;
+
+/**
+ * The broker's own drain deadline inside the platform's grace period: a drain that outlives it is
+ * cut short by the broker (which logs it and closes cleanly) rather than by SIGKILL.
+ */
+export function drainTimeoutMs(drainSeconds: number): number {
+  const graceMs = drainSeconds * 1000;
+  return Math.max(0, graceMs - Math.min(DRAIN_MARGIN_MS, graceMs / 2));
 }
 
 /** Container Apps secret (and Key Vault secret) names: lowercase letters, digits and hyphens. */
@@ -112,6 +126,7 @@ export function brokerEnv(args: BrokerEnvArgs): EnvVar[] {
     plain("REGIO_REGION", args.region),
     plain("REGIO_ADVERTISED_URL", args.advertisedUrl),
     plain("REGIO_NODE_URL_PATTERN", args.nodeUrlPattern),
+    plain("REGIO_DRAIN_TIMEOUT_MS", String(drainTimeoutMs(args.drainSeconds))),
     plain("REGIO_KAFKA", args.kafka.brokers),
     ...kafkaSecurity("REGIO_KAFKA", args.kafka, OWN_KAFKA_SECRET),
   ];

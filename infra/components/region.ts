@@ -182,6 +182,7 @@ export class Region extends pulumi.ComponentResource {
             peers,
             corsOrigins: settings.corsOrigins,
             identityClientId: identity.clientId,
+            drainSeconds: settings.drainSeconds,
           }),
           ...telemetryEnv({ region, nodeName: appName, deployment: args.deployment }),
         ],

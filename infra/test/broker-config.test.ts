@@ -45,6 +45,10 @@ describe("every node's environment, read by the broker's own parser", () => {
       // The broker's default topic names: the ones infra/ provisions.
       expect(config.topics).toEqual({ events: undefined, membership: undefined, nodes: undefined });
       expect(config.mirrored).toBe(false);
+      // The default 60 s grace period: the broker ends its drain 5 s before SIGKILL would.
+      expect(config.drainTimeoutMs).toBe(55_000);
+      const template = app.inputs.template as { terminationGracePeriodSeconds?: number };
+      expect(template.terminationGracePeriodSeconds).toBe(60);
     }
   });
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { brokerEnv, brokerSecrets, peerEnvName, type EnvVar } from "../broker-env.ts";
+import { brokerEnv, brokerSecrets, drainTimeoutMs, peerEnvName, type EnvVar } from "../broker-env.ts";
 import { readinessThreshold } from "../components/monitoring.ts";
 import { checkAccessKeys, parseSettings, signingKey } from "../config.ts";
 import { Naming } from "../naming.ts";
@@ -123,6 +123,7 @@ describe("broker environment", () => {
     peers,
     corsOrigins: [],
     identityClientId: "client-a",
+    drainSeconds: 60,
   };
 
   it("names peer variables after the region, upper-cased, other characters as _", () => {
@@ -154,6 +155,12 @@ describe("broker environment", () => {
       .filter((v) => v.startsWith("secret:"))
       .map((v) => v.slice(7));
     expect(referenced.sort()).toEqual([...secrets].sort());
+  });
+
+  it("ends the broker's drain inside the grace period, keeping time to close after it", () => {
+    expect(drainTimeoutMs(60)).toBe(55_000);
+    expect(drainTimeoutMs(4)).toBe(2_000);
+    expect(drainTimeoutMs(0)).toBe(0);
   });
 
   it("sets AZURE_CLIENT_ID only where a cluster is reached with Entra ID", async () => {
