@@ -22,7 +22,7 @@ if (mode === "plain") {
   url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   path = "/socket.io";
 } else {
-  const broker = await startBroker({ accessKey: "k", port: 0 });
+  const broker = await startBroker({ accessKey: "bench-access-key-of-at-least-32-bytes", port: 0 });
   const regio = useRegio(io, { hub: "bench", connectionString: formatConnectionString(broker.url, "k") });
   await regio.ready;
   url = broker.url;

@@ -15,7 +15,8 @@ import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
 import { formatConnectionString } from "@regio/protocol";
 import { startChatServer, type ChatServer } from "./chat-server.ts";
 
-const ACCESS_KEY = process.env.REGIO_ACCESS_KEY ?? "demo-access-key";
+// A node takes keys of 32 bytes or more; this one is public: set REGIO_ACCESS_KEY for anything else.
+const ACCESS_KEY = process.env.REGIO_ACCESS_KEY ?? "demo-access-key-of-at-least-32-bytes";
 const GLOBAL_PORT = 7300;
 // Broker nodes take consecutive ports from 7400 (eastus-1, eastus-2, westeurope-1, westeurope-2).
 const REGIONS = [
