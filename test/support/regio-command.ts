@@ -4,9 +4,14 @@ import { fileURLToPath } from "node:url";
 
 const REGIO_BIN = fileURLToPath(new URL("../../broker/bin/regio.mjs", import.meta.url));
 
-/** Node's arguments for `regio <args>`: the CLI's bin (run from its sources). `nodeArgs` go to Node first. */
+/**
+ * Node's arguments for `regio <args>` in this repository: the CLI's bin, resolving every @regio/*
+ * package to its TypeScript sources (the `@regio/source` condition, run by tsx) so that a test
+ * always runs the code as it is, never a stale build (docs/adr/0007). `nodeArgs` go to Node first.
+ * The installed, compiled CLI is tested from packed tarballs (test/packaging).
+ */
 export function regioArgs(args: string[], nodeArgs: string[] = []): string[] {
-  return [...nodeArgs, REGIO_BIN, ...args];
+  return ["--conditions=@regio/source", "--import", "tsx", ...nodeArgs, REGIO_BIN, ...args];
 }
 
 export interface RegioRun {
