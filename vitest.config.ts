@@ -1,6 +1,14 @@
+import { defaultServerConditions } from "vite";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
+  // Every @regio/* package resolves to its TypeScript sources here, never to a stale dist/
+  // (docs/adr/0008); the rest as vitest's own defaults for Node (Vite's, without "module").
+  ssr: {
+    resolve: {
+      conditions: ["@regio/source", ...defaultServerConditions.filter((condition) => condition !== "module")],
+    },
+  },
   test: {
     include: ["**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/dist/**"],

@@ -28,7 +28,7 @@ export interface Percentiles {
   max: number;
 }
 
-const ACCESS_KEY = "bench-key";
+const ACCESS_KEY = "bench-access-key-of-at-least-32-bytes";
 
 function percentiles(samples: number[]): Percentiles {
   const sorted = [...samples].sort((a, b) => a - b);

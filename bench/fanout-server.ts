@@ -31,7 +31,11 @@ if (mode === "plain") {
   const telemetry = process.env.REGIO_BENCH_TRACE
     ? await telemetryFromEnv(process.env, { nodeId: "bench-node", region: "local" })
     : undefined;
-  const broker = await startBroker({ accessKey: "k", port: 0, telemetry });
+  const broker = await startBroker({
+    accessKey: "bench-access-key-of-at-least-32-bytes",
+    port: 0,
+    telemetry,
+  });
   // The app server unlinks before its broker goes: no re-link attempts (and warnings) on the way out.
   closeRegio = async () => {
     await regio.close();

@@ -42,7 +42,14 @@ export async function fanout(
     : {};
   const server = spawn(
     process.execPath,
-    ["--import", "tsx", new URL("./fanout-server.ts", import.meta.url).pathname, mode],
+    // @regio/* from their sources, as every script of the repository (docs/adr/0008).
+    [
+      "--conditions=@regio/source",
+      "--import",
+      "tsx",
+      new URL("./fanout-server.ts", import.meta.url).pathname,
+      mode,
+    ],
     {
       env: { ...process.env, REGIO_LOG_LEVEL: "silent", ...otel },
       stdio: ["ignore", "pipe", "inherit"],

@@ -217,13 +217,14 @@ export function parseSettings(get: (key: string) => unknown): Settings {
 
 /**
  * Hub access keys as the broker takes them (REGIO_ACCESS_KEY): comma-separated, the first signs,
- * any verifies. A key may not hold what would break that list or a connection string.
+ * any verifies, each 32 bytes or more (the broker refuses shorter ones: a deploy would never become
+ * ready). A key may not hold what would break that list or a connection string.
  */
 export function checkAccessKeys(value: string): string {
   const keys = value.split(",");
   keys.forEach((key, i) => {
-    if (!/^[^\s,;]{16,}$/.test(key)) {
-      fail("accessKey", `key ${i + 1} must be 16 or more characters without spaces, commas or semicolons`);
+    if (!/^[^\s,;]+$/.test(key) || Buffer.byteLength(key, "utf8") < 32) {
+      fail("accessKey", `key ${i + 1} must be 32 bytes or more, without spaces, commas or semicolons`);
     }
   });
   return value;

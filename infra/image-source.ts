@@ -10,7 +10,7 @@ import { join, relative, sep } from "node:path";
 export const IMAGE_INPUTS = [
   "package.json",
   "package-lock.json",
-  "tsconfig.json",
+  "tsconfig.base.json",
   "broker/",
   "protocol/",
   "sdk/package.json",
@@ -18,9 +18,11 @@ export const IMAGE_INPUTS = [
   "infra/package.json",
 ] as const;
 
-/** Left out of the context by .dockerignore. */
+/** Left out of the context by .dockerignore (a local build in dist/ among them: the image compiles its own). */
 const IGNORED = (path: string): boolean =>
-  path.split(sep).some((part) => part === "node_modules" || part === "test" || part === ".cache") ||
+  path
+    .split(sep)
+    .some((part) => part === "node_modules" || part === "dist" || part === "test" || part === ".cache") ||
   path.endsWith(".test.ts");
 
 function files(root: string, input: string): string[] {

@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (tsx), so there is no build step to forget.
-import { register } from "tsx/esm/api";
-
-register();
-await import("../src/cli.ts");
+// The `regio` command: the compiled CLI (dist/cli.js). In the repository, under
+// `node --conditions=@regio/source --import tsx`, "#cli" is the TypeScript source instead (docs/adr/0008).
+import "#cli";

@@ -4,7 +4,9 @@ import type { AddressInfo, Socket } from "node:net";
 import type { ServerOptions as EngineOptions } from "engine.io";
 import { WebSocketServer } from "ws";
 import { ErrorCode, RegioError, NodeId } from "@regio/protocol";
+import { weakAccessKey } from "./access-keys.ts";
 import { ClusterMembership } from "./cluster/cluster-membership.ts";
+import { ConfigError } from "./config.ts";
 import { AppLink } from "./hub/app-link.ts";
 import type { Hub } from "./hub/hub.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -47,6 +49,10 @@ export interface BrokerOptions {
    * is about 1 MB). Larger ones are refused with PAYLOAD_TOO_LARGE.
    */
   maxOperationBytes?: number;
+  /**
+   * CORS for browsers (engine.io's `cors`, also applied to the node's own refusals of client
+   * requests); default: any origin, without credentials.
+   */
   cors?: EngineOptions["cors"];
   /** How this node replicates to the others; default: an in-process bus of its own (a lone node). */
   replicator?: Replicator;
@@ -106,6 +112,12 @@ export interface BrokerHandle {
 
 export async function startBroker(options: BrokerOptions): Promise<BrokerHandle> {
   if (!options.accessKey) throw new RegioError(ErrorCode.TokenMissing, "startBroker: accessKey is required");
+  const accessKeys = options.accessKey
+    .split(",")
+    .map((key) => key.trim())
+    .filter(Boolean);
+  const weak = weakAccessKey(accessKeys);
+  if (weak) throw new ConfigError(`startBroker: ${weak}`);
   const nodeId = NodeId(options.nodeId ?? randomUUID());
   const region = options.region ?? "local";
   const log = options.logger ?? createLogger({ node: nodeId, region });
@@ -113,7 +125,9 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const leaseMs = options.leaseMs ?? 10_000;
   const startedAt = Date.now();
   const telemetry = options.telemetry ?? localTelemetry();
-  const allowedOrigins = originList(options.cors);
+  // Any origin by default: engine.io then answers with CORS headers as the node's own refusals do.
+  const cors = options.cors ?? { origin: true };
+  const allowedOrigins = originList(cors);
 
   const cluster: ClusterMembership = new ClusterMembership({
     nodeId,
@@ -163,7 +177,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
         pingInterval,
         pingTimeout,
         maxHttpBufferSize: options.maxHttpBufferSize ?? 1e6,
-        cors: options.cors,
+        cors,
         transports: ["polling", "websocket"],
         // engine.io applies CORS to polling only: a new session over WebSocket is checked here too.
         allowRequest: (req, callback) => {
@@ -203,10 +217,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const router = new HttpRouter({
     nodeId,
     region,
-    accessKeys: options.accessKey
-      .split(",")
-      .map((key) => key.trim())
-      .filter(Boolean),
+    accessKeys,
     log,
     linkServer,
     hub: (name) => hubs.get(name),
@@ -214,12 +225,14 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     forwardTimeoutMs: longPollTimeoutMs(pingInterval, pingTimeout),
     relayFor: (hub) => cluster.relayFor(hub),
     allowedOrigins,
+    corsCredentials: typeof cors === "object" && cors.credentials === true,
     readiness: () => {
       if (draining) return { ready: false, body: { status: "draining", nodeId, region } };
       const status = replicator.status();
       const ready = started && status.ready;
       // Only this node's own region decides; other regions are reported in `peers`, never as a 503.
-      const replication = ready || !status.ready ? status : { ...status, detail: "starting" };
+      // Not started yet, whatever the replicator says: the body must not say ready anywhere.
+      const replication = ready || !status.ready ? status : { ...status, ready: false, detail: "starting" };
       return {
         ready,
         body: {
@@ -300,7 +313,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
 }
 
 /** The origins a CORS configuration allows, when it names them; undefined when it allows any. */
-function originList(cors: BrokerOptions["cors"]): string[] | undefined {
+function originList(cors: NonNullable<BrokerOptions["cors"]>): string[] | undefined {
   const origin = typeof cors === "object" ? cors.origin : undefined;
   if (typeof origin === "string") return origin === "*" ? undefined : [origin];
   if (Array.isArray(origin) && origin.every((o): o is string => typeof o === "string")) return origin;

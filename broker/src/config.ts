@@ -1,4 +1,5 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { weakAccessKey } from "./access-keys.ts";
 
 /** One Kafka cluster as the broker reaches it. */
 export interface KafkaConnection {
@@ -31,6 +32,8 @@ export interface BrokerConfig {
   connectTimeout: number;
   maxClientQueueBytes: number;
   corsOrigin?: string[];
+  /** Browsers may send credentials (cookies, HTTP auth) to this node: engine.io's `cors.credentials`. */
+  corsCredentials: boolean;
   /** This region's Kafka; absent: a lone node with in-process replication. */
   kafka?: KafkaConnection;
   /** Every other region's Kafka, by region name. */
@@ -81,6 +84,7 @@ const FLAGS = {
   "connect-timeout": "REGIO_CONNECT_TIMEOUT",
   "max-client-queue-bytes": "REGIO_MAX_CLIENT_QUEUE_BYTES",
   "cors-origin": "REGIO_CORS_ORIGIN",
+  "cors-credentials": "REGIO_CORS_CREDENTIALS",
   kafka: "REGIO_KAFKA",
   "topic-events": "REGIO_TOPIC_EVENTS",
   "topic-membership": "REGIO_TOPIC_MEMBERSHIP",
@@ -100,10 +104,12 @@ const FLAGS = {
 } as const;
 
 export const USAGE = `usage: regio broker --access-key KEY [options]   (every flag also reads REGIO_<FLAG>)
-  --port N                  listen port (7400)                    REGIO_PORT
+A broker node: serves Socket.IO clients and the app servers of every hub, until SIGINT/SIGTERM.
+  --port N                  listen port, 0-65535 (7400)           REGIO_PORT
   --host ADDR               bind address (127.0.0.1)              REGIO_HOST
-  --access-key KEY[,OLD]    access key(s) (required): the first   REGIO_ACCESS_KEY
-                            signs, any verifies (rotation)
+  --access-key KEY[,OLD]    access key(s) (required), 32 bytes or REGIO_ACCESS_KEY
+                            more each: the first signs, any
+                            verifies (rotation); openssl rand -hex 32 makes one
   --region NAME             region name (local)                   REGIO_REGION
   --node-id ID              node id (random)                      REGIO_NODE_ID
   --advertise URL           URL app servers reach this node at    REGIO_ADVERTISED_URL
@@ -113,6 +119,9 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --connect-timeout MS      time to join a namespace (45000)      REGIO_CONNECT_TIMEOUT
   --max-client-queue-bytes B  owed to one client before it is dropped (16777216)  REGIO_MAX_CLIENT_QUEUE_BYTES
   --cors-origin LIST        allowed origins, comma-separated      REGIO_CORS_ORIGIN
+                            (none: any)
+  --cors-credentials        browsers may send cookies (needs      REGIO_CORS_CREDENTIALS=true
+                            --cors-origin)
   --kafka HOST:PORT,...     this region's Kafka                   REGIO_KAFKA (+ REGIO_KAFKA_SSL, _SASL_*)
   --peer NAME=HOST:PORT,..  another region's Kafka (repeatable)   REGIO_PEERS="a=h:p;b=h:p" (+ REGIO_PEER_<NAME>_*)
   --topic-events NAME       events topic (regio.events)           REGIO_TOPIC_EVENTS
@@ -130,22 +139,33 @@ export const USAGE = `usage: regio broker --access-key KEY [options]   (every fl
   --max-batch-bytes B       bytes per write to Kafka (900000)     REGIO_MAX_BATCH_BYTES
   --max-record-bytes B      largest record, refused above (1000000) REGIO_MAX_RECORD_BYTES
   --node-url-pattern GLOBS  other nodes' URLs, comma-separated    REGIO_NODE_URL_PATTERN
-                            (default: own scheme://host:*)`;
+                            (default: own scheme://host:*)
+  --help                    this text
+  --version                 the version of regio`;
 
 export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): BrokerConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])),
-      peer: { type: "string", multiple: true },
-    },
-    strict: true,
+  const values = parseFlags(argv, {
+    ...Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])),
+    // A switch: `--cors-credentials` alone (the variable says true or false).
+    "cors-credentials": { type: "boolean" },
+    peer: { type: "string", multiple: true },
   });
-  const flags = values as Record<string, string | string[] | undefined>;
+  const flags = values as Record<string, string | string[] | boolean | undefined>;
   const get = (flag: keyof typeof FLAGS): string | undefined =>
     (flags[flag] as string | undefined) ?? env[FLAGS[flag]];
   const accessKeys = list(get("access-key"));
   if (accessKeys.length === 0) throw new ConfigError("--access-key (or REGIO_ACCESS_KEY) is required");
+  const weak = weakAccessKey(accessKeys);
+  if (weak) throw new ConfigError(`--access-key: ${weak}`);
+  const corsOrigin = get("cors-origin")?.split(",").filter(Boolean);
+  const corsCredentials =
+    (flags["cors-credentials"] as boolean | undefined) ??
+    switchValue(env.REGIO_CORS_CREDENTIALS, "cors-credentials");
+  if (corsCredentials && !corsOrigin?.length) {
+    throw new ConfigError(
+      "--cors-credentials needs --cors-origin: with credentials, only the origins named may use a visitor's cookies",
+    );
+  }
   const maxRecordBytes = integer(get("max-record-bytes") ?? "1000000", "max-record-bytes");
   if (maxRecordBytes < 1) throw new ConfigError("--max-record-bytes must be at least 1");
   const nodeUrlPatterns = get("node-url-pattern") === undefined ? undefined : list(get("node-url-pattern"));
@@ -161,8 +181,10 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
     const name = spec.slice(0, eq);
     peers.set(name, kafkaConnection(spec.slice(eq + 1), env, `REGIO_PEER_${envName(name)}_`));
   }
+  if (!kafkaBrokers && peers.size > 0)
+    throw new ConfigError("--peer needs --kafka (this region's own Kafka)");
   return {
-    port: integer(get("port") ?? "7400", "port"),
+    port: port(get("port") ?? "7400", "port"),
     host: get("host") ?? "127.0.0.1",
     accessKey: accessKeys[0]!,
     accessKeys,
@@ -177,7 +199,8 @@ export function parseBrokerConfig(argv: string[], env: NodeJS.ProcessEnv): Broke
       get("max-client-queue-bytes") ?? String(16 * 1024 * 1024),
       "max-client-queue-bytes",
     ),
-    corsOrigin: get("cors-origin")?.split(",").filter(Boolean),
+    corsOrigin,
+    corsCredentials,
     kafka: kafkaBrokers ? kafkaConnection(kafkaBrokers, env, "REGIO_KAFKA_") : undefined,
     peers,
     topics: { events: get("topic-events"), membership: get("topic-membership"), nodes: get("topic-nodes") },
@@ -246,6 +269,49 @@ function list(text: string | undefined): string[] {
     .split(",")
     .map((item) => item.trim())
     .filter(Boolean);
+}
+
+/**
+ * Node's parseArgs, with its complaints (an unknown flag, a flag without its value, a stray word)
+ * as ConfigErrors of one line.
+ */
+export function parseFlags(argv: string[], options: NonNullable<ParseArgsConfig["options"]>) {
+  return parseCommandLine(argv, options, false).values;
+}
+
+/** parseFlags for a command that also takes words (positionals), e.g. `regio drain <node URL>`. */
+export function parseCommandLine(
+  argv: string[],
+  options: NonNullable<ParseArgsConfig["options"]>,
+  allowPositionals = true,
+) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) {
+      // Node adds sentences of advice, on more lines; the first says what is wrong.
+      const what = (error as Error).message.split("\n")[0]!.split(". ")[0]!.replace(/\.$/, "");
+      const flag = /'(--[^' ]+)/.exec(what)?.[1];
+      const hint = /ambiguous/.test(what) && flag ? ` (a value that starts with '-': ${flag}=VALUE)` : "";
+      throw new ConfigError(what + hint);
+    }
+    throw error;
+  }
+}
+
+/** A TCP port: 0 (any free one) to 65535. */
+export function port(text: string, flag: string): number {
+  const value = integer(text, flag);
+  if (value > 65535) throw new ConfigError(`--${flag} must be a port, 0 to 65535, got '${text}'`);
+  return value;
+}
+
+/** `true` or `false` (an environment variable of a switch); anything else is refused. */
+function switchValue(text: string | undefined, flag: string): boolean {
+  if (text === undefined || text === "" || text === "false") return false;
+  if (text === "true") return true;
+  throw new ConfigError(`--${flag} is a switch: its variable must be true or false, got '${text}'`);
 }
 
 export function integer(text: string, flag: string): number {

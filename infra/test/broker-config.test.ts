@@ -15,7 +15,9 @@ describe("every node's environment, read by the broker's own parser", () => {
   it("parses, and names the node's region, its own Kafka and every peer (shared access keys)", async () => {
     const run = await runProgram({
       config: { regions: REGIONS, nodesPerRegion: 2 },
-      secrets: { accessKey: "new-key-0123456789,old-key-0123456789" },
+      secrets: {
+        accessKey: "new-key-0123456789abcdef0123456789abcdef,old-key-0123456789abcdef0123456789abcdef",
+      },
     });
     expect(run.of(T.app)).toHaveLength(6);
     for (const app of run.of(T.app)) {
@@ -24,7 +26,10 @@ describe("every node's environment, read by the broker's own parser", () => {
       expect(config.region).toBe(region);
       expect(config.host).toBe("0.0.0.0");
       expect(config.port).toBe(7400);
-      expect(config.accessKeys).toEqual(["new-key-0123456789", "old-key-0123456789"]);
+      expect(config.accessKeys).toEqual([
+        "new-key-0123456789abcdef0123456789abcdef",
+        "old-key-0123456789abcdef0123456789abcdef",
+      ]);
       expect(config.advertisedUrl).toMatch(
         /^https:\/\/[a-z0-9-]+\.[a-z0-9]+\.[a-z]+\.azurecontainerapps\.io$/,
       );

@@ -212,7 +212,7 @@ export async function runProgram(options: RunOptions): Promise<Run> {
   );
   recordDependsOn(dependsOn);
   const all: Record<string, string> = {};
-  const secrets = { accessKey: "hub-access-key-0123456789", ...options.secrets };
+  const secrets = { accessKey: "hub-access-key-0123456789abcdef0123456789abcdef", ...options.secrets };
   for (const [key, value] of Object.entries({ ...options.config, ...secrets })) {
     all[`regio:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
   }

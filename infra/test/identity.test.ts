@@ -78,7 +78,7 @@ describe("identities and secrets", () => {
   it("keeps the access key and Kafka passwords in each region's Key Vault, read by the region's identity only", async () => {
     const run = await runProgram({
       config: { regions: REGIONS },
-      secrets: { accessKey: "k-0123456789abcdef" },
+      secrets: { accessKey: "k-0123456789abcdef0123456789abcdef" },
     });
     for (const region of REGIONS) {
       const vault = run.one(T.vault, `${region}-vault`).inputs;

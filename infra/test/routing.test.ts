@@ -139,7 +139,7 @@ describe("TLS on 443 for clients and app servers", () => {
     );
     const connection = await settle(run.program.connectionString);
     expect(connection).toEqual({
-      value: `Endpoint=${client.value};AccessKey=hub-access-key-0123456789;Version=1.0;`,
+      value: `Endpoint=${client.value};AccessKey=hub-access-key-0123456789abcdef0123456789abcdef;Version=1.0;`,
       secret: true,
     });
     const perRegion = await settle(run.program.regionConnectionStrings);
@@ -151,7 +151,7 @@ describe("TLS on 443 for clients and app servers", () => {
       expect(regional.value).toMatch(/^https:\/\/.+\.azurefd\.net$/);
       expect(regional.value).not.toBe(client.value);
       expect((perRegion.value as Record<string, string>)[region]).toBe(
-        `Endpoint=${regional.value};AccessKey=hub-access-key-0123456789;Version=1.0;`,
+        `Endpoint=${regional.value};AccessKey=hub-access-key-0123456789abcdef0123456789abcdef;Version=1.0;`,
       );
     }
   });

@@ -80,12 +80,19 @@ describe("config", () => {
   });
 
   it("takes several access keys, the first signing", () => {
-    expect(checkAccessKeys("new-key-0123456789,old-key-0123456789")).toBe(
-      "new-key-0123456789,old-key-0123456789",
-    );
-    expect(signingKey("new-key-0123456789,old-key-0123456789")).toBe("new-key-0123456789");
+    expect(
+      checkAccessKeys("new-key-0123456789abcdef0123456789abcdef,old-key-0123456789abcdef0123456789abcdef"),
+    ).toBe("new-key-0123456789abcdef0123456789abcdef,old-key-0123456789abcdef0123456789abcdef");
+    expect(
+      signingKey("new-key-0123456789abcdef0123456789abcdef,old-key-0123456789abcdef0123456789abcdef"),
+    ).toBe("new-key-0123456789abcdef0123456789abcdef");
     expect(() => checkAccessKeys("short")).toThrow(/key 1/);
-    expect(() => checkAccessKeys("good-key-0123456789,bad;key-0123456789")).toThrow(/key 2/);
+    // The broker's own minimum: 32 bytes.
+    expect(() => checkAccessKeys("k".repeat(31))).toThrow(/key 1 must be 32 bytes or more/);
+    expect(checkAccessKeys("k".repeat(32))).toBe("k".repeat(32));
+    expect(() =>
+      checkAccessKeys("good-key-0123456789abcdef0123456789abcdef,bad;key-0123456789abcdef0123456789abcdef"),
+    ).toThrow(/key 2/);
   });
 });
 

@@ -120,10 +120,15 @@ describe("updates without downtime", () => {
 
   it("rolls a new access key out as new revisions, one node after the other, not a restart of all", async () => {
     const regions = ["westeurope", "eastus"];
-    const old = await runProgram({ config: { regions }, secrets: { accessKey: "old-key-0123456789" } });
+    const old = await runProgram({
+      config: { regions },
+      secrets: { accessKey: "old-key-0123456789abcdef0123456789abcdef" },
+    });
     const both = await runProgram({
       config: { regions },
-      secrets: { accessKey: "old-key-0123456789,new-key-0123456789" },
+      secrets: {
+        accessKey: "old-key-0123456789abcdef0123456789abcdef,new-key-0123456789abcdef0123456789abcdef",
+      },
     });
     for (const app of old.of(T.app)) {
       const secrets = (
@@ -133,7 +138,9 @@ describe("updates without downtime", () => {
       // A versioned reference: Azure restarts every revision on a new version of a versionless one.
       expect(url).toMatch(/^https:\/\/[a-z0-9-]+\.vault\.azure\.net\/secrets\/access-key\/[0-9a-f]+$/);
       const now = both.one(T.app, app.name);
-      expect(resolvedEnv(both, now).REGIO_ACCESS_KEY).toBe("old-key-0123456789,new-key-0123456789");
+      expect(resolvedEnv(both, now).REGIO_ACCESS_KEY).toBe(
+        "old-key-0123456789abcdef0123456789abcdef,new-key-0123456789abcdef0123456789abcdef",
+      );
       // The template changes (a new revision), so the rolling order applies.
       const versions = (run: Run, name: string) =>
         resolvedEnv(run, run.one(T.app, name)).REGIO_DEPLOYED_SECRET_VERSIONS;

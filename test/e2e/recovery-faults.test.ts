@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import type { Socket as ClientSocket } from "socket.io-client";
 import {
@@ -11,6 +10,7 @@ import {
 import { killNode, startCliNode, type CliNode } from "../support/cli-node.ts";
 import { startCliGlobal, stopProcess, type CliGlobal } from "../support/cli-global.ts";
 import { connected, until } from "../support/events.ts";
+import { runRegio } from "../support/regio-command.ts";
 import { uniqueTopics } from "../support/topics.ts";
 
 const RECOVERY = { connectionStateRecovery: { maxDisconnectionDuration: 60_000 } };
@@ -175,10 +175,15 @@ describe("recovery when a node goes away", () => {
   it("drains a node on `regio drain`, authenticated with the access key", async () => {
     const { second } = await setUp(2);
     const exited = new Promise<number | null>((resolve) => second.child.once("exit", resolve));
-    const refused = await runCli(["drain", second.url, "--access-key", "not-the-key"]);
+    const refused = await runRegio([
+      "drain",
+      second.url,
+      "--access-key",
+      "not-the-key-though-of-at-least-32-bytes",
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/HTTP 401/);
-    const drained = await runCli(["drain", second.url, "--access-key", ACCESS_KEY]);
+    const drained = await runRegio(["drain", second.url, "--access-key", ACCESS_KEY]);
     expect(drained.code).toBe(0);
     expect(await exited).toBe(0);
   }, 120_000);
@@ -201,15 +206,3 @@ describe("recovery when a node goes away", () => {
 });
 
 /** Runs the `regio` CLI to completion. */
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["broker/bin/regio.mjs", ...args], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}

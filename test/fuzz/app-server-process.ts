@@ -21,15 +21,19 @@ export async function startAppServerProcess(env: {
   fakeNodeUrl: string;
   accessKey: string;
 }): Promise<AppServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/fuzz/app-server.ts"], {
-    env: {
-      ...process.env,
-      REGIO_FUZZ_NODE_URL: env.nodeUrl,
-      REGIO_FUZZ_FAKE_NODE_URL: env.fakeNodeUrl,
-      REGIO_ACCESS_KEY: env.accessKey,
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@regio/source", "--import", "tsx", "test/fuzz/app-server.ts"],
+    {
+      env: {
+        ...process.env,
+        REGIO_FUZZ_NODE_URL: env.nodeUrl,
+        REGIO_FUZZ_FAKE_NODE_URL: env.fakeNodeUrl,
+        REGIO_ACCESS_KEY: env.accessKey,
+      },
+      stdio: ["pipe", "pipe", "pipe"],
     },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  );
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)));
   const lines = createInterface({ input: child.stdout! });

@@ -1,5 +1,5 @@
 /**
- * The app server under test, as its own process: `node --import tsx test/fuzz/app-server.ts`.
+ * The app server under test, as its own process: `node --conditions=@regio/source --import tsx test/fuzz/app-server.ts`.
  *
  * Two plain socket.io Servers with the SDK: one linked to the real node (hub "chat"; the fuzzed
  * clients and the bystanders are its clients), one linked to the fuzzer's fake node (hub "fuzz";

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { regioArgs } from "./regio-command.ts";
 
 export interface CliGlobal {
   child: ChildProcess;
@@ -11,7 +12,7 @@ export interface CliGlobal {
  * exits first. The caller stops it (stopProcess).
  */
 export async function startCliGlobal(flags: string[]): Promise<CliGlobal> {
-  const child = spawn(process.execPath, ["broker/bin/regio.mjs", "global", ...flags], {
+  const child = spawn(process.execPath, regioArgs(["global", ...flags]), {
     env: { ...process.env, REGIO_LOG_LEVEL: "info" },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { regioArgs } from "./regio-command.ts";
 import { ACCESS_KEY } from "./regio-harness.ts";
 
 export interface CliNode {
@@ -21,7 +22,7 @@ export async function startCliNode(
   /** Told of the process at once, before it listens: to stop it even if it never does. */
   onSpawn: (child: ChildProcess) => void = () => {},
 ): Promise<CliNode> {
-  const child = spawn(process.execPath, ["broker/bin/regio.mjs", "broker", `--node-id=${nodeId}`, ...flags], {
+  const child = spawn(process.execPath, regioArgs(["broker", `--node-id=${nodeId}`, ...flags]), {
     env: { ...process.env, REGIO_ACCESS_KEY: ACCESS_KEY, REGIO_LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -9,7 +9,8 @@ import { startBroker, type BrokerHandle, type BrokerOptions } from "@regio/broke
 import { useRegio, type RegioHandle, type RegioOptions } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
 
-export const ACCESS_KEY = "test-access-key";
+// At least 32 bytes, as every node requires of an access key.
+export const ACCESS_KEY = "test-access-key-of-at-least-32-bytes";
 export const HUB = "chat";
 
 export interface AppServer {

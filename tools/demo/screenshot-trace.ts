@@ -21,7 +21,11 @@ interface ZipkinSpan {
   tags?: Record<string, string>;
 }
 
-const demo = await startDemo({ accessKey: "demo-access-key", traces: true, logLevel: "warn" });
+const demo = await startDemo({
+  accessKey: "demo-access-key-of-at-least-32-bytes",
+  traces: true,
+  logLevel: "warn",
+});
 const clients: Socket[] = [];
 const profile = mkdtempSync(join(tmpdir(), "regio-chromium-"));
 try {

@@ -7,7 +7,8 @@
  */
 import { REGIONS, startDemo, type Demo } from "./demo.ts";
 
-const ACCESS_KEY = process.env.REGIO_ACCESS_KEY ?? "demo-access-key";
+// A node takes keys of 32 bytes or more; this one is public: set REGIO_ACCESS_KEY for anything else.
+const ACCESS_KEY = process.env.REGIO_ACCESS_KEY ?? "demo-access-key-of-at-least-32-bytes";
 const traces = process.argv.includes("--traces");
 
 let demo: Demo | undefined;

@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { ConfigError, integer } from "../config.ts";
+import { ConfigError, integer, parseFlags, port } from "../config.ts";
 
 /** One region as the global endpoint sees it: a name and its broker nodes' URLs. */
 export interface RegionSpec {
@@ -38,7 +37,7 @@ The global endpoint for clients (a local stand-in for Azure Traffic Manager / Fr
 client goes to the nearest healthy region, a request of a session to the node that owns it.
   --region NAME=URL,URL     a region and its nodes (repeatable)       REGIO_GLOBAL_REGIONS="a=u,u;b=u"
                             (equal round-trip times: the order given)
-  --port N                  listen port (7300)                        REGIO_GLOBAL_PORT
+  --port N                  listen port, 0-65535 (7300)               REGIO_GLOBAL_PORT
   --host ADDR               bind address (127.0.0.1)                  REGIO_GLOBAL_HOST
   --probe-interval MS       probe of each node's /readyz (1000)       REGIO_GLOBAL_PROBE_INTERVAL
   --probe-timeout MS        a probe unanswered this long fails (1000) REGIO_GLOBAL_PROBE_TIMEOUT
@@ -46,16 +45,13 @@ client goes to the nearest healthy region, a request of a session to the node th
   --up-after N              good probes before it is back (2)         REGIO_GLOBAL_UP_AFTER
   --proxy-timeout MS        node silent on a request: 504 (50000)     REGIO_GLOBAL_PROXY_TIMEOUT
                             (at least the brokers' ping interval + ping timeout)
-  --help                    this text`;
+  --help                    this text
+  --version                 the version of regio`;
 
 export function parseGlobalConfig(argv: string[], env: NodeJS.ProcessEnv): GlobalConfig {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      ...Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])),
-      region: { type: "string", multiple: true },
-    },
-    strict: true,
+  const values = parseFlags(argv, {
+    ...Object.fromEntries(Object.keys(FLAGS).map((flag) => [flag, { type: "string" as const }])),
+    region: { type: "string", multiple: true },
   });
   const flags = values as Record<string, string | string[] | undefined>;
   const get = (flag: keyof typeof FLAGS): string | undefined =>
@@ -73,7 +69,7 @@ export function parseGlobalConfig(argv: string[], env: NodeJS.ProcessEnv): Globa
     return value;
   };
   return {
-    port: integer(get("port") ?? "7300", "port"),
+    port: port(get("port") ?? "7300", "port"),
     host: get("host") ?? "127.0.0.1",
     regions,
     probeIntervalMs: positive("probe-interval", "1000"),

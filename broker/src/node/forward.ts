@@ -24,6 +24,8 @@ export interface ForwardOptions {
   timeoutMs: number;
   /** Added to the request, e.g. the one-hop marker. */
   headers?: Record<string, string>;
+  /** Added to the answer this side writes itself when the target fails (502, 504): CORS headers. */
+  replyHeaders?: Record<string, string>;
   /**
    * Another target for a request that can be sent again (a WebSocket upgrade, or one without a
    * body: a polling handshake) when this target refuses the connection: a node that just died is
@@ -73,9 +75,11 @@ export function forwardRequest(
     const next = !timedOut && refused(error) && hasNoBody(req) ? options.retryElsewhere?.() : undefined;
     if (next) return forwardRequest(req, res, next, options);
     if (timedOut) {
-      sendJson(res, 504, { code: "NODE_TIMEOUT", message: `no answer from ${target.host} in time` });
+      const body = { code: "NODE_TIMEOUT", message: `no answer from ${target.host} in time` };
+      sendJson(res, 504, body, options.replyHeaders);
     } else {
-      sendJson(res, 502, { code: "NODE_UNREACHABLE", message: `${target.host} is unreachable` });
+      const body = { code: "NODE_UNREACHABLE", message: `${target.host} is unreachable` };
+      sendJson(res, 502, body, options.replyHeaders);
     }
   });
   // The client gave up (or its connection broke): stop waiting for the target at once.

@@ -50,6 +50,8 @@ export interface RouterContext {
   relayFor(hub: string): URL | undefined;
   /** Origins browsers may connect from; undefined: any. */
   allowedOrigins: readonly string[] | undefined;
+  /** Browsers may send credentials (engine.io's `cors.credentials`): refusals must say so too. */
+  corsCredentials: boolean;
   /** `/readyz`: whether this node can serve, and the detail. */
   readiness(): { ready: boolean; body: object };
   /** An operator (authenticated) asked this node to drain. */
@@ -92,18 +94,14 @@ export class HttpRouter {
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
       return void res.end(this.ctx.metrics());
     }
+    // Every refusal of a browser's request carries CORS headers, so that its page can read why.
+    const cors = this.corsHeaders(req);
     const clientMatch = CLIENT_PATH_PATTERN.exec(req.url ?? "");
-    if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` });
+    if (!clientMatch) return sendJson(res, 404, { code: "NOT_FOUND", message: `no route for ${path}` }, cors);
     const route = this.clientRoute(clientMatch[1]!, req);
-    if (route instanceof URL) return forwardRequest(req, res, route, this.forwardOptions());
+    if (route instanceof URL) return forwardRequest(req, res, route, this.forwardOptions(cors));
     if (route instanceof RegioError) {
-      // With CORS headers, so that a browser's page can read why it was refused.
-      return sendJson(
-        res,
-        statusOf(route),
-        { code: route.code, message: route.message },
-        this.corsHeaders(req),
-      );
+      return sendJson(res, statusOf(route), { code: route.code, message: route.message }, cors);
     }
     route.engine.handleRequest(req, res);
   }
@@ -184,16 +182,30 @@ export class HttpRouter {
     return hub ?? new RegioError(ErrorCode.BadHub, `hub '${name}' has no session '${sid}' on this node`);
   }
 
-  /** Marked as forwarded (one hop), and given up when the target node hangs. */
-  private forwardOptions(): ForwardOptions {
-    return { timeoutMs: this.ctx.forwardTimeoutMs, headers: { [FORWARDED_BY_HEADER]: this.ctx.nodeId } };
+  /**
+   * Marked as forwarded (one hop), and given up when the target node hangs. `replyHeaders` go on
+   * the answer this node writes itself when the target fails (502, 504).
+   */
+  private forwardOptions(replyHeaders: Record<string, string> = {}): ForwardOptions {
+    return {
+      timeoutMs: this.ctx.forwardTimeoutMs,
+      headers: { [FORWARDED_BY_HEADER]: this.ctx.nodeId },
+      replyHeaders,
+    };
   }
 
-  /** CORS headers for a refusal this node writes itself (engine.io adds its own to what it answers). */
+  /**
+   * CORS headers for an answer this node writes itself, as engine.io's CORS middleware writes them
+   * on its own: for an allowed origin only, with credentials when configured.
+   */
   private corsHeaders(req: IncomingMessage): Record<string, string> {
     const origin = req.headers.origin;
     if (!origin || (this.ctx.allowedOrigins && !this.ctx.allowedOrigins.includes(origin))) return {};
-    return { "Access-Control-Allow-Origin": origin, Vary: "Origin" };
+    return {
+      "Access-Control-Allow-Origin": origin,
+      ...(this.ctx.corsCredentials ? { "Access-Control-Allow-Credentials": "true" } : {}),
+      Vary: "Origin",
+    };
   }
 }
 

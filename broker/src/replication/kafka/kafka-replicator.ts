@@ -1,6 +1,6 @@
 import { SpanKind } from "@opentelemetry/api";
 import { MessagingAttribute, MessagingOperation, type NodeId } from "@regio/protocol";
-import { Kafka, logLevel, type SASLOptions, type LogEntry, type Producer } from "kafkajs";
+import { Kafka, logLevel, type SASLOptions, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
 import { LogThrottle } from "../../log-throttle.ts";
 import type { Logger } from "../../logger.ts";
@@ -15,6 +15,7 @@ import type {
 import type { MembershipRecord, NodeHeartbeat } from "../replicator.ts";
 import { retryUntilDone } from "./backoff.ts";
 import { describeError } from "./kafka-errors.ts";
+import { kafkaLogCreator } from "./kafka-log.ts";
 import { PublishBuffer } from "./publish-buffer.ts";
 import { encodeEvent, encodeHeartbeat, encodeMembership } from "./record-codec.ts";
 import { RecordIntake } from "./record-intake.ts";
@@ -322,12 +323,7 @@ export class KafkaReplicator implements Replicator {
         ssl: connection.ssl,
         sasl: saslOf(connection),
         logLevel: logLevel.WARN,
-        // kafkajs logs every failed attempt; the readers and the publish buffer report what matters
-        // (once per change, in logs and readiness), so its own lines are for debugging.
-        logCreator:
-          () =>
-          ({ log: entry }: LogEntry) =>
-            log.debug({ kafka: entry.message }),
+        logCreator: kafkaLogCreator(log),
         retry: { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 },
       });
       this.clients.set(connection, kafka);
