@@ -10,8 +10,14 @@ import {
 import type { Namespace, Socket } from "socket.io";
 import { Decoder, PacketType, type Packet } from "socket.io-parser";
 import type { Links } from "./link/regional-links.ts";
-import type { RegioEngine } from "./engine/regio-engine.ts";
 import type { VirtualConnection } from "./engine/virtual-connection.ts";
+import {
+  NO_SESSION,
+  notifyOutgoingListeners,
+  privateSessionIdOf,
+  regioEngineOf,
+  virtualConnectionOf,
+} from "./internals/socket-io.ts";
 import { targetAttributes, type AppTracing } from "./tracing/app-tracing.ts";
 import {
   boundedSnapshot,
@@ -346,8 +352,8 @@ export class RegioAdapter extends Adapter {
   /** What the node needs to keep the socket for recovery, when recovery is on. */
   private recoveryOf(socket: Socket): Recovery | undefined {
     const windowMs = this.recoveryWindowMs;
-    const pid = (socket as unknown as { pid?: unknown }).pid;
-    return windowMs !== undefined && typeof pid === "string" ? { pid, windowMs } : undefined;
+    const pid = privateSessionIdOf(socket);
+    return windowMs !== undefined && pid !== undefined ? { pid, windowMs } : undefined;
   }
 
   /**
@@ -364,11 +370,8 @@ export class RegioAdapter extends Adapter {
    */
   override restoreSession(pid: PrivateSessionId, offset: string): Promise<Session> {
     const windowMs = this.recoveryWindowMs;
-    const engine = this.nsp.server.engine as unknown as RegioEngine;
-    const connection = typeof engine.recoveringWith === "function" ? engine.recoveringWith(pid) : undefined;
-    // socket.io's own adapters resolve null for "nothing to recover", though the type says Session.
-    const none = null as unknown as Session;
-    if (windowMs === undefined || !connection) return Promise.resolve(none);
+    const connection = regioEngineOf(this.nsp)?.recoveringWith(pid);
+    if (windowMs === undefined || !connection) return Promise.resolve(NO_SESSION);
     return new Promise((resolve) => {
       const cancel = this.link.requestOn(
         connection.link,
@@ -386,13 +389,13 @@ export class RegioAdapter extends Adapter {
             const { sid, rooms, data } = reply.socket;
             // The node wrote the missed events to the client already, before anything newer.
             resolve({ sid, pid, rooms, data, missedPackets: [] });
-          } else resolve(none);
+          } else resolve(NO_SESSION);
           return true;
         },
       );
       setTimeout(() => {
         cancel();
-        resolve(none);
+        resolve(NO_SESSION);
       }, DEFAULT_REQUEST_TIMEOUT_MS).unref();
     });
   }
@@ -446,8 +449,8 @@ export class RegioAdapter extends Adapter {
   /** onAnyOutgoing listeners of this app server's sockets see broadcast packets, as on plain socket.io. */
   private notifyOutgoing(packet: Packet, opts: BroadcastOptions): void {
     for (const id of this.localTargets(opts)) {
-      const socket = this.nsp.sockets.get(id) as unknown as { notifyOutgoingListeners?: (p: Packet) => void };
-      socket?.notifyOutgoingListeners?.(packet);
+      const socket = this.nsp.sockets.get(id);
+      if (socket) notifyOutgoingListeners(socket, packet);
     }
   }
 
@@ -474,7 +477,7 @@ export class RegioAdapter extends Adapter {
  * a socket that is not a broker session (there are none: useRegio refuses direct connections).
  */
 function linkOf(socket: Socket): VirtualConnection["link"] | undefined {
-  return (socket.conn as unknown as Partial<VirtualConnection>).link;
+  return virtualConnectionOf(socket).link;
 }
 
 function clampTimer(ms: number): number {

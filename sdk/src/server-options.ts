@@ -1,4 +1,5 @@
 import type { Server } from "socket.io";
+import { serverOptionsOf } from "./internals/socket-io.ts";
 
 /**
  * socket.io Server options that set engine.io's HTTP-level behaviour. With Regio the broker node runs
@@ -34,7 +35,7 @@ const REPLACED_OPTIONS: Record<string, string> = {
  * with what applies instead. Reported when useRegio is called, never ignored silently.
  */
 export function ineffectiveOptions(io: Server): string[] {
-  const options = (io as unknown as { opts?: Record<string, unknown> }).opts ?? {};
+  const options = serverOptionsOf(io);
   const notes: string[] = [];
   for (const [name, instead] of Object.entries({ ...BROKER_OPTIONS, ...REPLACED_OPTIONS })) {
     if (options[name] !== undefined)

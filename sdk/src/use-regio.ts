@@ -4,6 +4,7 @@ import type { Server } from "socket.io";
 import { RegioAdapter } from "./adapter.ts";
 import { RegioEngine } from "./engine/regio-engine.ts";
 import { ineffectiveOptions } from "./server-options.ts";
+import { bindEngine, namespaceOf, runServerSideEmitListeners, useAdapter } from "./internals/socket-io.ts";
 import { LinkSet, newLinkState } from "./link/link-set.ts";
 import { DEFAULT_OUTBOX_OPTIONS, type OutboxOptions } from "./link/outbox.ts";
 import { RegionalLinks, type Links } from "./link/regional-links.ts";
@@ -86,13 +87,14 @@ export function useRegio(io: Server, options: RegioOptions): RegioHandle {
     process.emitWarning(note, { type: "RegioWarning", code: ErrorCode.Unsupported });
   }
   const engine = new RegioEngine(() => void link.close());
-  io.bind(engine as unknown as Parameters<Server["bind"]>[0]);
-  io.adapter(
+  bindEngine(io, engine);
+  useAdapter(
+    io,
     class extends RegioAdapter {
       constructor(nsp: ConstructorParameters<typeof RegioAdapter>[0]) {
         super(nsp, link, tracing);
       }
-    } as unknown as Parameters<Server["adapter"]>[0],
+    },
   );
 
   // Link problems go to the app's onError listeners; with none, to Node's warnings (never thrown).
@@ -213,7 +215,7 @@ function dispatch(
 }
 
 function applyToSockets(io: Server, message: ApplyToSockets): void {
-  const nsp = io._nsps.get(message.nsp);
+  const nsp = namespaceOf(io, message.nsp);
   if (!nsp) return;
   for (const sid of message.sids) {
     const socket = nsp.sockets.get(sid);
@@ -237,8 +239,7 @@ function applyToSockets(io: Server, message: ApplyToSockets): void {
 const RESERVED_SERVER_SIDE_EVENTS: ReadonlySet<unknown> = new Set(["connect", "connection", "new_namespace"]);
 
 function deliverServerSideEmit(io: Server, link: NodeLink, message: ServerSideEmitDeliver): void {
-  const nsp = io._nsps.get(message.nsp) as unknown as
-    { _onServerSideEmit(args: unknown[]): void; listenerCount(event: string): number } | undefined;
+  const nsp = namespaceOf(io, message.nsp);
   if (!nsp) return;
   // What socket.io would never send arrives only from a broken or hostile peer (a node, or another
   // app server through it): a reserved name would reach the app's connection handlers with a
@@ -249,12 +250,12 @@ function deliverServerSideEmit(io: Server, link: NodeLink, message: ServerSideEm
   if (RESERVED_SERVER_SIDE_EVENTS.has(event) || (event === "error" && nsp.listenerCount("error") === 0))
     return;
   const { requestId } = message;
-  if (requestId === undefined) return nsp._onServerSideEmit(message.args);
+  if (requestId === undefined) return runServerSideEmitListeners(nsp, message.args);
   let answered = false;
   const reply = (response: unknown) => {
     if (answered) return;
     answered = true;
     link.send({ type: MessageType.ServerSideEmitResponse, requestId, response });
   };
-  nsp._onServerSideEmit([...message.args, reply]);
+  runServerSideEmitListeners(nsp, [...message.args, reply]);
 }
