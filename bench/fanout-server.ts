@@ -16,6 +16,7 @@ import { startBroker, telemetryFromEnv } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
 
+const ACCESS_KEY = "bench-access-key-of-at-least-32-bytes";
 const mode = process.argv[2] === "regio" ? "regio" : "plain";
 let closeRegio = async () => {};
 const io = new Server();
@@ -32,7 +33,7 @@ if (mode === "plain") {
     ? await telemetryFromEnv(process.env, { nodeId: "bench-node", region: "local" })
     : undefined;
   const broker = await startBroker({
-    accessKey: "bench-access-key-of-at-least-32-bytes",
+    accessKey: ACCESS_KEY,
     port: 0,
     telemetry,
   });
@@ -41,7 +42,10 @@ if (mode === "plain") {
     await regio.close();
     await broker.close();
   };
-  const regio = useRegio(io, { hub: "bench", connectionString: formatConnectionString(broker.url, "k") });
+  const regio = useRegio(io, {
+    hub: "bench",
+    connectionString: formatConnectionString(broker.url, ACCESS_KEY),
+  });
   await regio.ready;
   url = broker.url;
   path = clientPath("bench");
