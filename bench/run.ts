@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { crossRegionLatency } from "./cross-region-latency.ts";
 import { fanout, type FanoutResult } from "./fanout.ts";
+import { idleMemory, type ServerCost } from "./idle-memory.ts";
 import { recoveryAfterLoss } from "./recovery.ts";
 import { regionFailover } from "./region-failover.ts";
 import { startTraceSink } from "./trace-sink.ts";
@@ -187,6 +188,39 @@ With few clients the time to recover is socket.io-client's own reconnection dela
 loss: p50 about 1.0 s, p99 1.6 s). At 1,000 it is this machine: the 1,000 clients, the global
 endpoint (every connection is piped through it), the nodes and the app servers share its 2 cores,
 and hundreds of clients reconnect and are restored in the same second.`;
+    },
+  },
+  {
+    name: "idle",
+    async run() {
+      const r = await idleMemory();
+      const kb = (bytes: number) => (bytes / 1000).toFixed(1);
+      const pct = (share: number) => (share * 100).toFixed(2);
+      const regio = (f: (c: ServerCost) => number) => f(r.broker) + f(r.app);
+      const row = (label: string, f: (c: ServerCost) => number, unit: (n: number) => string) =>
+        `| ${label} | ${unit(f(r.plain))} | ${unit(f(r.broker))} | ${unit(f(r.app))} | ${unit(regio(f))} | ${(regio(f) / f(r.plain)).toFixed(2)} |`;
+      return `## Idle clients: memory and pings (bench/idle-memory.ts)
+
+${r.clients.toLocaleString("en-US")} WebSocket clients (socket.io-client, in the benchmark process) connect with the headers a desktop
+browser sends (user agent, client hints, origin, a cookie of its own: ${r.headerBytes} bytes), then stay idle. Each
+server runs in a process of its own (Regio: a broker node and an app server linked to it). Heap: V8
+heap used after two full collections, before and after the clients connected, per client. CPU: over
+one ping interval (${r.pingIntervalMs / 1000} s, every client pinged once), as a share of one core.
+
+| figure | plain socket.io | Regio broker | Regio app server | Regio, both | Regio / plain |
+| --- | --- | --- | --- | --- | --- |
+${row("V8 heap per idle client (KB)", (c) => c.heapPerClient, kb)}
+${row("RSS per idle client (KB)", (c) => c.rssPerClient, kb)}
+${row("CPU of their pings (% of a core)", (c) => c.pingCpuShare, pct)}
+
+Issue 11's goal is at most 5 KB of broker heap per idle client with browser-like headers. What a
+broker's client is made of (a heap snapshot at 1,000 clients): engine.io's Socket and WebSocket
+transport, ws's WebSocket with its Receiver and Sender, Node's net.Socket and the upgrade's
+IncomingMessage (kept by engine.io as \`socket.request\`) — what plain socket.io keeps too, less its
+socket.io Socket — plus the node's own ClientSession and its membership entry, whose snapshot holds a
+second copy of the handshake's headers (the one the app server's Join sends back). The copy could
+share the request's strings; the rest is the transport stack's, and reaching 5 KB means a leaner
+WebSocket server than engine.io over ws.`;
     },
   },
 ];

@@ -1,0 +1,71 @@
+/**
+ * Child process of bench/idle-memory.ts: one server process, so that its heap, RSS and CPU are its
+ * own. `plain`: a socket.io Server on an HTTP server. `broker`: a Regio broker node. `app`: an app
+ * server linked to the broker at REGIO_BENCH_BROKER. Prints one JSON line (`{url, path, control}`);
+ * `GET control/measure` answers heap (after two full collections: run with --expose-gc), RSS and
+ * the CPU time used so far; `GET control/cpu` the same without collecting first.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { writeHeapSnapshot } from "node:v8";
+import { Server } from "socket.io";
+import { startBroker } from "@regio/broker";
+import { useRegio } from "@regio/sdk";
+import { clientPath, formatConnectionString } from "@regio/protocol";
+
+export const IDLE_ACCESS_KEY = "bench-access-key-of-at-least-32-bytes";
+
+export interface Measurement {
+  heapUsed: number;
+  rss: number;
+  cpuMicros: number;
+}
+
+async function listen(server: ReturnType<typeof createServer>): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function serve(role: string): Promise<{ url?: string; path?: string }> {
+  switch (role) {
+    case "plain": {
+      const http = createServer();
+      new Server(http).on("connection", () => {});
+      return { url: await listen(http), path: "/socket.io" };
+    }
+    case "broker": {
+      const broker = await startBroker({ accessKey: IDLE_ACCESS_KEY, port: 0 });
+      return { url: broker.url };
+    }
+    case "app": {
+      const io = new Server();
+      io.on("connection", () => {});
+      const connectionString = formatConnectionString(process.env.REGIO_BENCH_BROKER!, IDLE_ACCESS_KEY);
+      await useRegio(io, { hub: "bench", connectionString }).whenReady(30_000);
+      return { path: clientPath("bench") };
+    }
+    default:
+      throw new Error(`unknown role ${role}`);
+  }
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error("run with --expose-gc");
+
+const served = await serve(process.argv[2] ?? "");
+const control = createServer((req, res) => {
+  // Collected first for heap figures; never for CPU ones (a full collection costs CPU itself).
+  if (req.url === "/snapshot") return void res.end(JSON.stringify({ file: writeHeapSnapshot() }));
+  if (req.url === "/measure") {
+    gc();
+    gc();
+  }
+  const cpu = process.cpuUsage();
+  const measurement: Measurement = {
+    heapUsed: process.memoryUsage().heapUsed,
+    rss: process.memoryUsage.rss(),
+    cpuMicros: cpu.user + cpu.system,
+  };
+  res.end(JSON.stringify(measurement));
+});
+process.stdout.write(JSON.stringify({ ...served, control: await listen(control) }) + "\n");
