@@ -28,6 +28,7 @@ import { SessionRecovery } from "./session-recovery.ts";
 import { OperationExecutor } from "./operations.ts";
 import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
+import { shareSessionHandshake } from "./shared-handshake.ts";
 
 export interface HubContext {
   nodeId: NodeId;
@@ -392,7 +393,8 @@ export class Hub {
         if ((this.index.get(message.nsp, message.sid)?.owner.sessionId ?? session.id) !== session.id) return;
         const owner = this.ownerFor(session, link);
         // Bounded again here: what enters the view must fit a membership record, whatever the SDK sent.
-        const snapshot = message.snapshot && boundedSnapshot(message.snapshot);
+        const snapshot =
+          message.snapshot && shareSessionHandshake(boundedSnapshot(message.snapshot), session.handshake());
         this.index.join(message.nsp, message.sid, owner, message.rooms, snapshot, message.recovery);
         session.addSocket(message.nsp, message.sid);
         const entry = this.index.get(message.nsp, message.sid);
