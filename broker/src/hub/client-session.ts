@@ -3,6 +3,7 @@ import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
 import { rawSocketOf, sessionIdOf } from "../internals/engine-io.ts";
 import { AckCapture } from "./ack-capture.ts";
+import { HeldUntilConnect } from "./held-until-connect.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
 import type { PreparedPacket } from "./prepared-packet.ts";
 
@@ -21,6 +22,8 @@ export class ClientSession {
   /** Bytes written since engine.io last handed its buffer to the transport. */
   private queuedBytes = 0;
   private corked = false;
+  /** Sockets being recovered on this session, whose packets wait for their CONNECT. */
+  private recovering: HeldUntilConnect | undefined;
 
   constructor(
     readonly engineSocket: EngineSocket,
@@ -71,19 +74,41 @@ export class ClientSession {
     }
   }
 
+  /** The socket of `nsp` is being recovered here: its packets wait for its CONNECT (see HeldUntilConnect). */
+  holdUntilConnected(nsp: string): void {
+    (this.recovering ??= new HeldUntilConnect()).hold(nsp);
+  }
+
   /**
-   * Writes one packet (all its parts). Returns false when it was not written: the session is gone,
-   * or the packet is volatile and the transport cannot take it now (as socket.io does).
+   * Writes one packet (all its parts), or holds it while its socket is being recovered. Returns
+   * false when it was not written: the session is gone, or the packet is volatile and the transport
+   * cannot take it now (as socket.io does).
    */
   write(packet: PreparedPacket): boolean {
+    if (!this.recovering) return this.writeNow(packet);
+    const verdict = this.recovering.take(packet);
+    if (verdict.kind === "write") return this.writeNow(packet);
+    if (verdict.kind === "held") {
+      if (!this.open) return false;
+      // Held packets count against the same bound as queued ones: a CONNECT that never comes must
+      // not grow this node's memory.
+      if (this.queuedBytes + this.recovering.bytes > this.maxQueuedBytes) this.overflow();
+      return this.open;
+    }
+    if (this.recovering.isEmpty) this.recovering = undefined;
+    const written = this.writeNow(packet);
+    for (const held of verdict.release) this.writeNow(held);
+    return written;
+  }
+
+  private writeNow(packet: PreparedPacket): boolean {
     if (!this.open) return false;
     if (packet.flags & SendFlags.volatile && !this.engineSocket.transport.writable) return false;
     // A client that stops reading must not grow this node's memory without bound: past the limit it
     // is disconnected (its socket.io-client reconnects and catches up, as after any network loss).
     this.queuedBytes += packet.bytes;
     if (this.queuedBytes > this.maxQueuedBytes) {
-      this.onOverflow(this, this.queuedBytes);
-      this.engineSocket.close(true);
+      this.overflow();
       return false;
     }
     this.corkForThisTick();
@@ -95,6 +120,11 @@ export class ClientSession {
     }
     for (const part of packet.data) this.engineSocket.write(part, packet.partOptions);
     return true;
+  }
+
+  private overflow(): void {
+    this.onOverflow(this, this.queuedBytes + (this.recovering?.bytes ?? 0));
+    this.engineSocket.close(true);
   }
 
   /**

@@ -121,6 +121,8 @@ export class SessionRecovery {
     const entry = this.ctx.index.get(socket.nsp, socket.sid);
     if (entry) entry.received = new Map(offset.positions);
     session.addSocket(socket.nsp, socket.sid);
+    // Written once the app server's CONNECT for the socket is (and dropped if the session ends first).
+    session.holdUntilConnected(socket.nsp);
     for (const packet of missed) session.write(packet);
     return { sid: socket.sid, rooms: socket.rooms, data: socket.snapshot?.data };
   }
