@@ -218,7 +218,7 @@ engine.io server (engine.io over ws, nothing else) holds about 9 KB per such cli
 apart, 1,000 engine.io-client connections): engine.io's Socket and WebSocket transport, ws's
 WebSocket with its Receiver and Sender, Node's net.Socket and the upgrade's IncomingMessage, kept as
 \`socket.request\`. The node's own state (its ClientSession, the socket's membership entry and
-snapshot) is the rest, about 4-5 KB; the snapshot shares the request's headers rather than keeping a
+snapshot) is the rest, about 3-4 KB; the snapshot shares the request's headers rather than keeping a
 second copy. Reaching 5 KB means a leaner WebSocket server than engine.io over ws.`;
     },
   },
