@@ -8,11 +8,12 @@ import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
 import {
   ACCESS_KEY,
   connect,
+  HUB,
   startAppServer,
   stopAppServer,
   type AppServer,
 } from "../support/regio-harness.ts";
-import { NodeProcesses, readiness } from "../support/broker-process.ts";
+import { NodeProcesses, readiness, servesHub } from "../support/broker-process.ts";
 import { connected, until } from "../support/events.ts";
 import { uniqueTopics } from "../support/topics.ts";
 
@@ -133,7 +134,7 @@ describe("Kafka and node faults", () => {
     const first = await startNode("k1");
     const second = await startNode("k2");
     app = await startAppServer({ url: first.url });
-    await until(async () => (await fetch(`${second.url}/readyz`)).ok, "k2 is ready");
+    await until(() => servesHub(second.url, HUB), "k2 serves the hub through the app server");
     const onFirst = await connected(connect({ url: first.url }));
     const onSecond = await connected(connect({ url: second.url }));
     clients.push(onFirst, onSecond);
@@ -170,7 +171,7 @@ describe("Kafka and node faults", () => {
     const first = await startNode("r1");
     let second = await startNode("r2");
     app = await startAppServer({ url: first.url });
-    await until(async () => (await fetch(`${second.url}/readyz`)).ok, "r2 is ready");
+    await until(() => servesHub(second.url, HUB), "r2 serves the hub through the app server");
     const onFirst = await connected(connect({ url: first.url }));
     const onSecond = await connected(connect({ url: second.url }));
     clients.push(onFirst, onSecond);
@@ -192,7 +193,7 @@ describe("Kafka and node faults", () => {
     const first = await startNode("p1");
     const second = await startNode("p2");
     app = await startAppServer({ url: first.url });
-    await until(async () => (await fetch(`${second.url}/readyz`)).ok, "p2 is ready");
+    await until(() => servesHub(second.url, HUB), "p2 serves the hub through the app server");
     const onFirst = await connected(connect({ url: first.url }));
     const onSecond = await connected(connect({ url: second.url }));
     clients.push(onFirst, onSecond);

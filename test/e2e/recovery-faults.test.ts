@@ -3,12 +3,14 @@ import type { Socket as ClientSocket } from "socket.io-client";
 import {
   ACCESS_KEY,
   connect,
+  HUB,
   startAppServer,
   stopAppServer,
   type AppServer,
 } from "../support/regio-harness.ts";
 import { killNode, startCliNode, type CliNode } from "../support/cli-node.ts";
 import { startCliGlobal, stopProcess, type CliGlobal } from "../support/cli-global.ts";
+import { servesHub } from "../support/broker-process.ts";
 import { connected, until } from "../support/events.ts";
 import { runRegio } from "../support/regio-command.ts";
 import { uniqueTopics } from "../support/topics.ts";
@@ -56,16 +58,7 @@ describe("recovery when a node goes away", () => {
 
   /** Until the node serves the hub through the app server (its readiness counts it). */
   async function served(target: CliNode): Promise<void> {
-    await until(
-      async () => {
-        const response = await fetch(`${target.url}/readyz`).catch(() => undefined);
-        if (!response?.ok) return false;
-        const body = (await response.json()) as { hubs?: Record<string, { appServers: number }> };
-        return (body.hubs?.chat?.appServers ?? 0) > 0;
-      },
-      `${target.nodeId} serves the hub`,
-      20_000,
-    );
+    await until(() => servesHub(target.url, HUB), `${target.nodeId} serves the hub`, 20_000);
   }
 
   /** Two nodes of one region behind `regio global`, an app server with recovery on, and clients. */

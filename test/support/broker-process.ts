@@ -66,8 +66,21 @@ export async function readiness(url: string): Promise<{ status: number; body: Re
   return { status: response.status, body: (await response.json()) as ReadinessBody };
 }
 
+/**
+ * Whether a node serves the hub through an app server of its own: ready, with one linked to it
+ * (`hubs.<hub>.appServers` in its readiness). Until then a client of that node is relayed, or
+ * refused when the node does not know of any app server yet.
+ */
+export async function servesHub(url: string, hub: string): Promise<boolean> {
+  const response = await fetch(`${url}/readyz`).catch(() => undefined);
+  if (!response?.ok) return false;
+  const body = (await response.json()) as ReadinessBody;
+  return (body.hubs?.[hub]?.appServers ?? 0) > 0;
+}
+
 export interface ReadinessBody {
   status: string;
+  hubs?: Record<string, { appServers: number }>;
   replication: {
     ready: boolean;
     bufferedBytes: number;
