@@ -40,9 +40,9 @@ export class FrameRun {
 
   /** The run's packets, oldest first. */
   packets(): PreparedPacket[] {
-    const packets = this.previous ? this.previous.packets() : [];
-    if (this.packet) packets.push(this.packet);
-    return packets;
+    const packets: PreparedPacket[] = this.packet ? [this.packet] : [];
+    for (let run = this.previous; run?.packet; run = run.previous) packets.push(run.packet);
+    return packets.reverse();
   }
 
   /**
