@@ -2,13 +2,15 @@
 import type { FanoutResult, FanoutServer } from "./fanout.ts";
 
 /**
- * About 200,000 deliveries per run (a CPU figure well above the timer's grain), never fewer than
- * 100 broadcasts (two ticks' worth at 50 per tick); the raw ceiling is so cheap that it gets ten
- * times as many, or its figure would be a few milliseconds of CPU.
+ * Enough deliveries per run for a CPU figure well above the timer's grain, few enough to keep the
+ * sweep within minutes: about 200,000 at one broadcast per tick (every delivery its own write
+ * everywhere), 500,000 at 50 (two ticks at least), and four times that for the raw ceiling there,
+ * or its figure would be a few milliseconds of CPU.
  */
-export function fanoutMessages(clients: number, server: FanoutServer): number {
-  const messages = Math.max(100, Math.round(200_000 / clients));
-  return server === "ws" ? messages * 10 : messages;
+export function fanoutMessages(clients: number, server: FanoutServer, perTick: number): number {
+  if (perTick === 1) return Math.max(10, Math.round(200_000 / clients));
+  const messages = Math.max(2 * perTick, Math.round(500_000 / clients));
+  return server === "ws" ? messages * 4 : messages;
 }
 
 const rate = (r: FanoutResult | undefined) =>
@@ -24,7 +26,7 @@ export function fanoutSection(results: FanoutResult[]): string {
     for (const clients of [...new Set(results.map((r) => r.clients))].sort((a, b) => a - b)) {
       const [plain, regio, ws] = (["plain", "regio", "ws"] as const).map((m) => find(m, clients, perTick));
       rows.push(
-        `| ${clients.toLocaleString("en-US")} | ${perTick} | ${regio?.messages ?? plain?.messages ?? "-"} | ${rate(plain)} | ${rate(regio)} | ${rate(ws)} | ${ratio(regio, plain)} | ${ratio(regio, ws)} |`,
+        `| ${clients.toLocaleString("en-US")} | ${perTick} | ${rate(plain)} | ${rate(regio)} | ${rate(ws)} | ${ratio(regio, plain)} | ${ratio(regio, ws)} |`,
       );
     }
   }
@@ -35,13 +37,14 @@ broadcasts per tick. The clients are WebSocket clients in child processes of the
 2,500 each, each process from its own 127.0.0.x source address), speaking just enough Engine.IO and
 Socket.IO to join and count events (bench/fanout-clients.ts). The server side runs in a process of
 its own and only its CPU is counted, from the first broadcast until every client has every one
-(after an uncounted warm-up of a tenth as many): plain socket.io (a socket.io Server on an HTTP
+(after an uncounted warm-up of a tenth as many; each run about 200,000 deliveries at one broadcast
+per tick, 500,000 at 50, 2,000,000 for the ceiling at 50): plain socket.io (a socket.io Server on an HTTP
 server, \`io.emit\`); Regio (a broker node and an app server using it, in the same process, so Regio
 pays for both); and the raw \`ws\` ceiling (a bare \`ws\` server that builds a tick's frames once,
 concatenates them once and writes them to each socket with one write: no Socket.IO at all).
 
-| clients | broadcasts per tick | broadcasts | plain socket.io | Regio | raw ws ceiling | Regio / plain | Regio / ceiling |
-| --- | --- | --- | --- | --- | --- | --- | --- |
+| clients | broadcasts per tick | plain socket.io | Regio | raw ws ceiling | Regio / plain | Regio / ceiling |
+| --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
 
 ![Deliveries per server CPU-second against audience size](fanout-chart.svg)

@@ -40,9 +40,11 @@ interface ServerProcess {
 }
 
 async function startServer(mode: FanoutServer, env: Record<string, string> = {}): Promise<ServerProcess> {
+  // REGIO_BENCH_SERVER_FLAGS: Node flags for the server alone, to profile it (say, --cpu-prof).
+  const flags = process.env.REGIO_BENCH_SERVER_FLAGS?.split(" ").filter(Boolean) ?? [];
   const server = spawn(
     process.execPath,
-    [...TSX, new URL("./fanout-server.ts", import.meta.url).pathname, mode],
+    [...flags, ...TSX, new URL("./fanout-server.ts", import.meta.url).pathname, mode],
     {
       env: { ...process.env, REGIO_LOG_LEVEL: "silent", ...env },
       stdio: ["ignore", "pipe", "inherit"],
@@ -193,7 +195,7 @@ export interface SweepOptions {
   perTicks: number[];
   size: number;
   /** Broadcasts per run for an audience: enough deliveries for a CPU figure, few enough to be quick. */
-  messagesFor(clients: number, server: FanoutServer): number;
+  messagesFor(clients: number, server: FanoutServer, perTick: number): number;
   /** Called after each run (a progress line). */
   onResult?(result: FanoutResult): void;
 }
@@ -221,7 +223,7 @@ export async function fanoutSweep(options: SweepOptions): Promise<FanoutResult[]
           await received;
         };
         for (const perTick of options.perTicks) {
-          const messages = options.messagesFor(clients, mode);
+          const messages = options.messagesFor(clients, mode, perTick);
           await burst(Math.max(perTick, Math.round(messages / 10)), perTick);
           await burst(messages, perTick);
           const serverCpuMs = await server.cpuMs();
