@@ -1,6 +1,7 @@
 /**
- * Child process of bench/fanout.ts: the server side only (plain socket.io, or a Regio broker plus
- * an app server using it), so that its CPU time is measured apart from the clients'. It prints one
+ * Child process of bench/fanout.ts: the server side only (plain socket.io, a Regio broker plus an
+ * app server using it, or the raw `ws` ceiling of bench/raw-ws-server.ts), so that its CPU time is
+ * measured apart from the clients'. It prints one
  * JSON line `{url, path, control}` and is driven over HTTP on `control`:
  * POST /go?messages=&size=&perTick= starts the broadcasts; POST /cpu answers the CPU ms used since.
  *
@@ -15,14 +16,20 @@ import { Server } from "socket.io";
 import { startBroker, telemetryFromEnv } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
+import { startRawWsServer, type RawWsServer } from "./raw-ws-server.ts";
 
 const ACCESS_KEY = "bench-access-key-of-at-least-32-bytes";
-const mode = process.argv[2] === "regio" ? "regio" : "plain";
+const mode = process.argv[2] === "regio" || process.argv[2] === "ws" ? process.argv[2] : "plain";
 let closeRegio = async () => {};
 const io = new Server();
 let url: string;
 let path: string;
-if (mode === "plain") {
+let raw: RawWsServer | undefined;
+if (mode === "ws") {
+  raw = await startRawWsServer();
+  url = raw.url;
+  path = raw.path;
+} else if (mode === "plain") {
   const http = createServer();
   io.attach(http);
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
@@ -68,6 +75,11 @@ if (process.env.REGIO_BENCH_TRACE) {
   flush = () => provider.shutdown();
 }
 const emit = (payload: string) => io.emit("m", payload);
+/** One tick's broadcasts: the raw server frames and concatenates them once and writes once per socket. */
+const burst = (payload: string, count: number) => {
+  if (raw) return raw.broadcast("m", payload, count);
+  for (let i = 0; i < count; i++) (tracer ? tracedEmit : emit)(payload);
+};
 const tracedEmit = (payload: string) =>
   tracer!.startActiveSpan("publish", (span) => {
     emit(payload);
@@ -83,8 +95,8 @@ const control = createServer(async (req, res) => {
     const messages = Number(query.get("messages"));
     const perTick = Number(query.get("perTick"));
     start = process.cpuUsage();
-    for (let sent = 0; sent < messages;) {
-      for (let i = 0; i < perTick && sent < messages; i++, sent++) (tracer ? tracedEmit : emit)(payload);
+    for (let sent = 0; sent < messages; sent += perTick) {
+      burst(payload, Math.min(perTick, messages - sent));
       await new Promise((resolve) => setImmediate(resolve));
     }
   } else if (req.url?.startsWith("/cpu")) {

@@ -7,7 +7,9 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { crossRegionLatency } from "./cross-region-latency.ts";
-import { fanout, type FanoutResult } from "./fanout.ts";
+import { fanout, fanoutSweep, type FanoutResult } from "./fanout.ts";
+import { fanoutChart } from "./fanout-chart.ts";
+import { fanoutMessages, fanoutSection } from "./fanout-report.ts";
 import { idleMemory, type ServerCost } from "./idle-memory.ts";
 import { recoveryAfterLoss } from "./recovery.ts";
 import { regionFailover } from "./region-failover.ts";
@@ -49,27 +51,23 @@ cross-region path adds the round trip between the regions to this.`;
   {
     name: "fanout",
     async run() {
-      const fanouts: Array<[FanoutResult, FanoutResult]> = [];
-      for (const perTick of [50, 1]) {
-        fanouts.push([
-          await fanout("plain", 300, 200, 100, perTick),
-          await fanout("regio", 300, 200, 100, perTick),
-        ]);
-      }
-      return `## Broadcast fan-out, server CPU per delivery (bench/fanout.ts)
-
-${fanouts[0]![0].clients} WebSocket clients (socket.io-client, in the benchmark process) receive ${fanouts[0]![0].messages} broadcasts of 100 bytes.
-The server side runs in a child process and only its CPU is counted, from the first emit until every
-client has every message: plain socket.io (a socket.io Server on an HTTP server), or Regio (a
-broker node and an app server using it, in the same process, so Regio pays for both).
-
-| broadcasts per tick | plain socket.io (deliveries / CPU-second) | Regio (deliveries / CPU-second) | Regio / plain |
-| --- | --- | --- | --- |
-${fanouts.map(([plain, regio]) => `| ${plain.perTick} | ${rate(plain)} | ${rate(regio)} | ${(regio.deliveriesPerCpuSecond / plain.deliveriesPerCpuSecond).toFixed(2)} |`).join("\n")}
-
-Regio encodes a broadcast once in the SDK, builds its WebSocket frame once on the node, and corks
-each client's TCP socket for the rest of the tick, so a burst leaves in one write per client instead
-of one per message. At one broadcast per tick both are bound by one syscall per delivery.`;
+      const started = Date.now();
+      const results = await fanoutSweep({
+        servers: ["plain", "regio", "ws"],
+        audiences: [10, 100, 1000, 10000],
+        perTicks: [1, 50],
+        size: 100,
+        messagesFor: fanoutMessages,
+        onResult: (r) =>
+          console.log(
+            `fanout: ${r.mode.padEnd(5)} ${String(r.clients).padStart(5)} clients, ${String(r.perTick).padStart(2)}/tick: ${rate(r).padStart(9)} deliveries / CPU-second (${r.deliveries.toLocaleString("en-US")} deliveries, ${(r.serverCpuMs / 1000).toFixed(2)} CPU-s; ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+          ),
+      });
+      writeFileSync(
+        new URL("../docs/fanout-chart.svg", import.meta.url),
+        fanoutChart(results, "Broadcast fan-out, 100-byte broadcasts: deliveries per server CPU-second"),
+      );
+      return fanoutSection(results);
     },
   },
   {

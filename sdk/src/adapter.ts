@@ -10,6 +10,7 @@ import {
 import type { Namespace, Socket } from "socket.io";
 import { Decoder, PacketType, type Packet } from "socket.io-parser";
 import type { Links } from "./link/regional-links.ts";
+import { OutgoingListeners } from "./outgoing-listeners.ts";
 import type { VirtualConnection } from "./engine/virtual-connection.ts";
 import {
   NO_SESSION,
@@ -57,6 +58,7 @@ export class RegioAdapter extends Adapter {
   /** Sockets whose first Join (with their snapshot) has been sent. */
   private readonly announced = new Set<SocketId>();
   private readonly sentData = new Map<SocketId, string>();
+  private readonly outgoing = new OutgoingListeners();
   private lastServerCount: Promise<number> = Promise.resolve(1);
 
   constructor(nsp: Namespace, link: Links, tracing: AppTracing) {
@@ -68,6 +70,7 @@ export class RegioAdapter extends Adapter {
   override addAll(id: SocketId, rooms: Set<Room>): void {
     super.addAll(id, rooms);
     const socket = this.nsp.sockets.get(id);
+    if (socket) this.outgoing.watch(socket);
     // Joins made before the socket is connected (middleware, session recovery) are announced
     // together with the socket's own room when socket.io connects it.
     const link = socket && linkOf(socket);
@@ -103,6 +106,7 @@ export class RegioAdapter extends Adapter {
 
   override delAll(id: SocketId): void {
     super.delAll(id);
+    this.outgoing.forget(id);
     const socket = this.nsp.sockets.get(id);
     if (!this.announced.delete(id)) return;
     this.sentData.delete(id);
@@ -448,6 +452,7 @@ export class RegioAdapter extends Adapter {
 
   /** onAnyOutgoing listeners of this app server's sockets see broadcast packets, as on plain socket.io. */
   private notifyOutgoing(packet: Packet, opts: BroadcastOptions): void {
+    if (this.outgoing.none) return;
     for (const id of this.localTargets(opts)) {
       const socket = this.nsp.sockets.get(id);
       if (socket) notifyOutgoingListeners(socket, packet);

@@ -316,6 +316,31 @@ export const scenarios: Scenario[] = [
     },
   },
   {
+    name: "onAnyOutgoing sees broadcasts, also when added in middleware",
+    setup(io, log) {
+      io.use((socket, next) => {
+        const name = String(socket.handshake.auth.name);
+        if (name === "early") socket.onAnyOutgoing((event: string) => log(`server: ${name} sent ${event}`));
+        next();
+      });
+      io.on("connection", (socket) => {
+        const name = String(socket.handshake.auth.name);
+        if (name === "late")
+          socket.prependAnyOutgoing((event: string) => log(`server: ${name} sent ${event}`));
+        socket.on("go", () => io.emit("news", 1));
+      });
+    },
+    async run({ client, log }) {
+      const [early, late, quiet] = await Promise.all(
+        ["early", "late", "quiet"].map((name) => connected(client("/", { auth: { name } }))),
+      );
+      const received = [early, late, quiet].map((socket) => once(socket, "news"));
+      quiet!.emit("go");
+      await Promise.all(received);
+      log("clients: every one got news");
+    },
+  },
+  {
     name: "a malformed Socket.IO packet closes only that client",
     setup(io, log) {
       io.on("connection", (socket) => {

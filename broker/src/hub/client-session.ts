@@ -1,18 +1,20 @@
 import type { SessionId, SocketId } from "@regio/protocol";
 import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
-import { rawSocketOf, sessionIdOf } from "../internals/engine-io.ts";
+import { rawSocketOf, sessionIdOf, takesPreEncodedFrames } from "../internals/engine-io.ts";
 import { AckCapture } from "./ack-capture.ts";
 import { HeldUntilConnect } from "./held-until-connect.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
-import type { PreparedPacket } from "./prepared-packet.ts";
+import type { FrameRun } from "./frame-run.ts";
+import type { PreparedPacket, WriteOptions } from "./prepared-packet.ts";
+import type { TickWriter, TickWrites } from "./tick-writes.ts";
 
 /**
  * One client's Engine.IO session on this node, and the app server link it is bound to for life.
  * The session knows nothing of Socket.IO semantics beyond the namespaces its sockets joined; the
  * app server's socket.io does the rest.
  */
-export class ClientSession {
+export class ClientSession implements TickWriter {
   readonly id: SessionId;
   readonly linkId: string;
   /** socket ids of this session, by namespace, so the session's sockets can be dropped when it closes. */
@@ -24,6 +26,8 @@ export class ClientSession {
   private corked = false;
   /** Sockets being recovered on this session, whose packets wait for their CONNECT. */
   private recovering: HeldUntilConnect | undefined;
+  /** What this WebSocket client was given this tick, written when the tick ends (see TickWrites). */
+  private run: FrameRun | undefined;
 
   constructor(
     readonly engineSocket: EngineSocket,
@@ -33,6 +37,7 @@ export class ClientSession {
     connectTimeoutMs: number,
     private readonly maxQueuedBytes: number,
     private readonly onOverflow: (session: ClientSession, queuedBytes: number) => void,
+    private readonly tickWrites: TickWrites,
   ) {
     this.id = sessionIdOf(engineSocket);
     this.linkId = linkId;
@@ -42,9 +47,11 @@ export class ClientSession {
     }, connectTimeoutMs);
     this.connectTimer.unref();
     // engine.io hands its whole buffer to the transport on "flush": what is queued is gone from it.
-    engineSocket.on("flush", () => {
+    // Several packets at once (a tick's run waited behind a write the client had not taken yet,
+    // with a ping or a packet that could not join a run): one write for them all.
+    engineSocket.on("flush", (buffer: unknown[]) => {
       this.queuedBytes = 0;
-      this.corkForThisTick();
+      if (buffer.length > 1) this.corkForThisTick();
     });
   }
 
@@ -80,14 +87,16 @@ export class ClientSession {
   }
 
   /**
-   * Writes one packet (all its parts), or holds it while its socket is being recovered. Returns
-   * false when it was not written: the session is gone, or the packet is volatile and the transport
-   * cannot take it now (as socket.io does).
+   * Writes one packet (all its parts), or holds it while its socket is being recovered: at once
+   * over polling, at the end of the tick over WebSocket (with whatever else the client is given in
+   * the tick, in order, in one write). Returns false when it was not written: the session is gone,
+   * or the packet is volatile and the transport cannot take it now (as socket.io does; a packet
+   * written earlier in the tick has it busy until then).
    */
   write(packet: PreparedPacket): boolean {
-    if (!this.recovering) return this.writeNow(packet);
+    if (!this.recovering) return this.send(packet);
     const verdict = this.recovering.take(packet);
-    if (verdict.kind === "write") return this.writeNow(packet);
+    if (verdict.kind === "write") return this.send(packet);
     if (verdict.kind === "held") {
       if (!this.open) return false;
       // Held packets count against the same bound as queued ones: a CONNECT that never comes must
@@ -96,14 +105,15 @@ export class ClientSession {
       return this.open;
     }
     if (this.recovering.isEmpty) this.recovering = undefined;
-    const written = this.writeNow(packet);
-    for (const held of verdict.release) this.writeNow(held);
+    const written = this.send(packet);
+    for (const held of verdict.release) this.send(held);
     return written;
   }
 
-  private writeNow(packet: PreparedPacket): boolean {
+  private send(packet: PreparedPacket): boolean {
     if (!this.open) return false;
-    if (packet.flags & SendFlags.volatile && !this.engineSocket.transport.writable) return false;
+    if (packet.flags & SendFlags.volatile && (this.run || !this.engineSocket.transport.writable))
+      return false;
     // A client that stops reading must not grow this node's memory without bound: past the limit it
     // is disconnected (its socket.io-client reconnects and catches up, as after any network loss).
     this.queuedBytes += packet.bytes;
@@ -111,20 +121,42 @@ export class ClientSession {
       this.overflow();
       return false;
     }
-    this.corkForThisTick();
     this.counters.packetsOut += packet.data.length;
     this.counters.bytesOut += packet.bytes;
-    if (packet.data.length === 1) {
-      this.engineSocket.write(packet.data[0]!, packet.options);
+    if (this.run || takesPreEncodedFrames(this.engineSocket)) {
+      this.run = (this.run ?? this.tickWrites.begin(this)).then(packet);
       return true;
     }
-    for (const part of packet.data) this.engineSocket.write(part, packet.partOptions);
+    this.writeNow(packet);
     return true;
   }
 
   private overflow(): void {
     this.onOverflow(this, this.queuedBytes + (this.recovering?.bytes ?? 0));
+    this.run = undefined;
     this.engineSocket.close(true);
+  }
+
+  /** The end of the tick: what the client was given in it leaves in one write, shared with its peers. */
+  flushTick(): void {
+    const run = this.run;
+    this.run = undefined;
+    if (!run || !this.open) return;
+    const frames = run.frames();
+    // engine.io writes the pre-built frame as is; the data only names the packet for its listeners.
+    if (frames) {
+      const options: WriteOptions = { compress: false, wsPreEncodedFrame: [frames] };
+      this.engineSocket.write(frames, options);
+    } else for (const packet of run.packets()) this.writeNow(packet);
+  }
+
+  private writeNow(packet: PreparedPacket): void {
+    this.corkForThisTick();
+    if (packet.data.length === 1) {
+      this.engineSocket.write(packet.data[0]!, packet.options);
+      return;
+    }
+    for (const part of packet.data) this.engineSocket.write(part, packet.partOptions);
   }
 
   /**
@@ -139,9 +171,10 @@ export class ClientSession {
   }
 
   /**
-   * One write per client per tick: the client's TCP socket is corked on the first frame of a tick
-   * and uncorked when the tick ends, so all the frames of a fan-out burst leave in one writev
-   * instead of one syscall each. (WebSocket transport only; polling answers one request at a time.)
+   * One write per client per tick where runs cannot do it (permessage-deflate on, or engine.io
+   * flushing several packets at once): the client's TCP socket is corked on the first frame and
+   * uncorked when the tick ends, so the frames leave in one writev instead of one syscall each.
+   * (WebSocket transport only; polling answers one request at a time.)
    */
   private corkForThisTick(): void {
     if (this.corked) return;
@@ -157,6 +190,8 @@ export class ClientSession {
 
   close(): void {
     if (this.connectTimer) clearTimeout(this.connectTimer);
+    // What it was given before the close goes first (engine.io sends its buffer, then closes).
+    this.flushTick();
     this.engineSocket.close();
   }
 }

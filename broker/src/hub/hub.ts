@@ -29,6 +29,7 @@ import { OperationExecutor } from "./operations.ts";
 import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
 import { shareSessionHandshake } from "./shared-handshake.ts";
+import { TickWrites } from "./tick-writes.ts";
 
 export interface HubContext {
   nodeId: NodeId;
@@ -78,6 +79,8 @@ export class Hub {
   private readonly orderedSends: OrderedSends<ClientSession>;
   /** This node's sockets whose entry changed this tick (and how it is now): replicated once per tick. */
   private readonly dirty = new Map<SocketEntry, "live" | "gone" | PersistedSocket>();
+  /** This tick's writes to WebSocket clients: one write per client per tick, buffers shared. */
+  private readonly tickWrites = new TickWrites();
 
   constructor(
     readonly name: string,
@@ -315,6 +318,7 @@ export class Hub {
           { hub: this.name, session: slow.id, queuedBytes },
           "client is not reading; disconnected",
         ),
+      this.tickWrites,
     );
     this.sessions.set(session.id, session);
     link.sessionCount++;
@@ -364,7 +368,8 @@ export class Hub {
       case MessageType.SessionSend: {
         const session = this.ownedSession(link, message.sessionId);
         if (!session) return;
-        const packet = preparePacket(message.data, message.flags, false);
+        // Framed here too, so that it joins the client's run of the tick (one write for everything).
+        const packet = preparePacket(message.data, message.flags, true);
         this.orderedSends.submit(session, streamOf(link), message.after, () => {
           // What the app wrote inside a trace (an ack to a traced message) ends that trace's chain
           // here, when it is written (after whatever it waited for).

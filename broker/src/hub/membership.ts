@@ -42,6 +42,8 @@ export class MembershipIndex {
    * case the node is heard again (it was paused or cut off, not dead) until a bound.
    */
   private readonly suspended = new Map<string, { since: number; entries: SocketEntry[] }>();
+  /** Counts changes to who is in which room (joins, leaves, sockets gone or suspended), for caches of `select`. */
+  version = 0;
   /** Told of every change to a socket's entry (`removed` once it is gone), e.g. to replicate it. */
   onChange: (entry: SocketEntry, removed: boolean) => void = () => {};
 
@@ -53,6 +55,7 @@ export class MembershipIndex {
     snapshot?: SocketSnapshot,
     recovery?: Recovery,
   ): void {
+    this.version++;
     const view = this.view(nsp);
     let entry = view.sockets.get(sid);
     if (!entry) {
@@ -99,6 +102,7 @@ export class MembershipIndex {
    */
   suspendOwnedBy(nodeId: NodeId): number {
     const entries = [...this.all()].filter((entry) => entry.owner.nodeId === nodeId);
+    this.version++;
     for (const entry of entries) {
       const view = this.namespaces.get(entry.nsp)!;
       view.detach(entry);
@@ -120,6 +124,7 @@ export class MembershipIndex {
   reinstate(nodeId: NodeId, incarnation: string): number {
     const held = this.suspended.get(nodeId);
     if (!held) return 0;
+    this.version++;
     this.suspended.delete(nodeId);
     let restored = 0;
     for (const entry of held.entries) {
@@ -145,6 +150,7 @@ export class MembershipIndex {
     const view = this.namespaces.get(nsp);
     const entry = view?.sockets.get(sid);
     if (!view || !entry) return;
+    this.version++;
     for (const room of rooms) if (room !== sid) view.removeFromRoom(room, entry);
     this.onChange(entry, false);
   }
@@ -156,6 +162,7 @@ export class MembershipIndex {
       this.forgetSuspended(nsp, sid);
       return undefined;
     }
+    this.version++;
     for (const room of [...entry.rooms]) view.removeFromRoom(room, entry);
     view.sockets.delete(sid);
     if (entry.recovery && this.recoverable.get(entry.recovery.pid) === entry)

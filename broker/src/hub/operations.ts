@@ -18,6 +18,7 @@ import type { AppLink } from "./app-link.ts";
 import type { ClientSession } from "./client-session.ts";
 import type { MembershipIndex, SocketEntry } from "./membership.ts";
 import { preparePacket, type PreparedPacket } from "./prepared-packet.ts";
+import { Recipients } from "./recipients.ts";
 import { withOffset } from "./recovery-offset.ts";
 import type { ServerSideEmitRequests } from "./server-side-emit.ts";
 
@@ -43,7 +44,12 @@ export class OperationExecutor {
     private readonly sessions: ReadonlyMap<SessionId, ClientSession>,
     private readonly links: ReadonlyMap<string, AppLink>,
     private readonly serverSideEmits: ServerSideEmitRequests,
-  ) {}
+  ) {
+    this.recipients = new Recipients(index, sessions, nodeId);
+  }
+
+  /** Broadcasts' recipients on this node, listed once per target while the view stays the same. */
+  private readonly recipients: Recipients;
 
   execute(operation: Operation, origin: AppLink | undefined, via: Hop, position?: StreamPosition): void {
     switch (operation.type) {
@@ -96,9 +102,11 @@ export class OperationExecutor {
   ): void {
     const span = via && this.deliverySpan(via, packet.bytes);
     let written = 0;
-    for (const entry of this.localTargets(operation.target, origin)) {
+    const recipients = this.recipients.of(operation.target, origin?.id);
+    for (let i = 0; i < recipients.length; i++) {
+      const { entry, session } = recipients[i]!;
       if (entry.received && position && alreadyReceived(entry, position)) continue;
-      if (this.sessions.get(entry.owner.sessionId)?.write(packet)) written++;
+      if (session.write(packet)) written++;
     }
     span?.setAttribute(MessagingAttribute.batchMessageCount, written).end();
   }

@@ -1,0 +1,55 @@
+/** The fan-out sweep's section of docs/benchmarks.md, and how many broadcasts each run sends. */
+import type { FanoutResult, FanoutServer } from "./fanout.ts";
+
+/**
+ * Enough deliveries per run for a CPU figure well above the timer's grain, few enough to keep the
+ * sweep within minutes: about 200,000 at one broadcast per tick (every delivery its own write
+ * everywhere), 500,000 at 50 (two ticks at least), and four times that for the raw ceiling there,
+ * or its figure would be a few milliseconds of CPU.
+ */
+export function fanoutMessages(clients: number, server: FanoutServer, perTick: number): number {
+  if (perTick === 1) return Math.max(10, Math.round(200_000 / clients));
+  const messages = Math.max(2 * perTick, Math.round(500_000 / clients));
+  return server === "ws" ? messages * 4 : messages;
+}
+
+const rate = (r: FanoutResult | undefined) =>
+  r ? Math.round(r.deliveriesPerCpuSecond).toLocaleString("en-US") : "-";
+const ratio = (a: FanoutResult | undefined, b: FanoutResult | undefined) =>
+  a && b ? (a.deliveriesPerCpuSecond / b.deliveriesPerCpuSecond).toFixed(2) : "-";
+
+export function fanoutSection(results: FanoutResult[]): string {
+  const find = (mode: FanoutServer, clients: number, perTick: number) =>
+    results.find((r) => r.mode === mode && r.clients === clients && r.perTick === perTick);
+  const rows: string[] = [];
+  for (const perTick of [...new Set(results.map((r) => r.perTick))].sort((a, b) => b - a)) {
+    for (const clients of [...new Set(results.map((r) => r.clients))].sort((a, b) => a - b)) {
+      const [plain, regio, ws] = (["plain", "regio", "ws"] as const).map((m) => find(m, clients, perTick));
+      rows.push(
+        `| ${clients.toLocaleString("en-US")} | ${perTick} | ${rate(plain)} | ${rate(regio)} | ${rate(ws)} | ${ratio(regio, plain)} | ${ratio(regio, ws)} |`,
+      );
+    }
+  }
+  return `## Broadcast fan-out, server CPU per delivery (bench/fanout.ts)
+
+Deliveries per server CPU-second, for broadcasts of 100 bytes to every client, by audience size and
+broadcasts per tick. The clients are WebSocket clients in child processes of the benchmark (up to
+2,500 each, each process from its own 127.0.0.x source address), speaking just enough Engine.IO and
+Socket.IO to join and count events (bench/fanout-clients.ts). The server side runs in a process of
+its own and only its CPU is counted, from the first broadcast until every client has every one
+(after an uncounted warm-up of a tenth as many; each run about 200,000 deliveries at one broadcast
+per tick, 500,000 at 50, 2,000,000 for the ceiling at 50): plain socket.io (a socket.io Server on an HTTP
+server, \`io.emit\`); Regio (a broker node and an app server using it, in the same process, so Regio
+pays for both); and the raw \`ws\` ceiling (a bare \`ws\` server that builds a tick's frames once,
+concatenates them once and writes them to each socket with one write: no Socket.IO at all).
+
+| clients | broadcasts per tick | plain socket.io | Regio | raw ws ceiling | Regio / plain | Regio / ceiling |
+| --- | --- | --- | --- | --- | --- | --- |
+${rows.join("\n")}
+
+![Deliveries per server CPU-second against audience size](fanout-chart.svg)
+
+([chart](fanout-chart.svg): both axes logarithmic; solid lines 50 broadcasts per tick, dashed 1.)
+Reproduce with \`npm run bench -- fanout\` (about 4 minutes): it prints a line per run and rewrites
+this section and the chart.`;
+}
