@@ -38,7 +38,7 @@ broadcasts per tick. The clients are WebSocket clients in child processes of the
 Socket.IO to join and count events (bench/fanout-clients.ts). The server side runs in a process of
 its own and only its CPU is counted, from the first broadcast until every client has every one
 (after an uncounted warm-up of a tenth as many; each run about 200,000 deliveries at one broadcast
-per tick, 500,000 at 50, 2,000,000 for the ceiling at 50): plain socket.io (a socket.io Server on an HTTP
+per tick, 500,000 or more at 50, four times as many for the ceiling at 50): plain socket.io (a socket.io Server on an HTTP
 server, \`io.emit\`); Regio (a broker node and an app server using it, in the same process, so Regio
 pays for both); and the raw \`ws\` ceiling (a bare \`ws\` server that builds a tick's frames once,
 concatenates them once and writes them to each socket with one write: no Socket.IO at all).
@@ -48,6 +48,16 @@ concatenates them once and writes them to each socket with one write: no Socket.
 ${rows.join("\n")}
 
 ![Deliveries per server CPU-second against audience size](fanout-chart.svg)
+
+On a node, the clients a broadcast reaches are listed once per target while the membership view
+stays the same; each packet is framed once; and what each WebSocket client is given in a tick waits
+for the end of the tick, where clients given the same frames in the same order share one buffer of
+them, concatenated once and written with one write per client, straight to its TCP socket when
+engine.io and ws have nothing queued before it ([ADR 0010](adr/0010-one-write-per-client-per-tick.md): the design, the
+guarantees it keeps, and its numbers before and after). At one broadcast per tick every delivery is
+still one write, the ceiling's too; with few clients Regio pays a fixed cost per broadcast that
+plain socket.io does not (the app link both ways, the sequence gate, the replication log, in the
+same process here), which the clients' writes do not yet cover.
 
 ([chart](fanout-chart.svg): both axes logarithmic; solid lines 50 broadcasts per tick, dashed 1.)
 Reproduce with \`npm run bench -- fanout\` (about 4 minutes): it prints a line per run and rewrites

@@ -36,6 +36,8 @@ interface ServerProcess {
   go(messages: number, size: number, perTick: number): Promise<void>;
   /** CPU ms the server used since the last `go`. */
   cpuMs(): Promise<number>;
+  /** Rejects if the server exits before `stop`: a run waiting for its deliveries must not hang. */
+  died: Promise<never>;
   stop(): Promise<void>;
 }
 
@@ -50,10 +52,19 @@ async function startServer(mode: FanoutServer, env: Record<string, string> = {})
       stdio: ["ignore", "pipe", "inherit"],
     },
   );
+  let stopping = false;
+  const died = new Promise<never>((_, reject) =>
+    server.once("exit", (code) => {
+      if (!stopping) reject(new Error(`bench server (${mode}) exited with ${code}`));
+    }),
+  );
+  died.catch(() => {});
   const stop = async () => {
+    stopping = true;
+    if (server.exitCode !== null || server.signalCode !== null) return;
     // It flushes what it traced before it exits: every span counts against the run that made it.
     const exited = new Promise((resolve) => server.once("exit", resolve));
-    if (server.exitCode === null && server.signalCode === null) server.kill();
+    server.kill();
     await exited;
   };
   try {
@@ -77,6 +88,7 @@ async function startServer(mode: FanoutServer, env: Record<string, string> = {})
         return ((await (await fetch(`${control}/cpu`, { method: "POST" })).json()) as { cpuMs: number })
           .cpuMs;
       },
+      died,
       stop,
     };
   } catch (error) {
@@ -158,6 +170,10 @@ class ClientProcess {
   constructor(readonly clients: number) {
     this.child = fork(new URL("./fanout-clients.ts", import.meta.url).pathname, [], { execArgv: TSX });
     this.child.on("message", (report: ClientReport) => this.reports.shift()?.(report));
+    // A client process that dies fails what waits for it, instead of leaving the run hanging.
+    this.child.once("exit", (code) => {
+      for (const waiting of this.reports.splice(0)) waiting({ type: "failed", error: `exited with ${code}` });
+    });
   }
 
   async connect(url: string, localAddress: string): Promise<void> {
@@ -216,11 +232,14 @@ export async function fanoutSweep(options: SweepOptions): Promise<FanoutResult[]
       }
       try {
         const ws = `${server.url.replace(/^http/, "ws")}${server.path}/?EIO=4&transport=websocket`;
-        await Promise.all(processes.map((p, i) => p.connect(ws, `127.0.0.${10 + i}`)));
+        await Promise.race([
+          Promise.all(processes.map((p, i) => p.connect(ws, `127.0.0.${10 + i}`))),
+          server.died,
+        ]);
         const burst = async (messages: number, perTick: number) => {
           const received = Promise.all(processes.map((p) => p.received(messages)));
           await server.go(messages, options.size, perTick);
-          await received;
+          await Promise.race([received, server.died]);
         };
         for (const perTick of options.perTicks) {
           const messages = options.messagesFor(clients, mode, perTick);

@@ -211,6 +211,26 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
     bystander.disconnect();
   });
 
+  it("disconnects a WebSocket client whose TCP socket stops reading, once it owes more than the bound", async () => {
+    const before = app.io.of("/").sockets.size;
+    const silent = await connected(connect(broker, "/", { transports: ["websocket"], reconnection: false }));
+    const bystander = await connected(connect(broker, "/", { transports: ["websocket"] }));
+    // Under socket.io-client, its WebSocket's TCP socket stops reading: the kernel's buffers fill,
+    // then the node's.
+    const engine = silent.io.engine as unknown as { transport: { ws: { _socket: { pause(): void } } } };
+    engine.transport.ws._socket.pause();
+    // One at a time, each in a tick of its own: the bystander reads them all.
+    for (let i = 0; app.io.of("/").sockets.size > before + 1; i++) {
+      expect(i, "the silent client is dropped before 50 MB").toBeLessThan(10_000);
+      const got = once(bystander, "big");
+      app.io.emit("big", "x".repeat(5000));
+      await got;
+    }
+    expect(bystander.connected).toBe(true);
+    bystander.disconnect();
+    silent.disconnect();
+  });
+
   it("closes a client whose message exceeds maxHttpBufferSize, over WebSocket and polling", async () => {
     for (const transports of [["websocket"], ["polling"]]) {
       const client = await connected(connect(broker, "/", { transports }));

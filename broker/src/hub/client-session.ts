@@ -1,7 +1,12 @@
 import type { SessionId, SocketId } from "@regio/protocol";
 import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
-import { rawSocketOf, sessionIdOf, takesPreEncodedFrames } from "../internals/engine-io.ts";
+import {
+  rawSocketOf,
+  sessionIdOf,
+  takesPreEncodedFrames,
+  writeFramesDirectly,
+} from "../internals/engine-io.ts";
 import { AckCapture } from "./ack-capture.ts";
 import { HeldUntilConnect } from "./held-until-connect.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
@@ -21,8 +26,10 @@ export class ClientSession implements TickWriter {
   readonly sockets = new Map<string, SocketId>();
   readonly acks = new AckCapture();
   private connectTimer: NodeJS.Timeout | undefined;
-  /** Bytes written since engine.io last handed its buffer to the transport. */
+  /** Bytes written since engine.io last handed its buffer to the transport (or since a direct write). */
   private queuedBytes = 0;
+  /** Bytes the TCP socket still held when this tick's run began (written directly, not yet sent). */
+  private socketBacklog = 0;
   private corked = false;
   /** Sockets being recovered on this session, whose packets wait for their CONNECT. */
   private recovering: HeldUntilConnect | undefined;
@@ -101,7 +108,8 @@ export class ClientSession implements TickWriter {
       if (!this.open) return false;
       // Held packets count against the same bound as queued ones: a CONNECT that never comes must
       // not grow this node's memory.
-      if (this.queuedBytes + this.recovering.bytes > this.maxQueuedBytes) this.overflow();
+      if (this.queuedBytes + this.socketBacklog + this.recovering.bytes > this.maxQueuedBytes)
+        this.overflow();
       return this.open;
     }
     if (this.recovering.isEmpty) this.recovering = undefined;
@@ -112,19 +120,23 @@ export class ClientSession implements TickWriter {
 
   private send(packet: PreparedPacket): boolean {
     if (!this.open) return false;
-    if (packet.flags & SendFlags.volatile && (this.run || !this.engineSocket.transport.writable))
-      return false;
+    if (packet.flags & SendFlags.volatile && this.busy()) return false;
     // A client that stops reading must not grow this node's memory without bound: past the limit it
     // is disconnected (its socket.io-client reconnects and catches up, as after any network loss).
     this.queuedBytes += packet.bytes;
-    if (this.queuedBytes > this.maxQueuedBytes) {
+    if (this.queuedBytes + this.socketBacklog > this.maxQueuedBytes) {
       this.overflow();
       return false;
     }
     this.counters.packetsOut += packet.data.length;
     this.counters.bytesOut += packet.bytes;
-    if (this.run || takesPreEncodedFrames(this.engineSocket)) {
-      this.run = (this.run ?? this.tickWrites.begin(this)).then(packet);
+    if (this.run) {
+      this.run = this.run.then(packet);
+      return true;
+    }
+    if (takesPreEncodedFrames(this.engineSocket)) {
+      this.socketBacklog = rawSocketOf(this.engineSocket)?.writableLength ?? 0;
+      this.run = this.tickWrites.begin(this).then(packet);
       return true;
     }
     this.writeNow(packet);
@@ -132,9 +144,18 @@ export class ClientSession implements TickWriter {
   }
 
   private overflow(): void {
-    this.onOverflow(this, this.queuedBytes + (this.recovering?.bytes ?? 0));
+    this.onOverflow(this, this.queuedBytes + this.socketBacklog + (this.recovering?.bytes ?? 0));
     this.run = undefined;
     this.engineSocket.close(true);
+  }
+
+  /**
+   * Whether the client has a write in flight (socket.io drops volatile packets then): one given
+   * earlier this tick, one engine.io has not finished, or bytes written directly not yet sent.
+   */
+  private busy(): boolean {
+    if (this.run || !this.engineSocket.transport.writable) return true;
+    return (rawSocketOf(this.engineSocket)?.writableLength ?? 0) > 0;
   }
 
   /** The end of the tick: what the client was given in it leaves in one write, shared with its peers. */
@@ -143,8 +164,11 @@ export class ClientSession implements TickWriter {
     this.run = undefined;
     if (!run || !this.open) return;
     const frames = run.frames();
-    // engine.io writes the pre-built frame as is; the data only names the packet for its listeners.
-    if (frames) {
+    if (frames && writeFramesDirectly(this.engineSocket, frames)) {
+      // Out of this session's queue, into the TCP socket's: counted as its backlog from now on.
+      this.queuedBytes = 0;
+    } else if (frames) {
+      // engine.io writes the pre-built frame as is; the data only names the packet for its listeners.
       const options: WriteOptions = { compress: false, wsPreEncodedFrame: [frames] };
       this.engineSocket.write(frames, options);
     } else for (const packet of run.packets()) this.writeNow(packet);

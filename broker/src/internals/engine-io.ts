@@ -35,3 +35,43 @@ export function takesPreEncodedFrames(socket: EngineSocket): boolean {
     typeof transport.socket?._sender?.sendFrame === "function"
   );
 }
+
+/** ws's WebSocket and Sender internals that a direct write must find idle. */
+interface WsInternals {
+  readyState: number;
+  _sender?: { _state?: number; _queue?: unknown[] } | null;
+  _socket?: Socket;
+}
+/** ws: WebSocket.OPEN, and Sender's DEFAULT state (not compressing, not reading a Blob). */
+const WS_OPEN = 1;
+const SENDER_IDLE = 0;
+
+/**
+ * Writes pre-built WebSocket frames straight to the client's TCP socket, when nothing written
+ * through engine.io or ws still waits to go before them: engine.io's buffer empty and its transport
+ * not busy with a write, ws's sender idle with nothing queued, the WebSocket open. The bytes are then
+ * those engine.io would write (WebSocket#send of a pre-encoded frame: ws Sender#sendFrame, one
+ * socket.write), without its per-packet bookkeeping. False when it cannot: write through engine.io.
+ * What is written so is not in engine.io's buffer: count the TCP socket's `writableLength` to bound
+ * what a client owes.
+ */
+export function writeFramesDirectly(socket: EngineSocket, frames: Buffer): boolean {
+  const engine = socket as unknown as { writeBuffer: unknown[] };
+  const transport = socket.transport as unknown as { name: string; writable: boolean; socket?: WsInternals };
+  const ws = transport.socket;
+  const sender = ws?._sender;
+  const raw = ws?._socket;
+  if (
+    transport.name !== "websocket" ||
+    !transport.writable ||
+    engine.writeBuffer.length > 0 ||
+    ws?.readyState !== WS_OPEN ||
+    sender?._state !== SENDER_IDLE ||
+    (sender._queue?.length ?? 0) > 0 ||
+    !raw
+  ) {
+    return false;
+  }
+  raw.write(frames);
+  return true;
+}
