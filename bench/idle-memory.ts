@@ -4,11 +4,10 @@
  * WebSocket clients in this process send the headers a browser sends (user agent, client hints,
  * a cookie of its own), then stay idle.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { setTimeout as delay } from "node:timers/promises";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
-import type { Measurement } from "./idle-server.ts";
+import { measure, startChild, stopAll, type Child } from "./server-process.ts";
 
 export interface ServerCost {
   /** V8 heap per client after full collections, bytes. */
@@ -31,40 +30,6 @@ export interface IdleResult {
 const PING_INTERVAL_MS = 25_000;
 /** Time for the last clients' joins to reach the broker before the heap is measured. */
 const SETTLE_MS = 2_000;
-
-interface Child {
-  process: ChildProcess;
-  url?: string;
-  path?: string;
-  control: string;
-}
-
-function startChild(role: string, env: Record<string, string> = {}): Promise<Child> {
-  const child = spawn(
-    process.execPath,
-    [
-      "--expose-gc",
-      "--conditions=@regio/source",
-      "--import",
-      "tsx",
-      new URL("./idle-server.ts", import.meta.url).pathname,
-      role,
-    ],
-    { env: { ...process.env, REGIO_LOG_LEVEL: "silent", ...env }, stdio: ["ignore", "pipe", "inherit"] },
-  );
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes("\n")) resolve({ process: child, ...JSON.parse(out.slice(0, out.indexOf("\n"))) });
-    });
-    child.once("exit", (code) => reject(new Error(`idle-server ${role} exited with ${code}`)));
-  });
-}
-
-async function measure(child: Child, what: "measure" | "cpu"): Promise<Measurement> {
-  return (await (await fetch(`${child.control}/${what}`)).json()) as Measurement;
-}
 
 /** What a desktop Chrome sends with a WebSocket upgrade, with a cookie of its own per client. */
 function browserHeaders(): Record<string, string> {
@@ -129,17 +94,6 @@ async function costs(children: Child[], url: string, path: string, clients: numb
   } finally {
     for (const socket of sockets) socket.disconnect();
   }
-}
-
-async function stopAll(children: Child[]): Promise<void> {
-  await Promise.all(
-    children.map((child) => {
-      if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.process.once("exit", resolve));
-      child.process.kill();
-      return exited;
-    }),
-  );
 }
 
 export async function idleMemory(clients = 10_000): Promise<IdleResult> {

@@ -1,6 +1,6 @@
 /**
- * Child process of bench/idle-memory.ts: one server process, so that its heap, RSS and CPU are its
- * own. `plain`: a socket.io Server on an HTTP server. `broker`: a Regio broker node. `app`: an app
+ * Child process of bench/idle-memory.ts and bench/echo.ts: one server process, so that its heap,
+ * RSS and CPU are its own; every socket answers "echo" with an ack of what it carried. `plain`: a socket.io Server on an HTTP server. `broker`: a Regio broker node. `app`: an app
  * server linked to the broker at REGIO_BENCH_BROKER. Prints one JSON line (`{url, path, control}`);
  * `GET control/measure` answers heap (after two full collections: run with --expose-gc), RSS and
  * the CPU time used so far; `GET control/cpu` the same without collecting first.
@@ -8,7 +8,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { writeHeapSnapshot } from "node:v8";
-import { Server } from "socket.io";
+import { Server, type Socket } from "socket.io";
 import { startBroker } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
@@ -21,6 +21,11 @@ export interface Measurement {
   cpuMicros: number;
 }
 
+/** bench/echo.ts: every "echo" is acknowledged with what it carried. */
+function answerEchoes(socket: Socket): void {
+  socket.on("echo", (value: unknown, ack: (value: unknown) => void) => ack(value));
+}
+
 async function listen(server: ReturnType<typeof createServer>): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -30,7 +35,7 @@ async function serve(role: string): Promise<{ url?: string; path?: string }> {
   switch (role) {
     case "plain": {
       const http = createServer();
-      new Server(http).on("connection", () => {});
+      new Server(http).on("connection", answerEchoes);
       return { url: await listen(http), path: "/socket.io" };
     }
     case "broker": {
@@ -39,7 +44,7 @@ async function serve(role: string): Promise<{ url?: string; path?: string }> {
     }
     case "app": {
       const io = new Server();
-      io.on("connection", () => {});
+      io.on("connection", answerEchoes);
       const connectionString = formatConnectionString(process.env.REGIO_BENCH_BROKER!, IDLE_ACCESS_KEY);
       await useRegio(io, { hub: "bench", connectionString }).whenReady(30_000);
       return { path: clientPath("bench") };

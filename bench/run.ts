@@ -11,6 +11,7 @@ import { fanout, fanoutSweep, type FanoutResult } from "./fanout.ts";
 import { fanoutChart } from "./fanout-chart.ts";
 import { fanoutMessages, fanoutSection } from "./fanout-report.ts";
 import { idleMemory, type ServerCost } from "./idle-memory.ts";
+import { echo } from "./echo.ts";
 import { recoveryAfterLoss } from "./recovery.ts";
 import { regionFailover } from "./region-failover.ts";
 import { startTraceSink } from "./trace-sink.ts";
@@ -186,6 +187,35 @@ With few clients the time to recover is socket.io-client's own reconnection dela
 loss: p50 about 1.0 s, p99 1.6 s). At 1,000 it is this machine: the 1,000 clients, the global
 endpoint (every connection is piped through it), the nodes and the app servers share its 2 cores,
 and hundreds of clients reconnect and are restored in the same second.`;
+    },
+  },
+  {
+    name: "echo",
+    async run() {
+      const plain = await echo("plain");
+      const regio = await echo("regio");
+      const ms = (n: number) => n.toFixed(2);
+      const diff = (a: number, b: number) => `${b - a >= 0 ? "+" : ""}${(b - a).toFixed(2)}`;
+      const load = (r: typeof plain) => r.inFlight;
+      return `## Client -> app -> client: echo with an ack (bench/echo.ts)
+
+One WebSocket socket.io-client emits "echo" with 100 bytes and waits for the app's ack: through
+plain socket.io, or through Regio (a broker node and an app server, each in its own process, as
+deployed: the echo crosses the app link both ways). First one at a time (${"2,000"} echoes), then
+${load(plain).concurrency} in flight (${"20,000"} echoes): round trip, echoes per second, and the server processes' CPU per echo.
+
+| figure | plain socket.io | Regio | Regio - plain or Regio / plain |
+| --- | --- | --- | --- |
+| one at a time, p50 (ms) | ${ms(plain.sequential.p50Ms)} | ${ms(regio.sequential.p50Ms)} | ${diff(plain.sequential.p50Ms, regio.sequential.p50Ms)} ms |
+| one at a time, p99 (ms) | ${ms(plain.sequential.p99Ms)} | ${ms(regio.sequential.p99Ms)} | ${diff(plain.sequential.p99Ms, regio.sequential.p99Ms)} ms |
+| ${load(plain).concurrency} in flight, p50 (ms) | ${ms(load(plain).p50Ms)} | ${ms(load(regio).p50Ms)} | ${diff(load(plain).p50Ms, load(regio).p50Ms)} ms |
+| ${load(plain).concurrency} in flight, p99 (ms) | ${ms(load(plain).p99Ms)} | ${ms(load(regio).p99Ms)} | ${diff(load(plain).p99Ms, load(regio).p99Ms)} ms |
+| echoes per second, ${load(plain).concurrency} in flight | ${Math.round(load(plain).perSecond).toLocaleString("en-US")} | ${Math.round(load(regio).perSecond).toLocaleString("en-US")} | ${(load(regio).perSecond / load(plain).perSecond).toFixed(2)} |
+| server CPU per echo (µs) | ${load(plain).cpuMicrosPerEcho.toFixed(1)} | ${load(regio).cpuMicrosPerEcho.toFixed(1)} | ${(load(regio).cpuMicrosPerEcho / load(plain).cpuMicrosPerEcho).toFixed(2)} |
+
+Issue 11's goal: within +0.5 ms p50 and +3 ms p99 of plain socket.io, echoes per second and CPU per
+echo at least on par. Through Regio an echo is one more process hop each way (client -> node -> app
+server -> node -> client), each a WebSocket frame to decode and encode.`;
     },
   },
   {
