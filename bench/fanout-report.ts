@@ -60,6 +60,6 @@ plain socket.io does not (the app link both ways, the sequence gate, the replica
 same process here), which the clients' writes do not yet cover.
 
 ([chart](fanout-chart.svg): both axes logarithmic; solid lines 50 broadcasts per tick, dashed 1.)
-Reproduce with \`npm run bench -- fanout\` (about 4 minutes): it prints a line per run and rewrites
+Reproduce with \`npm run bench -- fanout\` (2 to 3 minutes here): it prints a line per run and rewrites
 this section and the chart.`;
 }

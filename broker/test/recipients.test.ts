@@ -15,7 +15,7 @@ const owner = (session: string, nodeId = here, linkId = "l1"): SocketOwner => ({
 const sessionsOf = (...ids: string[]) =>
   new Map(ids.map((id) => [SessionId(id), { id } as unknown as ClientSession]));
 const to = (rooms: string[], except: string[] = [], local = false) => ({ nsp: "/", rooms, except, local });
-const names = (list: ReturnType<Recipients["of"]>) => list.map((r) => r.entry.sid).sort();
+const names = (list: ReturnType<Recipients["of"]>) => list.items.map((r) => r.entry.sid).sort();
 
 describe("Recipients", () => {
   it("lists this node's sessions a target reaches once, and again after the view changes", () => {

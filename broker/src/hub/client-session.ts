@@ -10,7 +10,7 @@ import {
 import { AckCapture } from "./ack-capture.ts";
 import { HeldUntilConnect } from "./held-until-connect.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
-import type { FrameRun } from "./frame-run.ts";
+import { RunCursor, type FrameRun } from "./frame-run.ts";
 import type { PreparedPacket, WriteOptions } from "./prepared-packet.ts";
 import type { TickWriter, TickWrites } from "./tick-writes.ts";
 
@@ -34,7 +34,7 @@ export class ClientSession implements TickWriter {
   /** Sockets being recovered on this session, whose packets wait for their CONNECT. */
   private recovering: HeldUntilConnect | undefined;
   /** What this WebSocket client was given this tick, written when the tick ends (see TickWrites). */
-  private run: FrameRun | undefined;
+  private cursor: RunCursor | undefined;
 
   constructor(
     readonly engineSocket: EngineSocket,
@@ -121,6 +121,7 @@ export class ClientSession implements TickWriter {
   private send(packet: PreparedPacket): boolean {
     if (!this.open) return false;
     if (packet.flags & SendFlags.volatile && this.busy()) return false;
+    if (this.cursor?.shared) this.leaveSharedCursor();
     // A client that stops reading must not grow this node's memory without bound: past the limit it
     // is disconnected (its socket.io-client reconnects and catches up, as after any network loss).
     this.queuedBytes += packet.bytes;
@@ -130,22 +131,40 @@ export class ClientSession implements TickWriter {
     }
     this.counters.packetsOut += packet.data.length;
     this.counters.bytesOut += packet.bytes;
-    if (this.run) {
-      this.run = this.run.then(packet);
+    if (this.cursor) {
+      this.cursor.run = this.cursor.run.then(packet);
       return true;
     }
     if (takesPreEncodedFrames(this.engineSocket)) {
       this.socketBacklog = rawSocketOf(this.engineSocket)?.writableLength ?? 0;
-      this.run = this.tickWrites.begin(this).then(packet);
+      this.cursor = new RunCursor(this.tickWrites.begin(this).then(packet), false);
       return true;
     }
     this.writeNow(packet);
     return true;
   }
 
+  /** This tick's run when the client has one of its own (not shared), to find clients that may share one. */
+  get ownRun(): FrameRun | undefined {
+    return this.cursor?.shared ? undefined : this.cursor?.run;
+  }
+
+  /** From now on this tick, moves with `cursor`, which stands where the client's own run does. */
+  shareCursor(cursor: RunCursor): void {
+    if (this.ownRun === cursor.run) this.cursor = cursor;
+  }
+
+  /** Given something the others of its shared cursor are not: it goes on from a cursor of its own. */
+  private leaveSharedCursor(): void {
+    const shared = this.cursor!;
+    shared.broken = true;
+    this.queuedBytes += shared.sharedBytes;
+    this.cursor = new RunCursor(shared.run, false);
+  }
+
   private overflow(): void {
     this.onOverflow(this, this.queuedBytes + this.socketBacklog + (this.recovering?.bytes ?? 0));
-    this.run = undefined;
+    this.cursor = undefined;
     this.engineSocket.close(true);
   }
 
@@ -154,15 +173,20 @@ export class ClientSession implements TickWriter {
    * earlier this tick, one engine.io has not finished, or bytes written directly not yet sent.
    */
   private busy(): boolean {
-    if (this.run || !this.engineSocket.transport.writable) return true;
+    if (this.cursor || !this.engineSocket.transport.writable) return true;
     return (rawSocketOf(this.engineSocket)?.writableLength ?? 0) > 0;
   }
 
   /** The end of the tick: what the client was given in it leaves in one write, shared with its peers. */
   flushTick(): void {
-    const run = this.run;
-    this.run = undefined;
-    if (!run || !this.open) return;
+    const cursor = this.cursor;
+    this.cursor = undefined;
+    if (!cursor || !this.open) return;
+    if (cursor.shared) {
+      this.queuedBytes += cursor.sharedBytes;
+      if (this.queuedBytes + this.socketBacklog > this.maxQueuedBytes) return this.overflow();
+    }
+    const run = cursor.run;
     const frames = run.frames();
     if (frames && writeFramesDirectly(this.engineSocket, frames)) {
       // Out of this session's queue, into the TCP socket's: counted as its backlog from now on.

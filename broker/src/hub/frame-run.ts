@@ -66,3 +66,20 @@ export class FrameRun {
     return this.joined ?? undefined;
   }
 }
+
+/**
+ * Where a client's run of the tick stands. The clients of one broadcast target share one while each
+ * of them is given exactly what the others are (see OperationExecutor#deliver): a broadcast to all
+ * of them then moves this one cursor instead of each client's.
+ */
+export class RunCursor {
+  /** Bytes given through the shared cursor, each client's to count when it leaves it or flushes. */
+  sharedBytes = 0;
+  /** A client left the shared cursor (it was given something the others were not): it moves no more for all. */
+  broken = false;
+
+  constructor(
+    public run: FrameRun,
+    readonly shared: boolean,
+  ) {}
+}

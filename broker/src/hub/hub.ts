@@ -100,6 +100,8 @@ export class Hub {
       this.sessions,
       this.links,
       this.serverSideEmits,
+      this.tickWrites,
+      this.stats.client,
     );
     this.recovery = new SessionRecovery({
       index: this.index,

@@ -18,7 +18,10 @@ import type { AppLink } from "./app-link.ts";
 import type { ClientSession } from "./client-session.ts";
 import type { MembershipIndex, SocketEntry } from "./membership.ts";
 import { preparePacket, type PreparedPacket } from "./prepared-packet.ts";
+import { FanOut } from "./fan-out.ts";
 import { Recipients } from "./recipients.ts";
+import type { TickWrites } from "./tick-writes.ts";
+import type { HubStats } from "../telemetry/hub-stats.ts";
 import { withOffset } from "./recovery-offset.ts";
 import type { ServerSideEmitRequests } from "./server-side-emit.ts";
 
@@ -44,9 +47,14 @@ export class OperationExecutor {
     private readonly sessions: ReadonlyMap<SessionId, ClientSession>,
     private readonly links: ReadonlyMap<string, AppLink>,
     private readonly serverSideEmits: ServerSideEmitRequests,
+    tickWrites: TickWrites,
+    counters: HubStats["client"],
   ) {
     this.recipients = new Recipients(index, sessions, nodeId);
+    this.fanOut = new FanOut(tickWrites, counters);
   }
+
+  private readonly fanOut: FanOut;
 
   /** Broadcasts' recipients on this node, listed once per target while the view stays the same. */
   private readonly recipients: Recipients;
@@ -101,13 +109,8 @@ export class OperationExecutor {
     position?: StreamPosition,
   ): void {
     const span = via && this.deliverySpan(via, packet.bytes);
-    let written = 0;
-    const recipients = this.recipients.of(operation.target, origin?.id);
-    for (let i = 0; i < recipients.length; i++) {
-      const { entry, session } = recipients[i]!;
-      if (entry.received && position && alreadyReceived(entry, position)) continue;
-      if (session.write(packet)) written++;
-    }
+    const list = this.recipients.of(operation.target, origin?.id);
+    const written = this.fanOut.deliver(list, packet, position);
     span?.setAttribute(MessagingAttribute.batchMessageCount, written).end();
   }
 
@@ -239,14 +242,4 @@ function snapshotOf(entry: SocketEntry): SocketSnapshot {
 export interface StreamPosition {
   tag: string;
   seq: number;
-}
-
-/** Whether a recovered socket's client got this operation already; forgets what it has passed. */
-function alreadyReceived(entry: SocketEntry, { tag, seq }: StreamPosition): boolean {
-  const received = entry.received!;
-  const last = received.get(tag);
-  if (last === undefined) return false;
-  if (seq >= last) received.delete(tag);
-  if (received.size === 0) entry.received = undefined;
-  return seq <= last;
 }

@@ -1,10 +1,20 @@
 import type { SessionId, Target } from "@regio/protocol";
 import type { ClientSession } from "./client-session.ts";
+import type { RunCursor } from "./frame-run.ts";
 import type { MembershipIndex, SocketEntry } from "./membership.ts";
 
 export interface Recipient {
   entry: SocketEntry;
   session: ClientSession;
+}
+
+/** A target's recipients on this node, and the cursor they share in the current tick, if they do. */
+export interface RecipientList {
+  readonly items: readonly Recipient[];
+  /** A recovered socket among them may skip what its client already has: each is then written alone. */
+  readonly anyRecovered: boolean;
+  /** Every one of them given the same this tick so far: a broadcast to all moves this (see deliver). */
+  shared?: { tick: number; cursor: RunCursor };
 }
 
 /** Distinct targets remembered at once: a stream of `to(socketId)` emits must not grow it without bound. */
@@ -18,7 +28,7 @@ const MAX_TARGETS = 256;
  * the view is still listed, and its write refuses (it is no longer open), as a lookup would have.
  */
 export class Recipients {
-  private readonly lists = new Map<string, Recipient[]>();
+  private readonly lists = new Map<string, RecipientList>();
   private listedAt = -1;
 
   constructor(
@@ -28,7 +38,7 @@ export class Recipients {
   ) {}
 
   /** Those of `target`; with `local`, only the sockets of `originLinkId` (none without one). */
-  of(target: Target, originLinkId: string | undefined): readonly Recipient[] {
+  of(target: Target, originLinkId: string | undefined): RecipientList {
     if (this.index.version !== this.listedAt) {
       this.lists.clear();
       this.listedAt = this.index.version;
@@ -38,13 +48,15 @@ export class Recipients {
     let list = this.lists.get(key);
     if (!list) {
       if (this.lists.size >= MAX_TARGETS) this.lists.clear();
-      list = [];
+      const items: Recipient[] = [];
       for (const entry of this.index.select(target)) {
         if (entry.owner.nodeId !== this.nodeId) continue;
         if (local !== undefined && entry.owner.linkId !== local) continue;
         const session = this.sessions.get(entry.owner.sessionId);
-        if (session) list.push({ entry, session });
+        if (session) items.push({ entry, session });
       }
+      // A socket is marked recovered when it joins (the view changes): a list made later sees it.
+      list = { items, anyRecovered: items.some((r) => r.entry.received !== undefined) };
       this.lists.set(key, list);
     }
     return list;

@@ -16,6 +16,8 @@ export interface TickWriter {
 export class TickWrites {
   private root = FrameRun.start();
   private writers: TickWriter[] = [];
+  /** Counts the ticks whose writes were flushed: what was shared in one tick is not in the next. */
+  tick = 0;
 
   /** Where a session's run starts this tick; the session will be flushed when the tick ends. */
   begin(writer: TickWriter): FrameRun {
@@ -28,6 +30,7 @@ export class TickWrites {
     const writers = this.writers;
     this.writers = [];
     this.root = FrameRun.start();
+    this.tick++;
     for (const writer of writers) writer.flushTick();
   }
 }
