@@ -32,7 +32,7 @@ const PING_INTERVAL_MS = 25_000;
 const SETTLE_MS = 2_000;
 
 /** What a desktop Chrome sends with a WebSocket upgrade, with a cookie of its own per client. */
-function browserHeaders(): Record<string, string> {
+export function browserHeaders(): Record<string, string> {
   return {
     "user-agent":
       "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",

@@ -12,8 +12,7 @@ import { Server, type Socket } from "socket.io";
 import { startBroker } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
-
-export const IDLE_ACCESS_KEY = "bench-access-key-of-at-least-32-bytes";
+import { BENCH_ACCESS_KEY } from "./server-process.ts";
 
 export interface Measurement {
   heapUsed: number;
@@ -39,13 +38,13 @@ async function serve(role: string): Promise<{ url?: string; path?: string }> {
       return { url: await listen(http), path: "/socket.io" };
     }
     case "broker": {
-      const broker = await startBroker({ accessKey: IDLE_ACCESS_KEY, port: 0 });
+      const broker = await startBroker({ accessKey: BENCH_ACCESS_KEY, port: 0 });
       return { url: broker.url };
     }
     case "app": {
       const io = new Server();
       io.on("connection", answerEchoes);
-      const connectionString = formatConnectionString(process.env.REGIO_BENCH_BROKER!, IDLE_ACCESS_KEY);
+      const connectionString = formatConnectionString(process.env.REGIO_BENCH_BROKER!, BENCH_ACCESS_KEY);
       await useRegio(io, { hub: "bench", connectionString }).whenReady(30_000);
       return { path: clientPath("bench") };
     }

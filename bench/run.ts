@@ -12,6 +12,7 @@ import { fanoutChart } from "./fanout-chart.ts";
 import { fanoutMessages, fanoutSection } from "./fanout-report.ts";
 import { idleMemory, type ServerCost } from "./idle-memory.ts";
 import { echo } from "./echo.ts";
+import { manyConnections } from "./connections.ts";
 import { recoveryAfterLoss } from "./recovery.ts";
 import { regionFailover } from "./region-failover.ts";
 import { startTraceSink } from "./trace-sink.ts";
@@ -216,6 +217,33 @@ ${load(plain).concurrency} in flight (${"20,000"} echoes): round trip, echoes pe
 Issue 11's goal: within +0.5 ms p50 and +3 ms p99 of plain socket.io, echoes per second and CPU per
 echo at least on par. Through Regio an echo is one more process hop each way (client -> node -> app
 server -> node -> client), each a WebSocket frame to decode and encode.`;
+    },
+  },
+  {
+    name: "connections",
+    async run() {
+      const r = await manyConnections();
+      const kb = (bytes: number) => (bytes / 1000).toFixed(1);
+      const pct = (share: number) => (share * 100).toFixed(1);
+      return `## Many idle clients on one machine (bench/connections.ts)
+
+One region of ${r.nodes} broker nodes (\`regio broker\` processes: this machine allows 20,000 descriptors per
+process) over one Kafka, one app server linked to the region, and ${r.clients.toLocaleString("en-US")} idle WebSocket clients with a
+browser's headers in ${r.nodes} child processes, each connecting to one node from its own 127.0.0.x address
+(bench/idle-clients.ts: just enough Engine.IO and Socket.IO to join and answer pings). Memory is
+resident memory (from /proc) per connected client; CPU is what the clients add over one ping interval
+(25 s) to what the same processes use with no client at all.
+
+| figure | value |
+| --- | --- |
+| clients connected | ${r.connected.toLocaleString("en-US")} of ${r.clients.toLocaleString("en-US")} (${r.failed} failed${r.firstError ? `: ${r.firstError}` : ""}) in ${r.connectSeconds.toFixed(0)} s |
+| broker nodes' RSS per client (all ${r.nodes} together) | ${kb(r.nodeRssPerClient)} KB |
+| app server's RSS / V8 heap per client | ${kb(r.appRssPerClient)} / ${kb(r.appHeapPerClient)} KB |
+| CPU of the clients' pings, nodes / app server (% of one core) | ${pct(r.nodePingCpuShare)} / ${pct(r.appPingCpuShare)} |
+| CPU of nodes and app server with no client (% of one core) | ${pct(r.idleCpuShare)} |
+
+Issue 11's goal: 100,000 concurrent idle clients on one machine of this kind, their pings costing
+less than 10 % of one core.`;
     },
   },
   {

@@ -5,6 +5,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { Measurement } from "./idle-server.ts";
 
+/** The benchmarks' access key (32 bytes or more, as every node requires). */
+export const BENCH_ACCESS_KEY = "bench-access-key-of-at-least-32-bytes";
+
 export interface Child {
   process: ChildProcess;
   url?: string;
