@@ -77,7 +77,8 @@ export class PublishBuffer {
   private failures = 0;
   /** Writes that failed so far (for metrics; `failures` counts only the current streak). */
   errors = 0;
-  private timer: NodeJS.Timeout | undefined;
+  /** Cancels the flush scheduled next, if any. */
+  private cancelScheduled: (() => void) | undefined;
   private closed = false;
   /** The last error Kafka gave, cleared by the next success. */
   lastError: string | undefined;
@@ -151,7 +152,7 @@ export class PublishBuffer {
   /** Stops retrying; what is still buffered is reported by the caller. */
   close(): void {
     this.closed = true;
-    clearTimeout(this.timer);
+    this.cancelScheduled?.();
   }
 
   /** Resolves once everything buffered now has been sent (or `timeoutMs` passed). */
@@ -164,12 +165,24 @@ export class PublishBuffer {
     return this.events.length === 0 && this.latest.size === 0;
   }
 
+  /**
+   * The next flush: after a back-off, or as soon as this turn of the event loop ends (setImmediate,
+   * not setTimeout(0), which waits at least a millisecond: added to every cross-region delivery).
+   * What else is published in the same turn still joins the batch.
+   */
   private schedule(delayMs: number): void {
-    if (this.flushingSince !== undefined || this.timer || this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
+    if (this.flushingSince !== undefined || this.cancelScheduled || this.closed) return;
+    const run = () => {
+      this.cancelScheduled = undefined;
       void this.flush();
-    }, delayMs);
+    };
+    if (delayMs === 0) {
+      const immediate = setImmediate(run);
+      this.cancelScheduled = () => clearImmediate(immediate);
+    } else {
+      const timer = setTimeout(run, delayMs);
+      this.cancelScheduled = () => clearTimeout(timer);
+    }
   }
 
   private async flush(): Promise<void> {
