@@ -12,9 +12,15 @@ const MARGIN = { left: 80, right: 190, top: 40, bottom: 50 };
 const LABELS: Record<FanoutServer, string> = {
   plain: "plain socket.io",
   regio: "Regio",
+  "regio-one-process": "Regio, one process",
   ws: "raw ws ceiling",
 };
-const COLORS: Record<FanoutServer, string> = { plain: "#d62728", regio: "#1f77b4", ws: "#7f7f7f" };
+const COLORS: Record<FanoutServer, string> = {
+  plain: "#d62728",
+  regio: "#1f77b4",
+  "regio-one-process": "#17becf",
+  ws: "#7f7f7f",
+};
 
 const decades = (from: number, to: number) => {
   const out: number[] = [];

@@ -24,9 +24,11 @@ export function fanoutSection(results: FanoutResult[]): string {
   const rows: string[] = [];
   for (const perTick of [...new Set(results.map((r) => r.perTick))].sort((a, b) => b - a)) {
     for (const clients of [...new Set(results.map((r) => r.clients))].sort((a, b) => a - b)) {
-      const [plain, regio, ws] = (["plain", "regio", "ws"] as const).map((m) => find(m, clients, perTick));
+      const [plain, regio, oneProcess, ws] = (["plain", "regio", "regio-one-process", "ws"] as const).map(
+        (m) => find(m, clients, perTick),
+      );
       rows.push(
-        `| ${clients.toLocaleString("en-US")} | ${perTick} | ${rate(plain)} | ${rate(regio)} | ${rate(ws)} | ${ratio(regio, plain)} | ${ratio(regio, ws)} |`,
+        `| ${clients.toLocaleString("en-US")} | ${perTick} | ${rate(plain)} | ${rate(regio)} | ${rate(oneProcess)} | ${rate(ws)} | ${ratio(regio, plain)} | ${ratio(regio, ws)} | ${ratio(oneProcess, plain)} | ${ratio(oneProcess, ws)} |`,
       );
     }
   }
@@ -39,12 +41,15 @@ Socket.IO to join and count events (bench/fanout-clients.ts). The server side ru
 its own and only its CPU is counted, from the first broadcast until every client has every one
 (after an uncounted warm-up of a tenth as many; each run about 200,000 deliveries at one broadcast
 per tick, 500,000 or more at 50, four times as many for the ceiling at 50): plain socket.io (a socket.io Server on an HTTP
-server, \`io.emit\`); Regio (a broker node and an app server using it, in the same process, so Regio
-pays for both); and the raw \`ws\` ceiling (a bare \`ws\` server that builds a tick's frames once,
-concatenates them once and writes them to each socket with one write: no Socket.IO at all).
+server, \`io.emit\`); Regio as deployed (a broker node, and an app server using it in a process of
+its own: the two processes' CPU summed, so Regio pays for both); Regio in one process (the broker
+node and the app server in the same process); and the raw \`ws\` ceiling (a bare \`ws\` server that
+builds a tick's frames once, concatenates them once and writes them to each socket with one write:
+no Socket.IO at all). The app server emits its broadcasts as plain socket.io does, that many in each
+turn of its event loop, as fast as it can.
 
-| clients | broadcasts per tick | plain socket.io | Regio | raw ws ceiling | Regio / plain | Regio / ceiling |
-| --- | --- | --- | --- | --- | --- | --- |
+| clients | broadcasts per tick | plain socket.io | Regio | Regio, one process | raw ws ceiling | Regio / plain | Regio / ceiling | one process / plain | one process / ceiling |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
 ${rows.join("\n")}
 
 ![Deliveries per server CPU-second against audience size](fanout-chart.svg)
@@ -54,12 +59,21 @@ stays the same; each packet is framed once; and what each WebSocket client is gi
 for the end of the tick, where clients given the same frames in the same order share one buffer of
 them, concatenated once and written with one write per client, straight to its TCP socket when
 engine.io and ws have nothing queued before it ([ADR 0010](adr/0010-one-write-per-client-per-tick.md): the design, the
-guarantees it keeps, and its numbers before and after). At one broadcast per tick every delivery is
-still one write, the ceiling's too; with few clients Regio pays a fixed cost per broadcast that
-plain socket.io does not (the app link both ways, the sequence gate, the replication log, in the
-same process here), which the clients' writes do not yet cover.
+guarantees it keeps, and its numbers before and after).
+
+As deployed, the node is a stage of its own: while it writes one broadcast to its clients, the app
+server goes on emitting, and the broadcasts that reach the node together (one read of the app link)
+leave together, one write per client for all of them. So at one broadcast per tick, too, a client
+is written to far fewer times than it is given broadcasts, and Regio goes past the ceiling, whose
+definition is one write per broadcast. Nothing waits for this: a broadcast is written at the end of
+the tick it arrives in; it is what a node under more broadcasts than it can write one by one does.
+With the app server in the node's process the two alternate (the app emits one, the node writes
+it), every broadcast is written on its own, and Regio pays per client what the ceiling pays plus
+its own bookkeeping (the "one process" columns); with few clients it also pays a fixed cost per
+broadcast that plain socket.io does not (the app link both ways, the sequence gate, the
+replication log), which the clients' writes do not cover.
 
 ([chart](fanout-chart.svg): both axes logarithmic; solid lines 50 broadcasts per tick, dashed 1.)
-Reproduce with \`npm run bench -- fanout\` (2 to 3 minutes here): it prints a line per run and rewrites
+Reproduce with \`npm run bench -- fanout\` (4 to 5 minutes here): it prints a line per run and rewrites
 this section and the chart.`;
 }

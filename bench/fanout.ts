@@ -12,7 +12,8 @@ import { fork, spawn, type ChildProcess } from "node:child_process";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import type { ClientCommand, ClientReport } from "./fanout-clients.ts";
 
-export type FanoutServer = "plain" | "regio" | "ws";
+/** "regio": broker and app server in processes of their own, as deployed, their CPU summed. */
+export type FanoutServer = "plain" | "regio" | "regio-one-process" | "ws";
 
 export interface FanoutResult {
   mode: FanoutServer;
@@ -98,7 +99,7 @@ async function startServer(mode: FanoutServer, env: Record<string, string> = {})
 }
 
 export async function fanout(
-  mode: "plain" | "regio",
+  mode: "plain" | "regio" | "regio-one-process",
   clients = 200,
   messages = 200,
   size = 100,

@@ -55,7 +55,7 @@ cross-region path adds the round trip between the regions to this.`;
     async run() {
       const started = Date.now();
       const results = await fanoutSweep({
-        servers: ["plain", "regio", "ws"],
+        servers: ["plain", "regio", "regio-one-process", "ws"],
         audiences: [10, 100, 1000, 10000],
         perTicks: [1, 50],
         size: 100,
@@ -94,7 +94,7 @@ cross-region path adds the round trip between the regions to this.`;
             const { ratio, broker } = modes[m]!;
             const before = { ...sink.stats };
             const result = await fanout(
-              "regio",
+              "regio-one-process",
               300,
               2000,
               100,
