@@ -1,16 +1,21 @@
 /** The fan-out sweep's section of docs/benchmarks.md, and how many broadcasts each run sends. */
 import type { FanoutResult, FanoutServer } from "./fanout.ts";
+import type { Goal } from "./goals.ts";
 
 /**
  * Enough deliveries per run for a CPU figure well above the timer's grain, few enough to keep the
  * sweep within minutes: about 200,000 at one broadcast per tick (every delivery its own write
- * everywhere), 500,000 at 50 (two ticks at least), and four times that for the raw ceiling there,
- * or its figure would be a few milliseconds of CPU.
+ * in one process), 500,000 at 50 (two ticks at least), and four times as many where broadcasts
+ * share writes (the raw ceiling at 50 per tick, Regio as deployed), or the figure would be a few
+ * milliseconds of CPU.
  */
 export function fanoutMessages(clients: number, server: FanoutServer, perTick: number): number {
-  if (perTick === 1) return Math.max(10, Math.round(200_000 / clients));
-  const messages = Math.max(2 * perTick, Math.round(500_000 / clients));
-  return server === "ws" ? messages * 4 : messages;
+  const shared = server === "regio" || (server === "ws" && perTick > 1);
+  const messages =
+    perTick === 1
+      ? Math.max(10, Math.round(200_000 / clients))
+      : Math.max(2 * perTick, Math.round(500_000 / clients));
+  return shared ? messages * 4 : messages;
 }
 
 const rate = (r: FanoutResult | undefined) =>
@@ -40,7 +45,7 @@ broadcasts per tick. The clients are WebSocket clients in child processes of the
 Socket.IO to join and count events (bench/fanout-clients.ts). The server side runs in a process of
 its own and only its CPU is counted, from the first broadcast until every client has every one
 (after an uncounted warm-up of a tenth as many; each run about 200,000 deliveries at one broadcast
-per tick, 500,000 or more at 50, four times as many for the ceiling at 50): plain socket.io (a socket.io Server on an HTTP
+per tick, 500,000 or more at 50, four times as many for the ceiling at 50 and for Regio as deployed): plain socket.io (a socket.io Server on an HTTP
 server, \`io.emit\`); Regio as deployed (a broker node, and an app server using it in a process of
 its own: the two processes' CPU summed, so Regio pays for both); Regio in one process (the broker
 node and the app server in the same process); and the raw \`ws\` ceiling (a bare \`ws\` server that
@@ -76,4 +81,52 @@ replication log), which the clients' writes do not cover.
 ([chart](fanout-chart.svg): both axes logarithmic; solid lines 50 broadcasts per tick, dashed 1.)
 Reproduce with \`npm run bench -- fanout\` (4 to 5 minutes here): it prints a line per run and rewrites
 this section and the chart.`;
+}
+
+/**
+ * Issue 11's fan-out goals: at 10,000 clients, half the ceiling at 50 per tick and the ceiling's own
+ * figure at 1; never behind plain socket.io at any audience. Regio as deployed, and again in one
+ * process (no coalescing between broadcasts: see the section's prose).
+ */
+export function fanoutGoals(results: FanoutResult[]): Goal[] {
+  const find = (mode: FanoutServer, clients: number, perTick: number) =>
+    results.find((r) => r.mode === mode && r.clients === clients && r.perTick === perTick);
+  const goals: Goal[] = [];
+  const largest = Math.max(...results.map((r) => r.clients));
+  for (const [mode, label] of [
+    ["regio", ""],
+    ["regio-one-process", " (Regio in one process)"],
+  ] as const) {
+    for (const [perTick, target] of [
+      [50, 0.5],
+      [1, 1],
+    ] as const) {
+      const regio = find(mode, largest, perTick);
+      const ceiling = find("ws", largest, perTick);
+      if (!regio || !ceiling) continue;
+      const value = regio.deliveriesPerCpuSecond / ceiling.deliveriesPerCpuSecond;
+      goals.push({
+        scenario: "fanout",
+        figure: `fan-out to ${largest.toLocaleString("en-US")} clients, ${perTick} per tick: Regio / raw ws ceiling${label}`,
+        target: `at least ${target.toFixed(1)}`,
+        measured: value.toFixed(2),
+        met: value >= target,
+      });
+    }
+    const ratios = results
+      .filter((r) => r.mode === mode)
+      .map((r) => ({ r, plain: find("plain", r.clients, r.perTick) }))
+      .filter((x) => x.plain)
+      .map(({ r, plain }) => ({ r, value: r.deliveriesPerCpuSecond / plain!.deliveriesPerCpuSecond }));
+    if (ratios.length === 0) continue;
+    const lowest = ratios.reduce((a, b) => (b.value < a.value ? b : a));
+    goals.push({
+      scenario: "fanout",
+      figure: `fan-out, Regio / plain socket.io at every audience and 1 and 50 per tick, lowest${label}`,
+      target: "at least 1.0",
+      measured: `${lowest.value.toFixed(2)} (${lowest.r.clients.toLocaleString("en-US")} clients, ${lowest.r.perTick} per tick)`,
+      met: lowest.value >= 1,
+    });
+  }
+  return goals;
 }

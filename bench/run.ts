@@ -9,13 +9,15 @@ import { cpus, totalmem } from "node:os";
 import { crossRegionLatency } from "./cross-region-latency.ts";
 import { fanout, fanoutSweep, type FanoutResult } from "./fanout.ts";
 import { fanoutChart } from "./fanout-chart.ts";
-import { fanoutMessages, fanoutSection } from "./fanout-report.ts";
+import { fanoutGoals, fanoutMessages, fanoutSection } from "./fanout-report.ts";
 import { idleMemory, type ServerCost } from "./idle-memory.ts";
 import { echo } from "./echo.ts";
 import { manyConnections } from "./connections.ts";
 import { recoveryAfterLoss } from "./recovery.ts";
 import { regionFailover } from "./region-failover.ts";
 import { startTraceSink } from "./trace-sink.ts";
+import { goalsSection, type Goal } from "./goals.ts";
+import { KAFKA_VERSION } from "@regio/dev-kafka";
 
 interface Scenario {
   name: string;
@@ -23,6 +25,9 @@ interface Scenario {
 }
 
 const fmt = (ms: number) => ms.toFixed(2);
+/** Issue 11's goals as this run measured them (see bench/goals.ts), added to by each scenario. */
+const goals: Goal[] = [];
+const plus = (ms: number) => `${ms >= 0 ? "+" : ""}${ms.toFixed(2)} ms`;
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const rate = (r: FanoutResult) => Math.round(r.deliveriesPerCpuSecond).toLocaleString("en-US");
 
@@ -31,6 +36,26 @@ const scenarios: Scenario[] = [
     name: "latency",
     async run() {
       const latency = await crossRegionLatency();
+      const added = {
+        p50: latency.crossRegion.p50 - latency.sameNode.p50,
+        p99: latency.crossRegion.p99 - latency.sameNode.p99,
+      };
+      goals.push(
+        {
+          scenario: "latency",
+          figure: "cross-region delivery over same-node, p50",
+          target: "at most +5 ms",
+          measured: plus(added.p50),
+          met: added.p50 <= 5,
+        },
+        {
+          scenario: "latency",
+          figure: "cross-region delivery over same-node, p99",
+          target: "at most +10 ms",
+          measured: plus(added.p99),
+          met: added.p99 <= 10,
+        },
+      );
       return `## Cross-region delivery latency (bench/cross-region-latency.ts)
 
 Two regions, each with its own Kafka (3.9, single node, KRaft) and one broker node. An app server
@@ -69,6 +94,7 @@ cross-region path adds the round trip between the regions to this.`;
         new URL("../docs/fanout-chart.svg", import.meta.url),
         fanoutChart(results, "Broadcast fan-out, 100-byte broadcasts: deliveries per server CPU-second"),
       );
+      goals.push(...fanoutGoals(results));
       return fanoutSection(results);
     },
   },
@@ -198,6 +224,46 @@ and hundreds of clients reconnect and are restored in the same second.`;
       const ms = (n: number) => n.toFixed(2);
       const diff = (a: number, b: number) => `${b - a >= 0 ? "+" : ""}${(b - a).toFixed(2)}`;
       const load = (r: typeof plain) => r.inFlight;
+      const added = [
+        ["one at a time", plain.sequential, regio.sequential],
+        [`${load(plain).concurrency} in flight`, load(plain), load(regio)],
+      ] as const;
+      for (const [how, p, r] of added) {
+        goals.push(
+          {
+            scenario: "echo",
+            figure: `echo round trip over plain socket.io, ${how}, p50`,
+            target: "at most +0.5 ms",
+            measured: plus(r.p50Ms - p.p50Ms),
+            met: r.p50Ms - p.p50Ms <= 0.5,
+          },
+          {
+            scenario: "echo",
+            figure: `echo round trip over plain socket.io, ${how}, p99`,
+            target: "at most +3 ms",
+            measured: plus(r.p99Ms - p.p99Ms),
+            met: r.p99Ms - p.p99Ms <= 3,
+          },
+        );
+      }
+      const perSecond = load(regio).perSecond / load(plain).perSecond;
+      const cpu = load(regio).cpuMicrosPerEcho / load(plain).cpuMicrosPerEcho;
+      goals.push(
+        {
+          scenario: "echo",
+          figure: "echoes per second, Regio / plain socket.io",
+          target: "at least 1.0",
+          measured: perSecond.toFixed(2),
+          met: perSecond >= 1,
+        },
+        {
+          scenario: "echo",
+          figure: "server CPU per echo, Regio / plain socket.io",
+          target: "at most 1.0",
+          measured: cpu.toFixed(2),
+          met: cpu <= 1,
+        },
+      );
       return `## Client -> app -> client: echo with an ack (bench/echo.ts)
 
 One WebSocket socket.io-client emits "echo" with 100 bytes and waits for the app's ack: through
@@ -223,6 +289,22 @@ server -> node -> client), each a WebSocket frame to decode and encode.`;
     name: "connections",
     async run() {
       const r = await manyConnections();
+      goals.push(
+        {
+          scenario: "connections",
+          figure: "idle clients connected at once on this machine",
+          target: "100,000",
+          measured: r.connected.toLocaleString("en-US"),
+          met: r.connected >= 100_000,
+        },
+        {
+          scenario: "connections",
+          figure: "CPU of 100,000 idle clients' pings (nodes and app server)",
+          target: "under 10 % of one core",
+          measured: `${((r.nodePingCpuShare + r.appPingCpuShare) * 100).toFixed(1)} %`,
+          met: r.nodePingCpuShare + r.appPingCpuShare < 0.1,
+        },
+      );
       const kb = (bytes: number) => (bytes / 1000).toFixed(1);
       const pct = (share: number) => (share * 100).toFixed(1);
       return `## Many idle clients on one machine (bench/connections.ts)
@@ -250,6 +332,13 @@ less than 10 % of one core.`;
     name: "idle",
     async run() {
       const r = await idleMemory();
+      goals.push({
+        scenario: "idle",
+        figure: `broker V8 heap per idle client, browser headers (plain socket.io: ${(r.plain.heapPerClient / 1000).toFixed(1)} KB)`,
+        target: "at most 5 KB",
+        measured: `${(r.broker.heapPerClient / 1000).toFixed(1)} KB`,
+        met: r.broker.heapPerClient <= 5000,
+      });
       const kb = (bytes: number) => (bytes / 1000).toFixed(1);
       const pct = (share: number) => (share * 100).toFixed(2);
       const regio = (f: (c: ServerCost) => number) => f(r.broker) + f(r.app);
@@ -308,6 +397,24 @@ for (const scenario of scenarios) {
   const when = new Date().toISOString().slice(0, 10);
   sections.push(`${marker}\n${body}\n\n_Measured ${when} on ${machine}._\n${end}`);
 }
+// The summary holds one run's figures only: a full run writes it, a partial one says it is older.
+const summaryMarker = "<!-- bench:summary -->";
+const summaryEnd = "<!-- /bench:summary -->";
+const versions = `socket.io ${packageVersion("socket.io")}, engine.io ${packageVersion("engine.io")}, ws ${packageVersion("ws")}, kafkajs ${packageVersion("kafkajs")}, Kafka ${KAFKA_VERSION}`;
+let summary: string;
+if (wanted.length === 0) {
+  const when = new Date().toISOString().slice(0, 10);
+  summary = `${summaryMarker}\n${goalsSection(goals, versions)}\n\n_Measured ${when} on ${machine}._\n${summaryEnd}`;
+  console.log(goalsSection(goals, versions));
+} else {
+  const from = previous.indexOf(summaryMarker);
+  const to = previous.indexOf(summaryEnd);
+  const kept = from >= 0 && to > from ? previous.slice(from, to + summaryEnd.length) : "";
+  const note = `_Re-run alone since this summary: ${wanted.join(", ")}; their sections below are newer than it._`;
+  summary = kept
+    .replace(/\n_Re-run alone since this summary: [^\n]*\n/, "\n")
+    .replace(summaryEnd, `${note}\n${summaryEnd}`);
+}
 writeFileSync(
   file,
   `# Benchmarks
@@ -317,6 +424,11 @@ Run with \`npm run bench\` (it starts its own Kafkas and brokers on 127.0.0.1 an
 scenario rewrites its own section. The machine is shared and noisy: compare the numbers of one run
 with each other, not across runs.
 
-${sections.join("\n\n")}
+${[summary, ...sections].filter(Boolean).join("\n\n")}
 `,
 );
+
+function packageVersion(name: string): string {
+  const json = readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), "utf8");
+  return (JSON.parse(json) as { version: string }).version;
+}
