@@ -11,6 +11,49 @@ export function sessionIdOf(socket: EngineSocket): SessionId {
   return SessionId((socket as unknown as { id: string }).id);
 }
 
+/** What a session's handshake request said, as the node passes it on (see ClientSession#handshake). */
+export interface RequestHandshake {
+  url: string;
+  headers: Record<string, string | string[]>;
+  /** Whether it came over TLS. */
+  secure: boolean;
+  /** The query engine.io parsed from the URL (`_query`, declared private in its types). */
+  query: Readonly<Record<string, unknown>>;
+}
+
+const NO_QUERY: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/** The handshake request engine.io keeps as `socket.request`, read (it allocates: not for hot paths). */
+export function requestHandshake(socket: EngineSocket): RequestHandshake {
+  const request = socket.request as typeof socket.request & { _query?: Record<string, unknown> };
+  return {
+    url: request.url ?? "/",
+    headers: request.headers as Record<string, string | string[]>,
+    secure: (request.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+    query: request._query ?? NO_QUERY,
+  };
+}
+
+/** Shared by every released request: nothing reads it after the session opened. */
+const RELEASED: string[] = Object.freeze([]) as unknown as string[];
+
+/**
+ * engine.io keeps a session's handshake request for the session's life (`socket.request`). Node
+ * builds `request.headers` from `request.rawHeaders` on first read and keeps both: the raw lines
+ * (the header names a second time, and an array of them all) cost about 0.7 KB per client with a
+ * browser's headers. Nothing on the node reads them after the handshake (engine.io reads the
+ * request only while it handles it; the node reads `headers`; middlewares run on the app server,
+ * on what the node sent it), so the headers are built now and the raw lines dropped. Idempotent.
+ */
+export function releaseRawHeaders(socket: EngineSocket): void {
+  const request = socket.request as
+    { headers?: unknown; rawHeaders: string[]; rawTrailers: string[] } | undefined;
+  if (!request || request.rawHeaders === RELEASED) return;
+  void request.headers;
+  request.rawHeaders = RELEASED;
+  request.rawTrailers = RELEASED;
+}
+
 /** The TCP socket under a session's WebSocket transport (none for polling), for corking and flow control. */
 export function rawSocketOf(socket: EngineSocket): Socket | undefined {
   const raw = (socket.transport as unknown as { socket?: { _socket?: Socket } }).socket?._socket;
