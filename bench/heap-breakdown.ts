@@ -4,7 +4,7 @@
  * V8 calls each object (its constructor, or "(string)", "(closure) name", ...), per client.
  * Not a scenario of bench/run.ts (it writes no section of docs/benchmarks.md); run it by hand:
  *
- *   npx tsx --conditions=@regio/source bench/heap-breakdown.ts [broker|plain|app] [clients] [rows] [--detail]
+ *   npx tsx --conditions=@regio/source bench/heap-breakdown.ts [broker|plain|app] [clients] [rows] [--detail] [--retainers=Name]
  */
 import { readFileSync, rmSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
@@ -21,7 +21,7 @@ interface Group {
  * Self sizes of a snapshot's nodes, grouped by type and name; with `detail`, plain objects by their
  * property names, and strings, closures and V8's internal arrays by what holds them (first retainer).
  */
-function groups(file: string, detail: boolean): Map<string, Group> {
+function groups(file: string, detail: boolean, retainersOf?: string): Map<string, Group> {
   const snapshot = JSON.parse(readFileSync(file, "utf8")) as {
     snapshot: {
       meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] };
@@ -43,6 +43,8 @@ function groups(file: string, detail: boolean): Map<string, Group> {
   const nodeCount = nodes.length / fields.length;
   const typeOf = (n: number) => nodeTypes[nodes[n * fields.length + typeAt]!]!;
   const nameOf = (n: number) => strings[nodes[n * fields.length + nameAt]!]!;
+  // With `retainersOf`: every strong reference to objects of that name, counted by owner and edge.
+  const retainedBy = new Map<string, Group>();
   // First strong retainer of each node, and plain objects' property names.
   const retainer = new Int32Array(nodeCount).fill(-1);
   const retainerEdge = new Array<string>(nodeCount);
@@ -57,6 +59,12 @@ function groups(file: string, detail: boolean): Map<string, Group> {
       const name = type === "element" || type === "hidden" ? `[${nameOrIndex}]` : strings[nameOrIndex]!;
       if (detail && type === "property" && typeOf(n) === "object" && nameOf(n) === "Object")
         (props[n] ??= []).push(name);
+      if (retainersOf && type !== "weak" && nameOf(to) === retainersOf && typeOf(to) === "object") {
+        const owner = `${retainersOf} <- ${nameOf(n).slice(0, 40)}.${name}`;
+        const group = retainedBy.get(owner) ?? { count: 0, bytes: 0 };
+        group.count++;
+        retainedBy.set(owner, group);
+      }
       if (type === "weak" || type === "shortcut" || retainer[to] !== -1) continue;
       retainer[to] = n;
       retainerEdge[to] = name;
@@ -71,7 +79,7 @@ function groups(file: string, detail: boolean): Map<string, Group> {
         : nameOf(r).slice(0, 30);
     return ` via ${owner}.${retainerEdge[n]}`;
   };
-  const result = new Map<string, Group>();
+  const result = retainedBy;
   for (let n = 0; n < nodeCount; n++) {
     const type = typeOf(n);
     const name = nameOf(n);
@@ -99,7 +107,7 @@ function groups(file: string, detail: boolean): Map<string, Group> {
 
 async function snapshot(child: Child): Promise<Map<string, Group>> {
   const { file } = (await (await fetch(`${child.control}/snapshot`)).json()) as { file: string };
-  return groups(file, detail);
+  return groups(file, detail, retainersOf);
 }
 
 async function connect(url: string, path: string | undefined, clients: number): Promise<ClientSocket[]> {
@@ -131,6 +139,8 @@ const role = process.argv[2] ?? "broker";
 const clients = Number(process.argv[3] ?? 2000);
 const rows = Number(process.argv[4] ?? 40);
 const detail = process.argv.includes("--detail");
+/** `--retainers=Name`: also count what references each object named Name (constructor), by owner and edge. */
+const retainersOf = process.argv.find((arg) => arg.startsWith("--retainers="))?.slice("--retainers=".length);
 const children: Child[] = [];
 let sockets: ClientSocket[] = [];
 try {
@@ -161,10 +171,16 @@ try {
     return { key, count: (b.count - a.count) / clients, bytes: (b.bytes - a.bytes) / clients };
   });
   diff.sort((x, y) => y.bytes - x.bytes);
-  const total = diff.reduce((sum, d) => sum + d.bytes, 0);
+  const total = diff.filter((d) => !d.key.includes(" <- ")).reduce((sum, d) => sum + d.bytes, 0);
   console.log(`${role}: ${clients} idle clients, ${total.toFixed(0)} bytes of heap per client (self sizes)`);
   console.log("bytes/client  objects/client  what");
-  for (const d of diff.slice(0, rows)) {
+  const references = diff.filter((d) => d.key.includes(" <- ") && d.count !== 0);
+  const objects = diff.filter((d) => !d.key.includes(" <- "));
+  if (references.length > 0) {
+    console.log(`references to ${retainersOf} per client, by owner and edge:`);
+    for (const d of references) console.log(`${d.count.toFixed(2).padStart(8)}  ${d.key}`);
+  }
+  for (const d of objects.slice(0, rows)) {
     console.log(`${d.bytes.toFixed(1).padStart(12)}  ${d.count.toFixed(2).padStart(14)}  ${d.key}`);
   }
 } finally {
