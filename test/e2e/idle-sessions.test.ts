@@ -60,4 +60,17 @@ describe("idle client sessions", () => {
     expect(socket!.handshake.address).toMatch(/127\.0\.0\.1/);
     client.disconnect();
   });
+
+  it("keeps serving a session that upgraded from polling to WebSocket, with its handshake", async () => {
+    broker = await startTestBroker();
+    app = await startAppServer(broker, (io) =>
+      io.on("connection", (socket) => socket.on("ping?", (ack: (v: string) => void) => ack("pong"))),
+    );
+    const client = await connected(connect(broker, "/", { extraHeaders: { cookie: "session=up" } }));
+    if (client.io.engine.transport.name !== "websocket") await once(client.io.engine, "upgrade");
+    expect(await client.emitWithAck("ping?")).toBe("pong");
+    const [socket] = await app.io.fetchSockets();
+    expect(socket!.handshake.headers.cookie).toBe("session=up");
+    client.disconnect();
+  });
 });

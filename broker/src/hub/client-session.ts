@@ -3,7 +3,7 @@ import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
 import {
   rawSocketOf,
-  releaseRawHeaders,
+  releaseHandshakeRequest,
   requestHandshake,
   sessionIdOf,
   takesPreEncodedFrames,
@@ -62,8 +62,8 @@ export class ClientSession implements TickWriter {
     private readonly settings: SessionSettings,
   ) {
     this.id = sessionIdOf(engineSocket);
-    // Read once here (Node builds the headers object from the raw lines), then the raw lines go.
-    releaseRawHeaders(engineSocket);
+    // What the handshake said is kept in one small object; the request and what holds it go.
+    releaseHandshakeRequest(engineSocket);
     // A client that never connects to a namespace holds a session for nothing (Socket.IO's connectTimeout).
     this.connectTimer = setTimeout(closeIfNoSocket, settings.connectTimeoutMs, this);
     this.connectTimer.unref();

@@ -20,7 +20,7 @@ import { socketIoAttributes, type BrokerTracing } from "../telemetry/broker-trac
 import { HubStats } from "../telemetry/hub-stats.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession, type SessionSettings } from "./client-session.ts";
-import { sessionIdOf } from "../internals/engine-io.ts";
+import { releaseHandshakeRequest, sessionIdOf } from "../internals/engine-io.ts";
 import { MembershipIndex, type SocketEntry, type SocketOwner } from "./membership.ts";
 import { OperationIntake } from "./operation-intake.ts";
 import { OrderedSends } from "./ordered-sends.ts";
@@ -354,6 +354,8 @@ export class Hub {
       },
       upgrade(transport) {
         const session = sessionOf(this);
+        // The WebSocket's upgrade request and response are not needed any more either.
+        if (session) releaseHandshakeRequest(this);
         session?.link.send({
           type: MessageType.SessionUpgraded,
           sessionId: session.id,

@@ -13,46 +13,75 @@ export function sessionIdOf(socket: EngineSocket): SessionId {
 
 /** What a session's handshake request said, as the node passes it on (see ClientSession#handshake). */
 export interface RequestHandshake {
-  url: string;
-  headers: Record<string, string | string[]>;
+  readonly url: string;
+  readonly headers: Record<string, string | string[]>;
   /** Whether it came over TLS. */
-  secure: boolean;
+  readonly secure: boolean;
   /** The query engine.io parsed from the URL (`_query`, declared private in its types). */
-  query: Readonly<Record<string, unknown>>;
+  readonly query: Readonly<Record<string, unknown>>;
+}
+
+/** What a session keeps of its handshake request once it is open (see releaseHandshakeRequest). */
+class KeptRequest implements RequestHandshake {
+  constructor(
+    readonly url: string,
+    readonly headers: Record<string, string | string[]>,
+    readonly secure: boolean,
+    readonly query: Readonly<Record<string, unknown>>,
+  ) {}
 }
 
 const NO_QUERY: Readonly<Record<string, unknown>> = Object.freeze({});
 
-/** The handshake request engine.io keeps as `socket.request`, read (it allocates: not for hot paths). */
+/** The handshake request of a session, as engine.io gave it or as the session kept it. */
 export function requestHandshake(socket: EngineSocket): RequestHandshake {
-  const request = socket.request as typeof socket.request & { _query?: Record<string, unknown> };
-  return {
-    url: request.url ?? "/",
-    headers: request.headers as Record<string, string | string[]>,
-    secure: (request.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
-    query: request._query ?? NO_QUERY,
-  };
+  const request: unknown = socket.request;
+  if (request instanceof KeptRequest) return request;
+  const incoming = request as typeof socket.request & { _query?: Record<string, unknown> };
+  return new KeptRequest(
+    incoming.url ?? "/",
+    incoming.headers as Record<string, string | string[]>,
+    (incoming.socket as { encrypted?: boolean } | undefined)?.encrypted === true,
+    incoming._query ?? NO_QUERY,
+  );
 }
-
-/** Shared by every released request: nothing reads it after the session opened. */
-const RELEASED: string[] = Object.freeze([]) as unknown as string[];
 
 /**
- * engine.io keeps a session's handshake request for the session's life (`socket.request`). Node
- * builds `request.headers` from `request.rawHeaders` on first read and keeps both: the raw lines
- * (the header names a second time, and an array of them all) cost about 0.7 KB per client with a
- * browser's headers. Nothing on the node reads them after the handshake (engine.io reads the
- * request only while it handles it; the node reads `headers`; middlewares run on the app server,
- * on what the node sent it), so the headers are built now and the raw lines dropped. Idempotent.
+ * engine.io keeps a session's handshake request for the session's life (`socket.request`, an
+ * IncomingMessage with its raw header lines, streams state and socket), and, for a WebSocket
+ * session, the `res` it made for middlewares (WebSocketResponse: it listens for the TCP socket's
+ * "close" to emit its own, and holds the request). About 1.5 KB per client with a browser's headers.
+ * Once the session is open nothing on the node reads them but the session itself: engine.io reads
+ * the request only while it handles it (Socket's constructor caches `remoteAddress`), and middlewares
+ * (the only listeners of `res`) run on the app server, on what the node sent it. So the session
+ * keeps what its handshake said in one small object (the same headers object, URL and query), which
+ * replaces `socket.request`, and the response's listener goes (found by its source: engine.io 6.6's
+ * `socket.once("close", () => this.emit("close"))` in WebSocketResponse's constructor; if engine.io
+ * changes, nothing is released but the request). Also gone: engine.io's "error" listener for the
+ * time before a WebSocket joins a session (onUpgradeError, a debug log; the transport's own listener
+ * handles errors from then on). Idempotent; again after an upgrade to WebSocket, for its response.
  */
-export function releaseRawHeaders(socket: EngineSocket): void {
-  const request = socket.request as
-    { headers?: unknown; rawHeaders: string[]; rawTrailers: string[] } | undefined;
-  if (!request || request.rawHeaders === RELEASED) return;
-  void request.headers;
-  request.rawHeaders = RELEASED;
-  request.rawTrailers = RELEASED;
+export function releaseHandshakeRequest(socket: EngineSocket): void {
+  if (!(socket.request instanceof KeptRequest))
+    (socket as unknown as { request: unknown }).request = requestHandshake(socket);
+  const ws = (socket.transport as unknown as { socket?: WebSocketListeners }).socket;
+  const upgradeError = ws?.listeners?.("error").find((listener) => listener.name === "onUpgradeError");
+  if (upgradeError) ws!.removeListener("error", upgradeError);
+  const raw = rawSocketOf(socket);
+  if (!raw) return;
+  for (const wrapper of raw.rawListeners("close")) {
+    const listener = (wrapper as { listener?: (...args: unknown[]) => void }).listener;
+    if (listener && String(listener) === WEBSOCKET_RESPONSE_CLOSE) raw.removeListener("close", listener);
+  }
 }
+
+interface WebSocketListeners {
+  listeners?(event: string): Array<(...args: unknown[]) => void>;
+  removeListener(event: string, listener: (...args: unknown[]) => void): void;
+}
+
+/** engine.io/build/server.js, WebSocketResponse's constructor: its TCP socket's "close" listener. */
+const WEBSOCKET_RESPONSE_CLOSE = '() => this.emit("close")';
 
 /** The TCP socket under a session's WebSocket transport (none for polling), for corking and flow control. */
 export function rawSocketOf(socket: EngineSocket): Socket | undefined {
