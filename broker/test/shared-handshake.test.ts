@@ -79,3 +79,17 @@ describe("a snapshot's handshake shares the session's own", () => {
     expect(shared.handshake.headers).toBe(snapshot.handshake.headers);
   });
 });
+
+describe("a snapshot's socket id shares the node's string of it", () => {
+  it("uses the given id string for the snapshot's id and its own room, and keeps the rest", () => {
+    const sid = ["s", "1"].join("");
+    const snapshot = { ...snapshotWith(handshake.headers), rooms: ["red", "s1"] };
+    const shared = shareSessionHandshake(snapshot, session, sid);
+    expect(shared).toEqual(snapshot);
+    expect(shared.rooms).toEqual(["red", "s1"]);
+    expect(shared.handshake.headers).toBe(handshake.headers);
+    const other = shareSessionHandshake(snapshot, session, "s2");
+    expect(other.id).toBe("s1");
+    expect(other.rooms).toEqual(["red", "s1"]);
+  });
+});

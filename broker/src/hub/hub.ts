@@ -444,10 +444,11 @@ export class Hub {
         // Bounded again here: what enters the view must fit a membership record, whatever the SDK sent.
         const snapshot =
           message.snapshot &&
-          shareSessionHandshake(boundedSnapshot(message.snapshot), {
-            handshake: session.handshake(),
-            query: session.query,
-          });
+          shareSessionHandshake(
+            boundedSnapshot(message.snapshot),
+            { handshake: session.handshake(), query: session.query },
+            message.sid,
+          );
         this.index.join(message.nsp, message.sid, owner, message.rooms, snapshot, message.recovery);
         session.addSocket(message.nsp, message.sid);
         const entry = this.index.get(message.nsp, message.sid);

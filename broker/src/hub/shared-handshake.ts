@@ -14,7 +14,13 @@ export interface SessionHandshake {
  * Each part equal to the session's own is shared with it instead; anything else is kept as sent.
  * Equal values only: what the snapshot says is unchanged.
  */
-export function shareSessionHandshake(snapshot: SocketSnapshot, session: SessionHandshake): SocketSnapshot {
+export function shareSessionHandshake(
+  snapshot: SocketSnapshot,
+  session: SessionHandshake,
+  /** The socket's id as the node keeps it: the snapshot's own id, and its own room, share it. */
+  sid?: string,
+): SocketSnapshot {
+  if (sid !== undefined) snapshot = shareSocketId(snapshot, sid);
   const { headers, url, address, query } = snapshot.handshake;
   const own = session.handshake;
   const sameHeaders = sameValues(headers, own.headers);
@@ -47,4 +53,16 @@ function sameValues(a: Readonly<Record<string, unknown>>, b: Readonly<Record<str
     if (left.some((value, i) => typeof value !== "string" || value !== right[i])) return false;
   }
   return true;
+}
+
+/** The snapshot's id, and its own room in its rooms, as the node's string of the same socket id. */
+function shareSocketId(snapshot: SocketSnapshot, sid: string): SocketSnapshot {
+  const own = snapshot.rooms.indexOf(sid);
+  if (snapshot.id !== sid && own < 0) return snapshot;
+  let rooms = snapshot.rooms;
+  if (own >= 0) {
+    rooms = [...rooms];
+    rooms[own] = sid;
+  }
+  return { ...snapshot, id: snapshot.id === sid ? sid : snapshot.id, rooms };
 }
