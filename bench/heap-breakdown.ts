@@ -4,13 +4,13 @@
  * V8 calls each object (its constructor, or "(string)", "(closure) name", ...), per client.
  * Not a scenario of bench/run.ts (it writes no section of docs/benchmarks.md); run it by hand:
  *
- *   npx tsx --conditions=@regio/source bench/heap-breakdown.ts [broker|plain|app] [clients] [rows] [--detail] [--retainers=Name]
+ *   npx tsx --conditions=@regio/source bench/heap-breakdown.ts [broker|plain|app|raw-ws] [clients] [rows] [--detail] [--retainers=Name]
  */
 import { readFileSync, rmSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
 import { browserHeaders } from "./idle-memory.ts";
-import { startChild, stopAll, type Child } from "./server-process.ts";
+import { measure, startChild, stopAll, type Child } from "./server-process.ts";
 
 interface Group {
   count: number;
@@ -147,8 +147,8 @@ try {
   let measured: Child;
   let url: string;
   let path: string | undefined;
-  if (role === "plain") {
-    measured = await startChild("plain");
+  if (role === "plain" || role === "raw-ws") {
+    measured = await startChild(role);
     children.push(measured);
     url = measured.url!;
     path = measured.path;
@@ -161,9 +161,11 @@ try {
     url = broker.url!;
     path = app.path;
   }
+  const heapBefore = (await measure(measured, "measure")).heapUsed;
   const before = await snapshot(measured);
   sockets = await connect(url, path, clients);
   await delay(2_000);
+  const heapAfter = (await measure(measured, "measure")).heapUsed;
   const after = await snapshot(measured);
   const diff = [...new Set([...before.keys(), ...after.keys()])].map((key) => {
     const a = before.get(key) ?? { count: 0, bytes: 0 };
@@ -172,7 +174,10 @@ try {
   });
   diff.sort((x, y) => y.bytes - x.bytes);
   const total = diff.filter((d) => !d.key.includes(" <- ")).reduce((sum, d) => sum + d.bytes, 0);
-  console.log(`${role}: ${clients} idle clients, ${total.toFixed(0)} bytes of heap per client (self sizes)`);
+  const heapUsed = (heapAfter - heapBefore) / clients;
+  console.log(
+    `${role}: ${clients} idle clients, ${heapUsed.toFixed(0)} bytes of heap used per client (after full collections), ${total.toFixed(0)} in the snapshots (self sizes)`,
+  );
   console.log("bytes/client  objects/client  what");
   const references = diff.filter((d) => d.key.includes(" <- ") && d.count !== 0);
   const objects = diff.filter((d) => !d.key.includes(" <- "));
