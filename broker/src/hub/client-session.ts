@@ -41,7 +41,8 @@ export class ClientSession implements TickWriter {
   readonly id: SessionId;
   /** socket ids of this session, by namespace, so the session's sockets can be dropped when it closes. */
   readonly sockets = new SessionSockets();
-  readonly acks = new AckCapture();
+  /** The broadcast acks it owes, made on the first one awaited (most clients never owe one). */
+  private ackCapture: AckCapture | undefined;
   /** Who owns this session's sockets (one object for all of them), set by the hub on the first join. */
   owner: SocketOwner | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
@@ -67,6 +68,15 @@ export class ClientSession implements TickWriter {
     // A client that never connects to a namespace holds a session for nothing (Socket.IO's connectTimeout).
     this.connectTimer = setTimeout(closeIfNoSocket, settings.connectTimeoutMs, this);
     this.connectTimer.unref();
+  }
+
+  get acks(): AckCapture {
+    return (this.ackCapture ??= new AckCapture());
+  }
+
+  /** No broadcast ack awaited from it: what it sends goes to its app server as it is. */
+  get owesNoAcks(): boolean {
+    return this.ackCapture?.idle ?? true;
   }
 
   get linkId(): string {

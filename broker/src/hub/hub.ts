@@ -377,7 +377,7 @@ export class Hub {
     const client = this.stats.client;
     client.packetsIn++;
     client.bytesIn += typeof data === "string" ? Buffer.byteLength(data) : data.length;
-    if (!session.acks.idle && session.acks.offer(data)) return;
+    if (!session.owesNoAcks && session.acks.offer(data)) return;
     // Socket.IO packets have no header slot: a client's message starts its trace here. Only text
     // parts: a binary packet's attachments follow its text part, and the SDK dispatches them in
     // that part's context.
