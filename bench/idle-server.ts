@@ -1,7 +1,7 @@
 /**
  * Child process of bench/idle-memory.ts and bench/echo.ts: one server process, so that its heap,
  * RSS and CPU are its own; every socket answers "echo" with an ack of what it carried. `plain`: a socket.io Server on an HTTP server. `broker`: a Regio broker node. `app`: an app
- * server linked to the broker at REGIO_BENCH_BROKER. Prints one JSON line (`{url, path, control}`);
+ * server linked to the broker at REGIO_BENCH_BROKER. `raw-ws`: bench/raw-ws-server.ts. Prints one JSON line (`{url, path, control}`);
  * `GET control/measure` answers heap (after two full collections: run with --expose-gc), RSS and
  * the CPU time used so far; `GET control/cpu` the same without collecting first.
  */
@@ -13,6 +13,7 @@ import { startBroker } from "@regio/broker";
 import { useRegio } from "@regio/sdk";
 import { clientPath, formatConnectionString } from "@regio/protocol";
 import { BENCH_ACCESS_KEY } from "./server-process.ts";
+import { startRawWsServer } from "./raw-ws-server.ts";
 
 export interface Measurement {
   heapUsed: number;
@@ -47,6 +48,11 @@ async function serve(role: string): Promise<{ url?: string; path?: string }> {
       const connectionString = formatConnectionString(process.env.REGIO_BENCH_BROKER!, BENCH_ACCESS_KEY);
       await useRegio(io, { hub: "bench", connectionString }).whenReady(30_000);
       return { path: clientPath("bench") };
+    }
+    case "raw-ws": {
+      // bench/heap-breakdown.ts: what a bare ws server keeps per connection (the floor under engine.io).
+      const raw = await startRawWsServer();
+      return { url: raw.url, path: raw.path };
     }
     default:
       throw new Error(`unknown role ${role}`);

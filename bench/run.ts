@@ -358,13 +358,22 @@ ${row("V8 heap per idle client (KB)", (c) => c.heapPerClient, kb)}
 ${row("RSS per idle client (KB)", (c) => c.rssPerClient, kb)}
 ${row("CPU of their pings (% of a core)", (c) => c.pingCpuShare, pct)}
 
-Issue 11's goal is at most 5 KB of broker heap per idle client with browser-like headers. A bare
-engine.io server (engine.io over ws, nothing else) holds about 9 KB per such client here (measured
-apart, 1,000 engine.io-client connections): engine.io's Socket and WebSocket transport, ws's
-WebSocket with its Receiver and Sender, Node's net.Socket and the upgrade's IncomingMessage, kept as
-\`socket.request\`. The node's own state (its ClientSession, the socket's membership entry and
-snapshot) is the rest, about 3-4 KB; the snapshot shares the request's headers rather than keeping a
-second copy. Reaching 5 KB means a leaner WebSocket server than engine.io over ws.`;
+Issue 11's goal is at most 5 KB of broker heap per idle client with browser-like headers. Where a
+node's goes (\`bench/heap-breakdown.ts\`: heap snapshots of a node with 2,000 such clients and with
+none, self sizes by constructor and by what holds them, per client): about 3.4 KB is what a bare
+\`ws\` server keeps per connection (Node's net.Socket with its stream states and TCP handle, ws's
+WebSocket, Receiver (a Writable stream) and Sender; \`bench/heap-breakdown.ts raw-ws\`); about
+3.3 KB is engine.io's on top (its Socket and WebSocket transport, their listener tables, which are
+dictionary-mode objects of 0.25-0.45 KB, four \`once\` wrappers, a dozen bound functions and
+closures per connection, the ping timer); about 1 KB is the client's headers themselves (kept for
+the app server's \`socket.handshake\` and \`fetchSockets()\`); about 1.1 KB is the node's own (its
+ClientSession, the socket's membership entry with its snapshot, which shares the session's headers,
+URL, address, query and socket id). The node keeps neither engine.io's handshake IncomingMessage nor
+its upgrade response, and no closure or Map per session (ADR 0012). Reaching 5 KB means a WebSocket
+server that keeps less per connection than engine.io over ws: Engine.IO over ws directly, with
+shared prototype methods and no emitter per session, would be about 3.4 + 1 + 1.1, 5.5 KB; below
+that, a server that keeps its connections' state outside V8's heap (uWebSockets.js) or a leaner
+frame reader than ws's.`;
     },
   },
 ];

@@ -121,7 +121,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
   const nodeId = NodeId(options.nodeId ?? randomUUID());
   const region = options.region ?? "local";
   const log = options.logger ?? createLogger({ node: nodeId, region });
-  const replicator = options.replicator ?? new InProcessBus().connect(nodeId);
+  const replicator = options.replicator ?? new InProcessBus(true).connect(nodeId);
   const leaseMs = options.leaseMs ?? 10_000;
   const startedAt = Date.now();
   const telemetry = options.telemetry ?? localTelemetry();

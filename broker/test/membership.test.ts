@@ -62,3 +62,39 @@ describe("MembershipIndex: sockets of a node that was declared gone", () => {
     expect(ids(index, ["blue"])).toEqual(["b2"]);
   });
 });
+
+describe("MembershipIndex: a socket's own room (named by its id, kept without a list of its own)", () => {
+  it("reaches the socket, counts it, and also the sockets that joined a room of that name", () => {
+    const index = new MembershipIndex();
+    index.join("/", SocketId("a1"), owner("a"), []);
+    index.join("/", SocketId("a2"), owner("a"), ["a1"]);
+    expect(ids(index, ["a1"])).toEqual(["a1", "a2"]);
+    expect(index.roomSize("/", "a1")).toBe(2);
+    expect(index.roomSize("/", "a2")).toBe(1);
+    expect([...index.select({ ...everyone, except: ["a1"] })]).toEqual([]);
+    // Each socket once, though in two target rooms.
+    expect(ids(index, ["a1", "a2"])).toEqual(["a1", "a2"]);
+
+    // Its own room cannot be left (as in socket.io); another socket's membership of it can.
+    index.leave("/", SocketId("a1"), ["a1"]);
+    expect(index.roomSize("/", "a1")).toBe(2);
+    index.leave("/", SocketId("a2"), ["a1"]);
+    expect(ids(index, ["a1"])).toEqual(["a1"]);
+
+    index.remove("/", SocketId("a1"));
+    expect(index.roomSize("/", "a1")).toBe(0);
+    expect(ids(index, ["a1"])).toEqual([]);
+  });
+
+  it("goes with its socket when the socket's node is suspended, and comes back with it", () => {
+    const index = new MembershipIndex();
+    index.join("/", SocketId("b1"), owner("b"), ["red"]);
+    index.join("/", SocketId("a1"), owner("a"), ["b1"]);
+    index.suspendOwnedBy(NodeId("b"));
+    expect(ids(index, ["b1"])).toEqual(["a1"]);
+    expect(index.roomSize("/", "b1")).toBe(1);
+    index.reinstate(NodeId("b"), "i1");
+    expect(ids(index, ["b1"])).toEqual(["a1", "b1"]);
+    expect(index.roomSize("/", "b1")).toBe(2);
+  });
+});

@@ -1,8 +1,8 @@
 import type { Handshake, SocketSnapshot } from "@regio/protocol";
 import { describe, expect, it } from "vitest";
-import { shareSessionHandshake } from "../src/hub/shared-handshake.ts";
+import { shareSessionHandshake, type SessionHandshake } from "../src/hub/shared-handshake.ts";
 
-const session: Handshake = {
+const handshake: Handshake = {
   url: "/clients/socketio/hubs/chat/?EIO=4&transport=websocket",
   headers: { "user-agent": "Mozilla/5.0", cookie: "session=abc", "x-many": ["a", "b"] },
   remoteAddress: "127.0.0.1",
@@ -10,20 +10,25 @@ const session: Handshake = {
   transport: "websocket",
   protocol: 4,
 };
+const session: SessionHandshake = { handshake, query: { EIO: "4", transport: "websocket" } };
 
 /** The snapshot as the app server sends it back: the same values, decoded into new objects. */
-function snapshotWith(headers: Record<string, string | string[]>, url = session.url): SocketSnapshot {
+function snapshotWith(
+  headers: Record<string, string | string[]>,
+  url = handshake.url,
+  query: Record<string, unknown> = { ...session.query },
+): SocketSnapshot {
   return {
     id: "s1",
     handshake: {
       headers: structuredClone(headers),
       url,
       time: "Fri Nov 27 2026",
-      address: "127.0.0.1",
+      address: ["127", "0", "0", "1"].join("."),
       xdomain: false,
       secure: false,
       issued: 1,
-      query: {},
+      query,
       auth: {},
     },
     rooms: [],
@@ -33,20 +38,31 @@ function snapshotWith(headers: Record<string, string | string[]>, url = session.
 
 describe("a snapshot's handshake shares the session's own", () => {
   it("shares the session's headers and URL when the app server sent them back unchanged", () => {
-    const snapshot = snapshotWith(session.headers);
-    expect(snapshot.handshake.headers).not.toBe(session.headers);
+    const snapshot = snapshotWith(handshake.headers);
+    expect(snapshot.handshake.headers).not.toBe(handshake.headers);
     const shared = shareSessionHandshake(snapshot, session);
-    expect(shared.handshake.headers).toBe(session.headers);
-    expect(shared.handshake.url).toBe(session.url);
+    expect(shared.handshake.headers).toBe(handshake.headers);
+    expect(shared.handshake.url).toBe(handshake.url);
+    expect(shared.handshake.address).toBe(handshake.remoteAddress);
+    expect(shared.handshake.query).toBe(session.query);
     expect(shared).toEqual(snapshot);
+  });
+
+  it("keeps the snapshot's query when it is not the session's", () => {
+    for (const query of [{ EIO: "4" }, { EIO: "4", transport: "polling" }, { ...session.query, x: "1" }]) {
+      const snapshot = snapshotWith(handshake.headers, handshake.url, query);
+      const kept = shareSessionHandshake(snapshot, session);
+      expect(kept.handshake.query).toBe(snapshot.handshake.query);
+      expect(kept.handshake.headers).toBe(handshake.headers);
+    }
   });
 
   it("keeps the snapshot's headers when any differs, is missing or is added", () => {
     const variants: Array<Record<string, string | string[]>> = [
-      { ...session.headers, cookie: "session=other" },
+      { ...handshake.headers, cookie: "session=other" },
       { "user-agent": "Mozilla/5.0", cookie: "session=abc" },
-      { ...session.headers, "x-added": "1" },
-      { ...session.headers, "x-many": ["a", "c"] },
+      { ...handshake.headers, "x-added": "1" },
+      { ...handshake.headers, "x-many": ["a", "c"] },
     ];
     for (const headers of variants) {
       const snapshot = snapshotWith(headers);
@@ -59,7 +75,21 @@ describe("a snapshot's handshake shares the session's own", () => {
   it("shares the URL alone when only the URL is the session's", () => {
     const snapshot = snapshotWith({ other: "1" });
     const shared = shareSessionHandshake(snapshot, session);
-    expect(shared.handshake.url).toBe(session.url);
+    expect(shared.handshake.url).toBe(handshake.url);
     expect(shared.handshake.headers).toBe(snapshot.handshake.headers);
+  });
+});
+
+describe("a snapshot's socket id shares the node's string of it", () => {
+  it("uses the given id string for the snapshot's id and its own room, and keeps the rest", () => {
+    const sid = ["s", "1"].join("");
+    const snapshot = { ...snapshotWith(handshake.headers), rooms: ["red", "s1"] };
+    const shared = shareSessionHandshake(snapshot, session, sid);
+    expect(shared).toEqual(snapshot);
+    expect(shared.rooms).toEqual(["red", "s1"]);
+    expect(shared.handshake.headers).toBe(handshake.headers);
+    const other = shareSessionHandshake(snapshot, session, "s2");
+    expect(other.id).toBe("s1");
+    expect(other.rooms).toEqual(["red", "s1"]);
   });
 });

@@ -50,19 +50,20 @@ export function parseAckHeader(packet: string): AckHeader | undefined {
 
 /** Per client session: the broadcast acks it still owes, keyed by namespace and ack id. */
 export class AckCapture {
-  private readonly waiters = new Map<string, AckWaiter>();
+  /** Made on the first ack awaited: most clients never owe one (an empty Map costs ~200 bytes). */
+  private waiters: Map<string, AckWaiter> | undefined;
   private collecting: { waiter: AckWaiter; parts: Payload[]; remaining: number } | undefined;
 
   get idle(): boolean {
-    return this.waiters.size === 0 && this.collecting === undefined;
+    return (this.waiters?.size ?? 0) === 0 && this.collecting === undefined;
   }
 
   expect(nsp: string, id: number, waiter: AckWaiter): void {
-    this.waiters.set(key(nsp, id), waiter);
+    (this.waiters ??= new Map()).set(key(nsp, id), waiter);
   }
 
   forget(nsp: string, id: number): void {
-    this.waiters.delete(key(nsp, id));
+    this.waiters?.delete(key(nsp, id));
   }
 
   /** Returns true when the message was an awaited ack (or one of its attachments) and was consumed. */
@@ -81,9 +82,9 @@ export class AckCapture {
     const header = parseAckHeader(message);
     if (!header) return false;
     const k = key(header.nsp, header.id);
-    const waiter = this.waiters.get(k);
+    const waiter = this.waiters?.get(k);
     if (!waiter) return false;
-    this.waiters.delete(k);
+    this.waiters!.delete(k);
     if (header.attachments === 0) waiter.onAck([message]);
     else this.collecting = { waiter, parts: [message], remaining: header.attachments };
     return true;

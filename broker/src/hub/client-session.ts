@@ -3,6 +3,8 @@ import type { Socket as EngineSocket } from "engine.io";
 import { SendFlags, type Handshake } from "@regio/protocol";
 import {
   rawSocketOf,
+  releaseHandshakeRequest,
+  requestHandshake,
   sessionIdOf,
   takesPreEncodedFrames,
   writeFramesDirectly,
@@ -13,6 +15,22 @@ import type { HubStats } from "../telemetry/hub-stats.ts";
 import { RunCursor, type FrameRun } from "./frame-run.ts";
 import type { PreparedPacket, WriteOptions } from "./prepared-packet.ts";
 import type { TickWriter, TickWrites } from "./tick-writes.ts";
+import type { AppLink } from "./app-link.ts";
+import type { SocketOwner } from "./membership.ts";
+
+/**
+ * What every session of a hub shares: kept once per hub, not once per session (an idle client
+ * should cost the node as little memory as it can).
+ */
+export interface SessionSettings {
+  /** The hub's counters of what its clients are sent (see HubStats). */
+  readonly counters: HubStats["client"];
+  readonly connectTimeoutMs: number;
+  /** Bytes a client may owe (written, not yet taken by its transport) before it is disconnected. */
+  readonly maxQueuedBytes: number;
+  readonly onOverflow: (session: ClientSession, queuedBytes: number) => void;
+  readonly tickWrites: TickWrites;
+}
 
 /**
  * One client's Engine.IO session on this node, and the app server link it is bound to for life.
@@ -21,10 +39,12 @@ import type { TickWriter, TickWrites } from "./tick-writes.ts";
  */
 export class ClientSession implements TickWriter {
   readonly id: SessionId;
-  readonly linkId: string;
   /** socket ids of this session, by namespace, so the session's sockets can be dropped when it closes. */
-  readonly sockets = new Map<string, SocketId>();
-  readonly acks = new AckCapture();
+  readonly sockets = new SessionSockets();
+  /** The broadcast acks it owes, made on the first one awaited (most clients never owe one). */
+  private ackCapture: AckCapture | undefined;
+  /** Who owns this session's sockets (one object for all of them), set by the hub on the first join. */
+  owner: SocketOwner | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   /** Bytes written since engine.io last handed its buffer to the transport (or since a direct write). */
   private queuedBytes = 0;
@@ -38,28 +58,39 @@ export class ClientSession implements TickWriter {
 
   constructor(
     readonly engineSocket: EngineSocket,
-    linkId: string,
-    /** The hub's counters of what its clients are sent (see HubStats). */
-    private readonly counters: HubStats["client"],
-    connectTimeoutMs: number,
-    private readonly maxQueuedBytes: number,
-    private readonly onOverflow: (session: ClientSession, queuedBytes: number) => void,
-    private readonly tickWrites: TickWrites,
+    /** The app server link it is bound to for life (kept after the link is gone, to say it closed). */
+    readonly link: AppLink,
+    private readonly settings: SessionSettings,
   ) {
     this.id = sessionIdOf(engineSocket);
-    this.linkId = linkId;
+    // What the handshake said is kept in one small object; the request and what holds it go.
+    releaseHandshakeRequest(engineSocket);
     // A client that never connects to a namespace holds a session for nothing (Socket.IO's connectTimeout).
-    this.connectTimer = setTimeout(() => {
-      if (this.sockets.size === 0) this.close();
-    }, connectTimeoutMs);
+    this.connectTimer = setTimeout(closeIfNoSocket, settings.connectTimeoutMs, this);
     this.connectTimer.unref();
-    // engine.io hands its whole buffer to the transport on "flush": what is queued is gone from it.
-    // Several packets at once (a tick's run waited behind a write the client had not taken yet,
-    // with a ping or a packet that could not join a run): one write for them all.
-    engineSocket.on("flush", (buffer: unknown[]) => {
-      this.queuedBytes = 0;
-      if (buffer.length > 1) this.corkForThisTick();
-    });
+  }
+
+  get acks(): AckCapture {
+    return (this.ackCapture ??= new AckCapture());
+  }
+
+  /** No broadcast ack awaited from it: what it sends goes to its app server as it is. */
+  get owesNoAcks(): boolean {
+    return this.ackCapture?.idle ?? true;
+  }
+
+  get linkId(): string {
+    return this.link.id;
+  }
+
+  /**
+   * engine.io handed its whole buffer to the transport: what was queued is gone from it. Several
+   * packets at once (a tick's run waited behind a write the client had not taken yet, with a ping
+   * or a packet that could not join a run): one write for them all.
+   */
+  flushed(buffer: unknown[]): void {
+    this.queuedBytes = 0;
+    if (buffer.length > 1) this.corkForThisTick();
   }
 
   get open(): boolean {
@@ -68,20 +99,24 @@ export class ClientSession implements TickWriter {
 
   handshake(): Handshake {
     const socket = this.engineSocket;
-    const request = socket.request;
-    const encrypted = (request.socket as { encrypted?: boolean } | undefined)?.encrypted === true;
+    const { url, headers, secure } = requestHandshake(socket);
     return {
-      url: request.url ?? "/",
-      headers: request.headers as Record<string, string | string[]>,
+      url,
+      headers,
       remoteAddress: socket.remoteAddress,
-      secure: encrypted,
+      secure,
       transport: socket.transport.name,
       protocol: socket.protocol,
     };
   }
 
+  /** The query engine.io parsed from the handshake's URL (to share with the socket's snapshot). */
+  get query(): Readonly<Record<string, unknown>> {
+    return requestHandshake(this.engineSocket).query;
+  }
+
   addSocket(nsp: string, sid: SocketId): void {
-    this.sockets.set(nsp, sid);
+    this.sockets.add(nsp, sid);
     if (this.connectTimer) {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
@@ -108,7 +143,7 @@ export class ClientSession implements TickWriter {
       if (!this.open) return false;
       // Held packets count against the same bound as queued ones: a CONNECT that never comes must
       // not grow this node's memory.
-      if (this.queuedBytes + this.socketBacklog + this.recovering.bytes > this.maxQueuedBytes)
+      if (this.queuedBytes + this.socketBacklog + this.recovering.bytes > this.settings.maxQueuedBytes)
         this.overflow();
       return this.open;
     }
@@ -125,19 +160,19 @@ export class ClientSession implements TickWriter {
     // A client that stops reading must not grow this node's memory without bound: past the limit it
     // is disconnected (its socket.io-client reconnects and catches up, as after any network loss).
     this.queuedBytes += packet.bytes;
-    if (this.queuedBytes + this.socketBacklog > this.maxQueuedBytes) {
+    if (this.queuedBytes + this.socketBacklog > this.settings.maxQueuedBytes) {
       this.overflow();
       return false;
     }
-    this.counters.packetsOut += packet.data.length;
-    this.counters.bytesOut += packet.bytes;
+    this.settings.counters.packetsOut += packet.data.length;
+    this.settings.counters.bytesOut += packet.bytes;
     if (this.cursor) {
       this.cursor.run = this.cursor.run.then(packet);
       return true;
     }
     if (takesPreEncodedFrames(this.engineSocket)) {
       this.socketBacklog = rawSocketOf(this.engineSocket)?.writableLength ?? 0;
-      this.cursor = new RunCursor(this.tickWrites.begin(this).then(packet), false);
+      this.cursor = new RunCursor(this.settings.tickWrites.begin(this).then(packet), false);
       return true;
     }
     this.writeNow(packet);
@@ -163,7 +198,7 @@ export class ClientSession implements TickWriter {
   }
 
   private overflow(): void {
-    this.onOverflow(this, this.queuedBytes + this.socketBacklog + (this.recovering?.bytes ?? 0));
+    this.settings.onOverflow(this, this.queuedBytes + this.socketBacklog + (this.recovering?.bytes ?? 0));
     this.cursor = undefined;
     this.engineSocket.close(true);
   }
@@ -184,7 +219,7 @@ export class ClientSession implements TickWriter {
     if (!cursor || !this.open) return;
     if (cursor.shared) {
       this.queuedBytes += cursor.sharedBytes;
-      if (this.queuedBytes + this.socketBacklog > this.maxQueuedBytes) return this.overflow();
+      if (this.queuedBytes + this.socketBacklog > this.settings.maxQueuedBytes) return this.overflow();
     }
     const run = cursor.run;
     const frames = run.frames();
@@ -241,5 +276,35 @@ export class ClientSession implements TickWriter {
     // What it was given before the close goes first (engine.io sends its buffer, then closes).
     this.flushTick();
     this.engineSocket.close();
+  }
+}
+
+function closeIfNoSocket(session: ClientSession): void {
+  if (session.sockets.size === 0) session.close();
+}
+
+/**
+ * The socket ids of one session by namespace, usually one: a flat array of (namespace, id) pairs
+ * rather than a Map (whose smallest table costs about 200 bytes per session).
+ */
+export class SessionSockets {
+  private readonly pairs: string[] = [];
+
+  get size(): number {
+    return this.pairs.length / 2;
+  }
+
+  /** Sets the socket of `nsp` (replacing the one it had). */
+  add(nsp: string, sid: SocketId): void {
+    for (let i = 0; i < this.pairs.length; i += 2) {
+      if (this.pairs[i] !== nsp) continue;
+      this.pairs[i + 1] = sid;
+      return;
+    }
+    this.pairs.push(nsp, sid);
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, SocketId]> {
+    for (let i = 0; i < this.pairs.length; i += 2) yield [this.pairs[i]!, this.pairs[i + 1] as SocketId];
   }
 }

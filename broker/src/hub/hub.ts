@@ -19,7 +19,8 @@ import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replicat
 import { socketIoAttributes, type BrokerTracing } from "../telemetry/broker-tracing.ts";
 import { HubStats } from "../telemetry/hub-stats.ts";
 import type { AppLink } from "./app-link.ts";
-import { ClientSession } from "./client-session.ts";
+import { ClientSession, type SessionSettings } from "./client-session.ts";
+import { releaseHandshakeRequest, sessionIdOf } from "../internals/engine-io.ts";
 import { MembershipIndex, type SocketEntry, type SocketOwner } from "./membership.ts";
 import { OperationIntake } from "./operation-intake.ts";
 import { OrderedSends } from "./ordered-sends.ts";
@@ -81,6 +82,10 @@ export class Hub {
   private readonly dirty = new Map<SocketEntry, "live" | "gone" | PersistedSocket>();
   /** This tick's writes to WebSocket clients: one write per client per tick, buffers shared. */
   private readonly tickWrites = new TickWrites();
+  /** What all this hub's client sessions share (see SessionSettings). */
+  private readonly sessionSettings: SessionSettings;
+  /** Listeners on this hub's client sockets, shared by all of them (`this` is the socket). */
+  private readonly clientListeners: ClientListeners;
 
   constructor(
     readonly name: string,
@@ -91,6 +96,15 @@ export class Hub {
     const generateId = this.engine.generateId.bind(this.engine);
     this.engine.generateId = (req) => `${String(generateId(req))}.${ctx.nodeId}`;
     this.engine.on("connection", (socket: EngineSocket) => this.onClientConnection(socket));
+    this.sessionSettings = {
+      counters: this.stats.client,
+      connectTimeoutMs: ctx.connectTimeoutMs,
+      maxQueuedBytes: ctx.maxClientQueueBytes,
+      onOverflow: (slow, queuedBytes) =>
+        ctx.log.warn({ hub: name, session: slow.id, queuedBytes }, "client is not reading; disconnected"),
+      tickWrites: this.tickWrites,
+    };
+    this.clientListeners = this.makeClientListeners();
     this.serverSideEmits = new ServerSideEmitRequests(this.links);
     this.executor = new OperationExecutor(
       name,
@@ -309,59 +323,87 @@ export class Hub {
       return;
     }
     this.stats.connectionOpened(socket.transport.name);
-    const session = new ClientSession(
-      socket,
-      link.id,
-      this.stats.client,
-      this.ctx.connectTimeoutMs,
-      this.ctx.maxClientQueueBytes,
-      (slow, queuedBytes) =>
-        this.ctx.log.warn(
-          { hub: this.name, session: slow.id, queuedBytes },
-          "client is not reading; disconnected",
-        ),
-      this.tickWrites,
-    );
+    const session = new ClientSession(socket, link, this.sessionSettings);
     this.sessions.set(session.id, session);
     link.sessionCount++;
     link.send({ type: MessageType.SessionOpen, sessionId: session.id, handshake: session.handshake() });
+    // The hub's listeners, shared by all its sessions (each finds its session by the socket's id):
+    // closures per session would cost every idle client a few hundred bytes.
+    socket.on("message", this.clientListeners.message);
+    socket.on("flush", this.clientListeners.flush);
+    socket.on("upgrade", this.clientListeners.upgrade);
+    // engine.io emits "close" once (Socket#onClose runs once): no `once` wrapper needed.
+    socket.on("close", this.clientListeners.close);
+  }
+
+  /** The listeners this hub puts on each of its client sockets (engine.io calls them with the socket as `this`). */
+  private makeClientListeners(): ClientListeners {
+    // Each finds its session by the socket's id, while the session is open.
+    const sessionOf = (socket: EngineSocket) => this.sessions.get(sessionIdOf(socket));
+    const onMessage = (session: ClientSession, data: string | Buffer | undefined) =>
+      this.onClientMessage(session, data);
+    const onClose = (session: ClientSession, reason: string, description?: unknown) =>
+      this.onClientClose(session, reason, description);
+    return {
+      message(data) {
+        const session = sessionOf(this);
+        if (session) onMessage(session, data);
+      },
+      flush(buffer) {
+        sessionOf(this)?.flushed(buffer);
+      },
+      upgrade(transport) {
+        const session = sessionOf(this);
+        // The WebSocket's upgrade request and response are not needed any more either.
+        if (session) releaseHandshakeRequest(this);
+        session?.link.send({
+          type: MessageType.SessionUpgraded,
+          sessionId: session.id,
+          transport: transport.name,
+        });
+      },
+      close(reason, description) {
+        const session = sessionOf(this);
+        if (session) onClose(session, reason, description);
+      },
+    };
+  }
+
+  private onClientMessage(session: ClientSession, data: string | Buffer | undefined): void {
+    // An Engine.IO message without data ("4") carries no Socket.IO packet: socket.io closes such
+    // a client ("parse error"), and SessionMessage has no way to say "no data" (it went out with
+    // its data field missing, a frame the app server could not read).
+    if (data === undefined) return session.close();
     const client = this.stats.client;
-    socket.on("message", (data: string | Buffer | undefined) => {
-      // An Engine.IO message without data ("4") carries no Socket.IO packet: socket.io closes such
-      // a client ("parse error"), and SessionMessage has no way to say "no data" (it went out with
-      // its data field missing, a frame the app server could not read).
-      if (data === undefined) return session.close();
-      client.packetsIn++;
-      client.bytesIn += typeof data === "string" ? Buffer.byteLength(data) : data.length;
-      if (!session.acks.idle && session.acks.offer(data)) return;
-      // Socket.IO packets have no header slot: a client's message starts its trace here. Only text
-      // parts: a binary packet's attachments follow its text part, and the SDK dispatches them in
-      // that part's context.
-      const hop =
-        typeof data === "string"
-          ? this.ctx.tracing.hop(`receive ${this.name}`, SpanKind.CONSUMER, undefined, () => ({
-              ...socketIoAttributes(this.name, MessagingOperation.receive, "message"),
-              [MessagingAttribute.bodySize]: Buffer.byteLength(data),
-              "socket.io.transport": socket.transport.name,
-            }))
-          : undefined;
-      link.send({ type: MessageType.SessionMessage, sessionId: session.id, data, trace: hop?.trace });
-      hop?.span?.end();
-    });
-    socket.on("upgrade", (transport: { name: string }) => {
-      link.send({ type: MessageType.SessionUpgraded, sessionId: session.id, transport: transport.name });
-    });
-    socket.once("close", (reason: string, description?: unknown) => {
-      this.sessions.delete(session.id);
-      this.orderedSends.forget(session);
-      link.sessionCount--;
-      this.recovery.sessionLost(session, reason);
-      link.send({
-        type: MessageType.SessionClosed,
-        sessionId: session.id,
-        reason,
-        description: describe(description),
-      });
+    client.packetsIn++;
+    client.bytesIn += typeof data === "string" ? Buffer.byteLength(data) : data.length;
+    if (!session.owesNoAcks && session.acks.offer(data)) return;
+    // Socket.IO packets have no header slot: a client's message starts its trace here. Only text
+    // parts: a binary packet's attachments follow its text part, and the SDK dispatches them in
+    // that part's context.
+    const hop =
+      typeof data === "string"
+        ? this.ctx.tracing.hop(`receive ${this.name}`, SpanKind.CONSUMER, undefined, () => ({
+            ...socketIoAttributes(this.name, MessagingOperation.receive, "message"),
+            [MessagingAttribute.bodySize]: Buffer.byteLength(data),
+            "socket.io.transport": session.engineSocket.transport.name,
+          }))
+        : undefined;
+    session.link.send({ type: MessageType.SessionMessage, sessionId: session.id, data, trace: hop?.trace });
+    hop?.span?.end();
+  }
+
+  private onClientClose(session: ClientSession, reason: string, description?: unknown): void {
+    const link = session.link;
+    this.sessions.delete(session.id);
+    this.orderedSends.forget(session);
+    link.sessionCount--;
+    this.recovery.sessionLost(session, reason);
+    link.send({
+      type: MessageType.SessionClosed,
+      sessionId: session.id,
+      reason,
+      description: describe(description),
     });
   }
 
@@ -401,7 +443,12 @@ export class Hub {
         const owner = this.ownerFor(session, link);
         // Bounded again here: what enters the view must fit a membership record, whatever the SDK sent.
         const snapshot =
-          message.snapshot && shareSessionHandshake(boundedSnapshot(message.snapshot), session.handshake());
+          message.snapshot &&
+          shareSessionHandshake(
+            boundedSnapshot(message.snapshot),
+            { handshake: session.handshake(), query: session.query },
+            message.sid,
+          );
         this.index.join(message.nsp, message.sid, owner, message.rooms, snapshot, message.recovery);
         session.addSocket(message.nsp, message.sid);
         const entry = this.index.get(message.nsp, message.sid);
@@ -488,13 +535,14 @@ export class Hub {
 
   /** A socket of `session`, served by `link`, is owned so. */
   private ownerFor(session: ClientSession, link: AppLink): SocketOwner {
-    return {
+    // One object for all the session's sockets (a session's link never changes).
+    return (session.owner ??= {
       region: this.ctx.region,
       nodeId: this.ctx.nodeId,
       incarnation: this.ctx.incarnation,
       sessionId: session.id,
       linkId: link.id,
-    };
+    });
   }
 
   private ownedSession(link: AppLink, sessionId: SessionId): ClientSession | undefined {
@@ -505,6 +553,13 @@ export class Hub {
   private ownsSocket(link: AppLink, nsp: string, sid: SocketId): boolean {
     return this.index.get(nsp, sid)?.owner.linkId === link.id;
   }
+}
+
+interface ClientListeners {
+  message(this: EngineSocket, data: string | Buffer | undefined): void;
+  flush(this: EngineSocket, buffer: unknown[]): void;
+  upgrade(this: EngineSocket, transport: { name: string }): void;
+  close(this: EngineSocket, reason: string, description?: unknown): void;
 }
 
 function streamOf(link: AppLink): string {

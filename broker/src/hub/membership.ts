@@ -194,19 +194,14 @@ export class MembershipIndex {
     const view = this.namespaces.get(target.nsp);
     if (!view) return;
     const excluded = new Set<string>();
-    for (const room of target.except) {
-      const members = view.rooms.get(room);
-      if (members) for (const sid of members.keys()) excluded.add(sid);
-    }
+    for (const room of target.except) for (const [sid] of view.members(room)) excluded.add(sid);
     if (target.rooms.length === 0) {
       for (const [sid, entry] of view.sockets) if (!excluded.has(sid)) yield entry;
       return;
     }
     // `excluded` doubles as the set of sockets already yielded: a socket in two target rooms is reached once.
     for (const room of target.rooms) {
-      const members = view.rooms.get(room);
-      if (!members) continue;
-      for (const [sid, entry] of members) {
+      for (const [sid, entry] of view.members(room)) {
         if (excluded.has(sid)) continue;
         excluded.add(sid);
         yield entry;
@@ -239,19 +234,39 @@ export class MembershipIndex {
   }
 
   roomSize(nsp: string, room: string): number {
-    return this.namespaces.get(nsp)?.rooms.get(room)?.size ?? 0;
+    return this.namespaces.get(nsp)?.roomSize(room) ?? 0;
   }
 }
 
+/**
+ * One namespace's sockets and rooms. A socket's own room (named by its id) is not listed in `rooms`:
+ * its one member is the socket of that id (while the room is in its rooms), found in `sockets`.
+ * A list of one per socket would cost every client a Map (about 270 bytes). Other sockets that
+ * join a room named by a socket's id are listed as in any room.
+ */
 class NamespaceView {
   readonly sockets = new Map<string, SocketEntry>();
-  readonly rooms = new Map<string, Map<string, SocketEntry>>();
+  /** Members of each room, but for each socket's own room (see `members`). */
+  private readonly rooms = new Map<string, Map<string, SocketEntry>>();
+
+  /** The members of `room`, each once: those listed, and the socket whose own room it is. */
+  *members(room: string): Generator<[string, SocketEntry]> {
+    const own = this.ownMember(room);
+    if (own) yield [room, own];
+    const listed = this.rooms.get(room);
+    if (listed) yield* listed;
+  }
+
+  roomSize(room: string): number {
+    return (this.rooms.get(room)?.size ?? 0) + (this.ownMember(room) ? 1 : 0);
+  }
 
   addToRoom(room: string, entry: SocketEntry): void {
+    entry.rooms.add(room);
+    if (room === entry.sid) return;
     let members = this.rooms.get(room);
     if (!members) this.rooms.set(room, (members = new Map()));
     members.set(entry.sid, entry);
-    entry.rooms.add(room);
   }
 
   removeFromRoom(room: string, entry: SocketEntry): void {
@@ -270,7 +285,13 @@ class NamespaceView {
     for (const room of [...entry.rooms]) this.addToRoom(room, entry);
   }
 
+  private ownMember(room: string): SocketEntry | undefined {
+    const entry = this.sockets.get(room);
+    return entry?.rooms.has(room) ? entry : undefined;
+  }
+
   private unlist(room: string, sid: SocketId): void {
+    if (room === sid) return;
     const members = this.rooms.get(room);
     if (members?.delete(sid) && members.size === 0) this.rooms.delete(room);
   }

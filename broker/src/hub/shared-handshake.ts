@@ -1,35 +1,68 @@
 import type { Handshake, SocketSnapshot } from "@regio/protocol";
 
+/** What the node itself knows of a session's handshake, to share with its sockets' snapshots. */
+export interface SessionHandshake {
+  handshake: Handshake;
+  /** The query engine.io parsed from the handshake's URL. */
+  query: Readonly<Record<string, unknown>>;
+}
+
 /**
  * A socket's snapshot comes back from the app server with the handshake the node itself sent it
- * (socket.io builds `socket.handshake` from it): the same headers and URL, decoded into new strings.
- * Kept as they come, every client of the node would hold its headers twice. When they are the
- * session's own, the snapshot shares the session's objects instead; anything else is kept as sent.
+ * (socket.io builds `socket.handshake` from it): the same headers, URL, address and query, decoded
+ * into new strings and objects. Kept as they come, every client of the node would hold them twice.
+ * Each part equal to the session's own is shared with it instead; anything else is kept as sent.
+ * Equal values only: what the snapshot says is unchanged.
  */
-export function shareSessionHandshake(snapshot: SocketSnapshot, session: Handshake): SocketSnapshot {
-  const { headers, url } = snapshot.handshake;
-  const sameHeaders = sameStrings(headers, session.headers);
-  const sameUrl = url === session.url;
-  if (!sameHeaders && !sameUrl) return snapshot;
+export function shareSessionHandshake(
+  snapshot: SocketSnapshot,
+  session: SessionHandshake,
+  /** The socket's id as the node keeps it: the snapshot's own id, and its own room, share it. */
+  sid?: string,
+): SocketSnapshot {
+  if (sid !== undefined) snapshot = shareSocketId(snapshot, sid);
+  const { headers, url, address, query } = snapshot.handshake;
+  const own = session.handshake;
+  const sameHeaders = sameValues(headers, own.headers);
+  const sameUrl = url === own.url;
+  const sameAddress = address === own.remoteAddress;
+  const sameQuery = sameValues(query, session.query);
+  if (!sameHeaders && !sameUrl && !sameAddress && !sameQuery) return snapshot;
   return {
     ...snapshot,
     handshake: {
       ...snapshot.handshake,
-      headers: sameHeaders ? session.headers : headers,
-      url: sameUrl ? session.url : url,
+      headers: sameHeaders ? own.headers : headers,
+      url: sameUrl ? own.url : url,
+      address: sameAddress ? own.remoteAddress : address,
+      query: sameQuery ? (session.query as Record<string, unknown>) : query,
     },
   };
 }
 
-function sameStrings(a: Record<string, string | string[]>, b: Record<string, string | string[]>): boolean {
+/** Same keys, each with the same string (or array of strings). */
+function sameValues(a: Readonly<Record<string, unknown>>, b: Readonly<Record<string, unknown>>): boolean {
   const keys = Object.keys(a);
   if (keys.length !== Object.keys(b).length) return false;
   for (const key of keys) {
+    if (!Object.hasOwn(b, key)) return false;
     const left = a[key];
     const right = b[key];
-    if (left === right) continue;
+    if (left === right && (typeof left === "string" || left === undefined)) continue;
     if (!Array.isArray(left) || !Array.isArray(right) || left.length !== right.length) return false;
-    if (left.some((value, i) => value !== right[i])) return false;
+    if (left.some((value, i) => typeof value !== "string" || value !== right[i])) return false;
   }
   return true;
+}
+
+/** The snapshot's id, and its own room in its rooms, as the node's string of the same socket id. */
+function shareSocketId(snapshot: SocketSnapshot, sid: string): SocketSnapshot {
+  const own = snapshot.rooms.indexOf(sid);
+  if (snapshot.id !== sid && own < 0) return snapshot;
+  let rooms = snapshot.rooms;
+  if (own >= 0) {
+    rooms = [...rooms];
+    rooms[own] = sid;
+  }
+  return { ...snapshot, id: snapshot.id === sid ? sid : snapshot.id, rooms };
 }

@@ -107,7 +107,7 @@ export class HttpRouter {
   }
 
   onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    socket.on("error", () => socket.destroy());
+    socket.on("error", destroyOnError);
     const url = req.url ?? "/";
     const clientMatch = CLIENT_PATH_PATTERN.exec(url);
     if (clientMatch) {
@@ -213,4 +213,9 @@ function statusOf(error: RegioError): number {
   if (error.code === ErrorCode.NoAppServer) return 503;
   if (error.code === ErrorCode.Forbidden) return 403;
   return 400;
+}
+
+/** A socket's "error" listener while it is upgraded: one function for all of them (not a closure per client). */
+function destroyOnError(this: Socket): void {
+  this.destroy();
 }

@@ -14,12 +14,19 @@ import type {
  * per node, like the compacted Kafka topics, so a node that joins later reads the current view.
  */
 export class InProcessBus {
+  /**
+   * @param alone No other node will ever connect (a lone node's private bus): nothing is kept for
+   * later members, so a lone node does not hold every socket's record a second time.
+   */
+  constructor(private readonly alone = false) {}
+
   private readonly members = new Map<string, InProcessReplicator>();
   private readonly membership = new Map<string, MembershipRecord>();
   private readonly heartbeats = new Map<string, NodeHeartbeat>();
 
   connect(nodeId: string): Replicator {
     if (this.members.has(nodeId)) throw new Error(`node '${nodeId}' is already on this bus`);
+    if (this.alone && this.members.size > 0) throw new Error("a lone node's bus takes no other node");
     const replicator = new InProcessReplicator(nodeId, this);
     this.members.set(nodeId, replicator);
     return replicator;
@@ -39,6 +46,7 @@ export class InProcessBus {
     value: Parameters<ReplicationHandlers[K]>[0],
     from: string,
   ) {
+    if (this.alone) return;
     if (kind === "membership") {
       const record = value as MembershipRecord;
       const key = `${record.hub}\u0000${record.nsp}\u0000${record.sid}`;
