@@ -62,6 +62,19 @@ describe.each([
     expect(writer.writableCorked).toBe(1);
   });
 
+  it("sends what the turn corked at once when flushed, and writes the rest of the turn through", async () => {
+    const cork = new LinkCork();
+    const arrived = receive("ready;then;".length);
+    cork.beforeWrite(writer);
+    writer.write("ready;");
+    cork.flush();
+    expect(writer.writableCorked).toBe(0);
+    cork.beforeWrite(writer);
+    writer.write("then;");
+    expect(writer.writableCorked).toBe(0);
+    expect(await arrived).toBe("ready;then;");
+  });
+
   it("lets a burst past the limit go at once instead of holding it whole", async () => {
     const cork = new LinkCork();
     const frame = "y".repeat(1024);

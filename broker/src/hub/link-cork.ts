@@ -33,4 +33,12 @@ export class LinkCork {
       socket.uncork();
     }
   }
+
+  /**
+   * What this turn corked goes now, and the rest of the turn writes through: for a frame whose
+   * sender tells someone it was sent (the SDK's Ready, before its `ready` resolves).
+   */
+  flush(): void {
+    if (this.socket && this.socket.writableCorked > 0) this.socket.uncork();
+  }
 }

@@ -291,6 +291,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       // Until the node hears this it hands the link no client sessions.
       this.up = true;
       this.write({ type: MessageType.Ready, stream: this.options.stream, lastSeq: this.options.lastSeq?.() });
+      // On its way before "up" is told: an app told its link is up may have clients connect at once.
+      this.cork.flush();
     }
     this.reportedUnreachable = false;
     this.attempt = 0;
