@@ -16,6 +16,8 @@ export interface EchoResult {
     p99Ms: number;
     perSecond: number;
     cpuMicrosPerEcho: number;
+    /** The server processes' read and write system calls per echo (Linux only, else 0). */
+    syscallsPerEcho: number;
   };
 }
 
@@ -48,9 +50,12 @@ async function echoes(client: ClientSocket, total: number, concurrency: number):
   return times;
 }
 
-async function cpuMicros(children: Child[]): Promise<number> {
+async function usage(children: Child[]): Promise<{ cpuMicros: number; syscalls: number }> {
   const measurements = await Promise.all(children.map((child) => measure(child, "cpu")));
-  return measurements.reduce((sum, m) => sum + m.cpuMicros, 0);
+  return {
+    cpuMicros: measurements.reduce((sum, m) => sum + m.cpuMicros, 0),
+    syscalls: measurements.reduce((sum, m) => sum + m.syscalls, 0),
+  };
 }
 
 export async function echo(mode: "plain" | "regio"): Promise<EchoResult> {
@@ -77,11 +82,11 @@ export async function echo(mode: "plain" | "regio"): Promise<EchoResult> {
     });
     await echoes(client, WARM_UP, 1);
     const sequential = (await echoes(client, SEQUENTIAL, 1)).sort((a, b) => a - b);
-    const cpuBefore = await cpuMicros(children);
+    const before = await usage(children);
     const wallBefore = performance.now();
     const loaded = (await echoes(client, IN_FLIGHT_TOTAL, IN_FLIGHT)).sort((a, b) => a - b);
     const wallMs = performance.now() - wallBefore;
-    const cpu = (await cpuMicros(children)) - cpuBefore;
+    const after = await usage(children);
     return {
       mode,
       sequential: { p50Ms: percentile(sequential, 0.5), p99Ms: percentile(sequential, 0.99) },
@@ -90,7 +95,8 @@ export async function echo(mode: "plain" | "regio"): Promise<EchoResult> {
         p50Ms: percentile(loaded, 0.5),
         p99Ms: percentile(loaded, 0.99),
         perSecond: IN_FLIGHT_TOTAL / (wallMs / 1000),
-        cpuMicrosPerEcho: cpu / IN_FLIGHT_TOTAL,
+        cpuMicrosPerEcho: (after.cpuMicros - before.cpuMicros) / IN_FLIGHT_TOTAL,
+        syscallsPerEcho: (after.syscalls - before.syscalls) / IN_FLIGHT_TOTAL,
       },
     };
   } finally {

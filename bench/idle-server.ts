@@ -5,6 +5,7 @@
  * `GET control/measure` answers heap (after two full collections: run with --expose-gc), RSS and
  * the CPU time used so far; `GET control/cpu` the same without collecting first.
  */
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { writeHeapSnapshot } from "node:v8";
@@ -19,6 +20,21 @@ export interface Measurement {
   heapUsed: number;
   rss: number;
   cpuMicros: number;
+  /** Read and write system calls so far (Linux's /proc/self/io; 0 elsewhere). */
+  syscalls: number;
+}
+
+/** Each write to an idle peer process wakes it, which costs both: bench/echo.ts counts them. */
+function syscalls(): number {
+  try {
+    const io = readFileSync("/proc/self/io", "utf8");
+    return ["syscr", "syscw"].reduce(
+      (sum, key) => sum + Number(new RegExp(`${key}: (\\d+)`).exec(io)?.[1] ?? 0),
+      0,
+    );
+  } catch {
+    return 0;
+  }
 }
 
 /** bench/echo.ts: every "echo" is acknowledged with what it carried. */
@@ -75,7 +91,10 @@ const control = createServer((req, res) => {
     heapUsed: process.memoryUsage().heapUsed,
     rss: process.memoryUsage.rss(),
     cpuMicros: cpu.user + cpu.system,
+    syscalls: syscalls(),
   };
   res.end(JSON.stringify(measurement));
 });
 process.stdout.write(JSON.stringify({ ...served, control: await listen(control) }) + "\n");
+// An orderly exit on SIGTERM (stopAll's signal), so that a --cpu-prof profile gets written.
+process.once("SIGTERM", () => process.exit(0));

@@ -279,10 +279,13 @@ ${load(plain).concurrency} in flight (${"20,000"} echoes): round trip, echoes pe
 | ${load(plain).concurrency} in flight, p99 (ms) | ${ms(load(plain).p99Ms)} | ${ms(load(regio).p99Ms)} | ${diff(load(plain).p99Ms, load(regio).p99Ms)} ms |
 | echoes per second, ${load(plain).concurrency} in flight | ${Math.round(load(plain).perSecond).toLocaleString("en-US")} | ${Math.round(load(regio).perSecond).toLocaleString("en-US")} | ${(load(regio).perSecond / load(plain).perSecond).toFixed(2)} |
 | server CPU per echo (µs) | ${load(plain).cpuMicrosPerEcho.toFixed(1)} | ${load(regio).cpuMicrosPerEcho.toFixed(1)} | ${(load(regio).cpuMicrosPerEcho / load(plain).cpuMicrosPerEcho).toFixed(2)} |
+| server read/write system calls per echo | ${load(plain).syscallsPerEcho.toFixed(2)} | ${load(regio).syscallsPerEcho.toFixed(2)} | ${(load(regio).syscallsPerEcho / load(plain).syscallsPerEcho).toFixed(2)} |
 
 Issue 11's goal: within +0.5 ms p50 and +3 ms p99 of plain socket.io, echoes per second and CPU per
 echo at least on par. Through Regio an echo is one more process hop each way (client -> node -> app
-server -> node -> client), each a WebSocket frame to decode and encode.`;
+server -> node -> client), each a WebSocket frame to decode and encode. The link's frames of one
+event-loop turn leave in one write each way (docs/adr/0013): a write to a process that sleeps wakes
+it, and costs both, so the system calls per echo are counted too (Linux's /proc/self/io).`;
     },
   },
   {

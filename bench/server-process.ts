@@ -16,9 +16,13 @@ export interface Child {
 }
 
 export function startChild(role: string, env: Record<string, string> = {}): Promise<Child> {
+  // REGIO_BENCH_SERVER_FLAGS: Node flags for the server processes alone, to profile them (say,
+  // `--cpu-prof --cpu-prof-dir=/tmp/prof`), as bench/fanout.ts takes them.
+  const flags = process.env.REGIO_BENCH_SERVER_FLAGS?.split(" ").filter(Boolean) ?? [];
   const child = spawn(
     process.execPath,
     [
+      ...flags,
       "--expose-gc",
       "--conditions=@regio/source",
       "--import",

@@ -1,6 +1,7 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { ErrorCode, RegioError } from "./errors.ts";
 import { MessageType, type Message, type MessageOf } from "./messages.ts";
+import { decodeSessionRow, encodeSessionRow, isSessionDataType } from "./session-frames.ts";
 
 /**
  * Frames are MessagePack arrays `[type, field1, field2, ...]` in the order MESSAGE_FIELDS gives.
@@ -223,15 +224,20 @@ export function encodeMessage(message: Message): Uint8Array {
     row.push(value);
   }
   while (row.length > 1 && row[row.length - 1] === null) row.pop();
-  return encoder.encode(row);
+  // Client session data, the bulk of a link's frames, is written natively (same bytes).
+  return (isSessionDataType(message.type) && encodeSessionRow(row)) || encoder.encode(row);
 }
 
 export function decodeMessage(frame: Uint8Array): Message {
-  let row: unknown;
-  try {
-    row = decoder.decode(frame);
-  } catch (cause) {
-    throw badFrame("frame is not valid MessagePack", cause);
+  // Client session data, the bulk of a link's frames, is read natively; anything else, or anything
+  // that reader does not take, by the general decoder. Both rows are validated below.
+  let row: unknown = decodeSessionRow(frame);
+  if (row === undefined) {
+    try {
+      row = decoder.decode(frame);
+    } catch (cause) {
+      throw badFrame("frame is not valid MessagePack", cause);
+    }
   }
   if (!Array.isArray(row) || row.length === 0) throw badFrame("frame is not a non-empty array");
   const type = row[0];

@@ -41,7 +41,11 @@ describe("bad input gets a clear answer and the node keeps serving everyone else
   async function stillServing(): Promise<void> {
     const bystander = await connected(connect(broker));
     expect(await bystander.emitWithAck("ping?")).toBe("pong");
+    const id = bystander.id!;
     bystander.disconnect();
+    // Gone from the app server before the next test counts its sockets: the disconnection crosses
+    // the link, and a test that started meanwhile would count the bystander and then miss it.
+    await until(() => !app.io.of("/").sockets.has(id), "the bystander's socket left the app server");
   }
 
   it("refuses an app link without a token: 401 TOKEN_MISSING", async () => {

@@ -11,6 +11,7 @@ import {
 } from "@regio/protocol";
 import { rawSocketOf } from "../internals/ws.ts";
 import { LogThrottle } from "../log-throttle.ts";
+import { LinkCork } from "./link-cork.ts";
 import type { Logger } from "../logger.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
 
@@ -42,6 +43,8 @@ export class AppLink {
   /** A link that sends garbage must not flood the log: said once per interval. */
   private readonly throttle = new LogThrottle();
   private readonly maxBufferedBytes: number;
+  /** A turn's frames leave in one write (see LinkCork). */
+  private readonly cork = new LinkCork();
   /** Where frames in and out are counted (the hub's, once the link joined one). */
   private counters: HubStats["appLink"] = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
 
@@ -120,6 +123,7 @@ export class AppLink {
       this.ws.terminate();
       return false;
     }
+    this.cork.beforeWrite(rawSocketOf(this.ws));
     this.ws.send(frame);
     this.counters.framesOut++;
     this.counters.bytesOut += frame.byteLength;

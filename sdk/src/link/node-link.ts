@@ -16,7 +16,9 @@ import {
   SessionId,
   StreamId,
 } from "@regio/protocol";
+import { rawSocketOf } from "../internals/ws.ts";
 import { activeTraceContext } from "../tracing/app-tracing.ts";
+import { LinkCork } from "./link-cork.ts";
 
 export interface NodeLinkOptions {
   endpoint: URL;
@@ -70,6 +72,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
   private heartbeat: NodeJS.Timeout | undefined;
   /** Session data of the current tick, sent as one frame per session (see sendSessionData). */
   private pendingSend: SessionSend | undefined;
+  /** A turn's frames leave in one write (see LinkCork). */
+  private readonly cork = new LinkCork();
   /** The node's id, once it said hello. */
   nodeId: string | undefined;
   /** The node said it is draining (it will close): not a primary any more. */
@@ -201,6 +205,7 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       ws.terminate();
       return;
     }
+    this.cork.beforeWrite(rawSocketOf(ws));
     ws.send(frame);
   }
 
@@ -286,6 +291,8 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       // Until the node hears this it hands the link no client sessions.
       this.up = true;
       this.write({ type: MessageType.Ready, stream: this.options.stream, lastSeq: this.options.lastSeq?.() });
+      // On its way before "up" is told: an app told its link is up may have clients connect at once.
+      this.cork.flush();
     }
     this.reportedUnreachable = false;
     this.attempt = 0;

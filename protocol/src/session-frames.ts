@@ -1,0 +1,245 @@
+import { MessageType } from "./messages.ts";
+
+/**
+ * The frames of client session data (SessionMessage, SessionSend: one or more per client message,
+ * every echo and emit crosses the link in them) written and read without the general MessagePack
+ * encoder and decoder. The bytes are exactly those @msgpack/msgpack writes for the same row (the
+ * smallest format of each string, binary, array and integer; see test/session-frames.test.ts), and
+ * a row read here is validated as any other (codec.ts). Anything outside the formats below (a trace
+ * context map, a float, a 64-bit integer, a truncated frame) is left to the general codec: `undefined`.
+ *
+ * Why: per message, the general encoder measures strings in JavaScript, copies its buffer, and the
+ * decoder decodes strings under 200 bytes in JavaScript; here Node's native UTF-8 does both.
+ */
+
+/** The message types whose frames are written and read here. */
+export function isSessionDataType(type: number): boolean {
+  return type === MessageType.SessionMessage || type === MessageType.SessionSend;
+}
+
+type Cell = string | number | Uint8Array | null | Cell[];
+
+/** The encoded row, or undefined when a value is outside what is written here. */
+export function encodeSessionRow(row: readonly unknown[]): Uint8Array | undefined {
+  let size = 0;
+  for (const cell of row) {
+    const cellSize = sizeOf(cell, 0);
+    if (cellSize < 0) return undefined;
+    size += cellSize;
+  }
+  size += arrayHeaderSize(row.length);
+  const out = Buffer.allocUnsafe(size);
+  let pos = writeArrayHeader(out, 0, row.length);
+  for (const cell of row) pos = write(out, pos, cell as Cell);
+  return out;
+}
+
+/** Bytes of one value, or -1 when it is not written here. */
+function sizeOf(value: unknown, depth: number): number {
+  if (value === null) return 1;
+  if (typeof value === "string") {
+    const length = Buffer.byteLength(value, "utf8");
+    return length + (length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5);
+  }
+  if (typeof value === "number") {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) return -1;
+    return value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5;
+  }
+  if (value instanceof Uint8Array) {
+    const length = value.byteLength;
+    return length + (length < 0x100 ? 2 : length < 0x10000 ? 3 : 5);
+  }
+  if (Array.isArray(value) && depth === 0) {
+    let size = arrayHeaderSize(value.length);
+    for (const item of value) {
+      const itemSize = sizeOf(item, depth + 1);
+      if (itemSize < 0) return -1;
+      size += itemSize;
+    }
+    return size;
+  }
+  return -1;
+}
+
+const arrayHeaderSize = (length: number) => (length < 16 ? 1 : length < 0x10000 ? 3 : 5);
+
+function writeArrayHeader(out: Buffer, pos: number, length: number): number {
+  if (length < 16) {
+    out[pos] = 0x90 | length;
+    return pos + 1;
+  }
+  if (length < 0x10000) {
+    out[pos] = 0xdc;
+    out.writeUInt16BE(length, pos + 1);
+    return pos + 3;
+  }
+  out[pos] = 0xdd;
+  out.writeUInt32BE(length, pos + 1);
+  return pos + 5;
+}
+
+function write(out: Buffer, pos: number, value: Cell): number {
+  if (value === null) {
+    out[pos] = 0xc0;
+    return pos + 1;
+  }
+  if (typeof value === "string") {
+    const length = Buffer.byteLength(value, "utf8");
+    if (length < 32) out[pos++] = 0xa0 | length;
+    else if (length < 0x100) {
+      out[pos] = 0xd9;
+      out[pos + 1] = length;
+      pos += 2;
+    } else if (length < 0x10000) {
+      out[pos] = 0xda;
+      out.writeUInt16BE(length, pos + 1);
+      pos += 3;
+    } else {
+      out[pos] = 0xdb;
+      out.writeUInt32BE(length, pos + 1);
+      pos += 5;
+    }
+    return pos + out.write(value, pos, length, "utf8");
+  }
+  if (typeof value === "number") {
+    if (value < 0x80) {
+      out[pos] = value;
+      return pos + 1;
+    }
+    if (value < 0x100) {
+      out[pos] = 0xcc;
+      out[pos + 1] = value;
+      return pos + 2;
+    }
+    if (value < 0x10000) {
+      out[pos] = 0xcd;
+      out.writeUInt16BE(value, pos + 1);
+      return pos + 3;
+    }
+    out[pos] = 0xce;
+    out.writeUInt32BE(value, pos + 1);
+    return pos + 5;
+  }
+  if (value instanceof Uint8Array) {
+    const length = value.byteLength;
+    if (length < 0x100) {
+      out[pos] = 0xc4;
+      out[pos + 1] = length;
+      pos += 2;
+    } else if (length < 0x10000) {
+      out[pos] = 0xc5;
+      out.writeUInt16BE(length, pos + 1);
+      pos += 3;
+    } else {
+      out[pos] = 0xc6;
+      out.writeUInt32BE(length, pos + 1);
+      pos += 5;
+    }
+    out.set(value, pos);
+    return pos + length;
+  }
+  pos = writeArrayHeader(out, pos, value.length);
+  for (const item of value) pos = write(out, pos, item);
+  return pos;
+}
+
+/** Thrown inside the reader when a frame leaves its formats: the general decoder takes it. */
+const NOT_HERE = Symbol("not a session frame");
+
+/**
+ * The row of a session data frame (`[11 or 20, ...]`), or undefined for any other frame and for
+ * anything this reader does not take (the general decoder then reads it, and refuses it if bad).
+ */
+export function decodeSessionRow(frame: Uint8Array): unknown[] | undefined {
+  // A fixarray whose first element is the positive fixint 11 or 20.
+  if (frame.length < 2 || (frame[0]! & 0xf0) !== 0x90 || !isSessionDataType(frame[1]!)) return undefined;
+  const bytes = Buffer.isBuffer(frame)
+    ? frame
+    : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const reader = { bytes, frame, pos: 0 };
+  try {
+    const row = read(reader, 0);
+    if (reader.pos !== bytes.length) return undefined;
+    return row as unknown[];
+  } catch (error) {
+    if (error === NOT_HERE) return undefined;
+    throw error;
+  }
+}
+
+interface Reader {
+  /** The frame as a Buffer (native reads). */
+  bytes: Buffer;
+  /** The frame as given: binaries are views of it, as the general decoder's. */
+  frame: Uint8Array;
+  pos: number;
+}
+
+function take(reader: Reader, count: number): number {
+  const at = reader.pos;
+  if (at + count > reader.bytes.length) throw NOT_HERE;
+  reader.pos = at + count;
+  return at;
+}
+
+function read(reader: Reader, depth: number): Cell {
+  const bytes = reader.bytes;
+  const head = bytes[take(reader, 1)]!;
+  if (head < 0x80) return head;
+  if (head >= 0xe0) return head - 0x100;
+  if ((head & 0xe0) === 0xa0) return readString(reader, head & 0x1f);
+  if ((head & 0xf0) === 0x90) return readArray(reader, head & 0x0f, depth);
+  switch (head) {
+    case 0xc0:
+      return null;
+    case 0xcc:
+      return bytes[take(reader, 1)]!;
+    case 0xcd:
+      return bytes.readUInt16BE(take(reader, 2));
+    case 0xce:
+      return bytes.readUInt32BE(take(reader, 4));
+    case 0xd0:
+      return bytes.readInt8(take(reader, 1));
+    case 0xd1:
+      return bytes.readInt16BE(take(reader, 2));
+    case 0xd2:
+      return bytes.readInt32BE(take(reader, 4));
+    case 0xd9:
+      return readString(reader, bytes[take(reader, 1)]!);
+    case 0xda:
+      return readString(reader, bytes.readUInt16BE(take(reader, 2)));
+    case 0xdb:
+      return readString(reader, bytes.readUInt32BE(take(reader, 4)));
+    case 0xc4:
+      return readBinary(reader, bytes[take(reader, 1)]!);
+    case 0xc5:
+      return readBinary(reader, bytes.readUInt16BE(take(reader, 2)));
+    case 0xc6:
+      return readBinary(reader, bytes.readUInt32BE(take(reader, 4)));
+    case 0xdc:
+      return readArray(reader, bytes.readUInt16BE(take(reader, 2)), depth);
+    case 0xdd:
+      return readArray(reader, bytes.readUInt32BE(take(reader, 4)), depth);
+    default:
+      throw NOT_HERE;
+  }
+}
+
+function readString(reader: Reader, length: number): string {
+  const at = take(reader, length);
+  return reader.bytes.toString("utf8", at, at + length);
+}
+
+/** A view into the frame, as the general decoder returns. */
+function readBinary(reader: Reader, length: number): Uint8Array {
+  const at = take(reader, length);
+  return reader.frame.subarray(at, at + length);
+}
+
+function readArray(reader: Reader, length: number, depth: number): Cell[] {
+  // The row, and a payload list in it: nothing deeper is a session frame's.
+  if (depth > 1 || length > reader.bytes.length - reader.pos) throw NOT_HERE;
+  const items: Cell[] = new Array<Cell>(length);
+  for (let i = 0; i < length; i++) items[i] = read(reader, depth + 1);
+  return items;
+}

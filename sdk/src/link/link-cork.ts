@@ -1,0 +1,44 @@
+import type { Socket } from "node:net";
+
+/** Corked bytes past which a tick's frames go out at once: a burst is not held back whole. */
+export const MAX_CORKED_BYTES = 64 * 1024;
+
+/**
+ * A link's frames of one event-loop turn leave in one write: its TCP socket is corked on the first
+ * frame and uncorked in the turn's check phase (setImmediate), after every I/O callback of the turn
+ * ran, so the frames answering several reads (each client message is a frame to the app server)
+ * share one writev instead of one syscall each, and the app server is woken once. Past
+ * MAX_CORKED_BYTES the socket is uncorked at once and the rest of the turn writes through. Corked
+ * bytes count in the socket's `writableLength` (and so in ws's `bufferedAmount`): the link's bound on
+ * unsent bytes holds as before.
+ */
+export class LinkCork {
+  private socket: Socket | undefined;
+
+  /** Call before each frame written to `socket`. */
+  beforeWrite(socket: Socket | undefined): void {
+    if (!socket) return;
+    if (this.socket === undefined) {
+      this.socket = socket;
+      socket.cork();
+      setImmediate(() => {
+        this.socket = undefined;
+        socket.uncork();
+      });
+    } else if (
+      this.socket === socket &&
+      socket.writableCorked > 0 &&
+      socket.writableLength >= MAX_CORKED_BYTES
+    ) {
+      socket.uncork();
+    }
+  }
+
+  /**
+   * What this turn corked goes now, and the rest of the turn writes through: for a frame whose
+   * sender tells someone it was sent (the SDK's Ready, before its `ready` resolves).
+   */
+  flush(): void {
+    if (this.socket && this.socket.writableCorked > 0) this.socket.uncork();
+  }
+}
