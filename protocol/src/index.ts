@@ -8,3 +8,4 @@ export * from "./paths.ts";
 export * from "./bounds.ts";
 export * from "./ids.ts";
 export * from "./trace-context.ts";
+export * from "./link-cork.ts";

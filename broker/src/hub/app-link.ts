@@ -11,7 +11,7 @@ import {
 } from "@regio/protocol";
 import { rawSocketOf } from "../internals/ws.ts";
 import { LogThrottle } from "../log-throttle.ts";
-import { LinkCork } from "./link-cork.ts";
+import { LinkCork } from "@regio/protocol";
 import type { Logger } from "../logger.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
 

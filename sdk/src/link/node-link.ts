@@ -18,7 +18,7 @@ import {
 } from "@regio/protocol";
 import { rawSocketOf } from "../internals/ws.ts";
 import { activeTraceContext } from "../tracing/app-tracing.ts";
-import { LinkCork } from "./link-cork.ts";
+import { LinkCork } from "@regio/protocol";
 
 export interface NodeLinkOptions {
   endpoint: URL;
