@@ -75,3 +75,42 @@ export function writeFramesDirectly(socket: EngineSocket, frames: Buffer): boole
   raw.write(frames);
   return true;
 }
+
+/** engine.io's heartbeat state on its Socket (see schedulePing, resetPingTimeout, onPacket in engine.io/build/socket.js). */
+interface EngineHeartbeat {
+  pingIntervalTimer: NodeJS.Timeout | null;
+  pingTimeoutTimer: NodeJS.Timeout | null;
+  sendPacket(type: "ping"): void;
+  onClose(reason: string): void;
+}
+
+/**
+ * Stops engine.io's own heartbeat for a session (protocol 4): its timer for the next ping, and
+ * the ping timeout if one runs. Its pong handling then only emits "packet" and "heartbeat"
+ * (clearTimeout(null), `pingIntervalTimer?.refresh()` on null), and a packet received while a pong
+ * is awaited extends nothing (`pingTimeoutTimer !== null` is false): the caller does both from then on.
+ */
+export function takeOverHeartbeat(socket: EngineSocket): void {
+  const engine = socket as unknown as EngineHeartbeat;
+  clearTimeout(engine.pingIntervalTimer ?? undefined);
+  clearTimeout(engine.pingTimeoutTimer ?? undefined);
+  engine.pingIntervalTimer = null;
+  engine.pingTimeoutTimer = null;
+}
+
+/** engine.io's ping packet ("2") in a WebSocket frame: FIN + text opcode, unmasked, 1 byte of payload. */
+const PING_FRAME = Buffer.from([0x81, 0x01, 0x32]);
+
+/**
+ * Pings a session whose heartbeat was taken over: straight to the TCP socket when nothing waits
+ * before it (see writeFramesDirectly), else through engine.io's buffer, in its order, as engine.io
+ * itself pings (`sendPacket("ping")`, which does nothing once the session is closing).
+ */
+export function sendPing(socket: EngineSocket): void {
+  if (!writeFramesDirectly(socket, PING_FRAME)) (socket as unknown as EngineHeartbeat).sendPacket("ping");
+}
+
+/** Closes a session as engine.io's own ping timeout does (reason "ping timeout"). */
+export function closeForPingTimeout(socket: EngineSocket): void {
+  if (socket.readyState !== "closed") (socket as unknown as EngineHeartbeat).onClose("ping timeout");
+}

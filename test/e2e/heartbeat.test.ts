@@ -1,0 +1,175 @@
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { Socket as ClientSocket } from "socket.io-client";
+import type { Socket as ServerSocket } from "socket.io";
+import type { BrokerHandle } from "@regio/broker";
+import { clientPath } from "@regio/protocol";
+import {
+  connect,
+  HUB,
+  startAppServer,
+  startTestBroker,
+  stopAppServer,
+  type AppServer,
+} from "../support/regio-harness.ts";
+import { connected, once, until } from "../support/events.ts";
+
+/** Short, so that a test sees several pings and a timeout; the node's slot is then 10 ms. */
+const PING_INTERVAL = 150;
+const PING_TIMEOUT = 300;
+
+/**
+ * The node keeps Engine.IO's heartbeat of its WebSocket sessions on one schedule (ADR 0011):
+ * clients are pinged every pingInterval, closed with "ping timeout" when no pong comes within
+ * pingTimeout, over WebSocket from the start or after an upgrade from polling.
+ */
+describe("heartbeat", () => {
+  const brokers: BrokerHandle[] = [];
+  const apps: AppServer[] = [];
+  const clients: ClientSocket[] = [];
+  const raws: WebSocket[] = [];
+  afterEach(async () => {
+    clients.splice(0).forEach((c) => c.disconnect());
+    raws.splice(0).forEach((r) => r.terminate());
+    await Promise.all(apps.splice(0).map(stopAppServer));
+    await Promise.all(brokers.splice(0).map((b) => b.close()));
+  });
+
+  async function start(): Promise<{ broker: BrokerHandle; disconnects: Promise<string> }> {
+    const broker = await startTestBroker({ pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT });
+    brokers.push(broker);
+    let onDisconnect: (reason: string) => void = () => {};
+    const disconnects = new Promise<string>((resolve) => (onDisconnect = resolve));
+    apps.push(
+      await startAppServer(broker, (io) =>
+        io.on("connection", (socket: ServerSocket) => socket.on("disconnect", onDisconnect)),
+      ),
+    );
+    return { broker, disconnects };
+  }
+
+  const schedule = (broker: BrokerHandle) => broker.hub(HUB)!.heartbeats;
+
+  /** Counts the pings the client's Engine.IO answers, until `count`. */
+  function pings(client: ClientSocket, count: number): Promise<void> {
+    return new Promise((resolve) => {
+      let seen = 0;
+      client.io.engine.on("ping", () => {
+        if (++seen === count) resolve();
+      });
+    });
+  }
+
+  it("keeps a WebSocket client that answers connected across several intervals, and drops it when it leaves", async () => {
+    const { broker } = await start();
+    const client = connect(broker, "/", { transports: ["websocket"] });
+    clients.push(client);
+    await connected(client);
+    expect(schedule(broker).size).toBe(1);
+    let disconnected = false;
+    client.on("disconnect", () => (disconnected = true));
+    await pings(client, 5);
+    expect(disconnected).toBe(false);
+    expect(client.connected).toBe(true);
+    client.disconnect();
+    await until(() => schedule(broker).size === 0, "the closed session left the schedule");
+  });
+
+  it("moves a client that upgrades from polling to the schedule, and keeps it connected", async () => {
+    const { broker } = await start();
+    const client = connect(broker);
+    clients.push(client);
+    await connected(client);
+    if (client.io.engine.transport.name !== "websocket") await once(client.io.engine, "upgrade");
+    await until(() => schedule(broker).size === 1, "the upgraded session is in the schedule");
+    let disconnected = false;
+    client.on("disconnect", () => (disconnected = true));
+    await pings(client, 5);
+    expect(disconnected).toBe(false);
+    client.disconnect();
+    await until(() => schedule(broker).size === 0, "the closed session left the schedule");
+  });
+
+  it("leaves polling clients to engine.io's own heartbeat, which keeps them connected", async () => {
+    const { broker } = await start();
+    const client = connect(broker, "/", { transports: ["polling"] });
+    clients.push(client);
+    await connected(client);
+    await pings(client, 3);
+    expect(client.connected).toBe(true);
+    expect(schedule(broker).size).toBe(0);
+  });
+
+  /** A raw WebSocket client that completes the handshake, connects to "/" and never answers a ping. */
+  async function silentClient(
+    broker: BrokerHandle,
+    sid?: string,
+  ): Promise<{ ws: WebSocket; pings: number[] }> {
+    const query = sid ? `&sid=${encodeURIComponent(sid)}` : "";
+    const ws = new WebSocket(
+      `${broker.url.replace("http", "ws")}${clientPath(HUB)}/?EIO=4&transport=websocket${query}`,
+    );
+    raws.push(ws);
+    const received: number[] = [];
+    ws.on("message", (data) => {
+      if (data.toString() === "2") received.push(performance.now());
+    });
+    await once(ws, "open");
+    if (sid) {
+      // The upgrade: probe, then "upgrade" (engine.io-protocol).
+      ws.send("2probe");
+      const [probe] = await once<[Buffer]>(ws, "message");
+      expect(probe.toString()).toBe("3probe");
+      ws.send("5");
+    }
+    return { ws, pings: received };
+  }
+
+  it("closes a WebSocket client that does not answer with 'ping timeout', pingTimeout after the ping", async () => {
+    const { broker, disconnects } = await start();
+    const { ws, pings: received } = await silentClient(broker);
+    ws.send("40");
+    await once(ws, "close", 10_000);
+    const closedAt = performance.now();
+    expect(await disconnects).toBe("ping timeout");
+    expect(received).toHaveLength(1);
+    expect(closedAt - received[0]!).toBeGreaterThanOrEqual(PING_TIMEOUT - 5);
+    await until(() => schedule(broker).size === 0, "the timed out session left the schedule");
+  });
+
+  it("extends the wait for the pong once when another packet comes meanwhile, as engine.io does", async () => {
+    const { broker, disconnects } = await start();
+    const { ws, pings: received } = await silentClient(broker);
+    ws.send("40");
+    await until(() => received.length === 1, "the first ping");
+    // Two packets while the pong is awaited: the first extends the wait to pingTimeout from then,
+    // the second does not.
+    await new Promise((resolve) => setTimeout(resolve, PING_TIMEOUT / 2));
+    const extendedAt = performance.now();
+    ws.send('42["hello"]');
+    await new Promise((resolve) => setTimeout(resolve, PING_TIMEOUT / 2));
+    ws.send('42["again"]');
+    await once(ws, "close", 10_000);
+    const closedAt = performance.now();
+    expect(await disconnects).toBe("ping timeout");
+    expect(closedAt - extendedAt).toBeGreaterThanOrEqual(PING_TIMEOUT - 5);
+  });
+
+  it("closes a client upgraded from polling that stops answering with 'ping timeout'", async () => {
+    const { broker, disconnects } = await start();
+    const base = `${broker.url}${clientPath(HUB)}/?EIO=4&transport=polling`;
+    const handshake = await (await fetch(base)).text();
+    const { sid } = JSON.parse(handshake.slice(1)) as { sid: string };
+    const post = await fetch(`${base}&sid=${encodeURIComponent(sid)}`, { method: "POST", body: "40" });
+    expect(await post.text()).toBe("ok");
+    // The poll the upgrade ends (engine.io answers it with a noop).
+    const poll = fetch(`${base}&sid=${encodeURIComponent(sid)}`).then((r) => r.text());
+    const { ws, pings: received } = await silentClient(broker, sid);
+    await poll;
+    await until(() => schedule(broker).size === 1, "the upgraded session is in the schedule");
+    await once(ws, "close", 10_000);
+    expect(await disconnects).toBe("ping timeout");
+    expect(received.length).toBeGreaterThanOrEqual(1);
+    await until(() => schedule(broker).size === 0, "the timed out session left the schedule");
+  });
+});
