@@ -125,6 +125,39 @@ describe("heartbeat", () => {
     return { ws, pings: received };
   }
 
+  it("reads pongs alone in a read or sharing it with a message, and passes every message on in order", async () => {
+    const broker = await startTestBroker({ pingInterval: PING_INTERVAL, pingTimeout: PING_TIMEOUT });
+    brokers.push(broker);
+    const received: string[] = [];
+    let onFourth: () => void = () => {};
+    const fourth = new Promise<void>((resolve) => (onFourth = resolve));
+    apps.push(
+      await startAppServer(broker, (io) =>
+        io.on("connection", (socket: ServerSocket) =>
+          socket.on("after", (n: string) => {
+            received.push(n);
+            if (received.length === 4) onFourth();
+          }),
+        ),
+      ),
+    );
+    const { ws, pings: seen } = await silentClient(broker);
+    ws.send("40");
+    // Pings 1 and 3 answered alone, 2 and 4 with a message sent at once after the pong (one read
+    // for both, most of the time); the session outlives them all.
+    ws.on("message", (data) => {
+      if (data.toString() !== "2") return;
+      ws.send("3");
+      const message = `42["after","${seen.length}"]`;
+      if (seen.length % 2 === 0) ws.send(message);
+      else setImmediate(() => ws.send(message));
+    });
+    await fourth;
+    expect(received).toEqual(["1", "2", "3", "4"]);
+    expect(ws.readyState).toBe(WebSocket.OPEN);
+    expect(schedule(broker).size).toBe(1);
+  });
+
   it("closes a WebSocket client that does not answer with 'ping timeout', pingTimeout after the ping", async () => {
     const { broker, disconnects } = await start();
     const { ws, pings: received } = await silentClient(broker);

@@ -1,5 +1,10 @@
 import type { Socket as EngineSocket } from "engine.io";
-import { closeForPingTimeout, sendPing, takeOverHeartbeat } from "../internals/engine-io.ts";
+import {
+  closeForPingTimeout,
+  readPongsDirectly,
+  sendPing,
+  takeOverHeartbeat,
+} from "../internals/engine-io.ts";
 
 export interface HeartbeatTimes {
   /** engine.io's pingInterval: a ping this long after the last pong (or the handshake). */
@@ -31,7 +36,8 @@ const MAX_SLOT_MS = 250;
  * of engine.io's timer per session for the interval plus a new one per ping for the timeout. A ping
  * is a pre-built frame written straight to the TCP socket when nothing waits before it (see
  * sendPing), and the sessions pinged in the same slot answer together, so the node wakes for their
- * pongs once rather than once each.
+ * pongs once rather than once each. Their pongs skip ws's Receiver stream when they come alone in
+ * a read (see readPongsDirectly).
  *
  * The semantics are engine.io's (engine.io/build/socket.js: schedulePing, resetPingTimeout,
  * onPacket), each time rounded up to the next slot, never early: the next ping is pingInterval after
@@ -48,8 +54,11 @@ export class HeartbeatSchedule {
   private readonly slots = new Map<number, Set<Beat>>();
   /** The first slot not visited yet. */
   private nextSlot = 0;
-  private watched = 0;
+  /** The sessions whose heartbeat is kept here. */
+  private readonly beats = new Map<EngineSocket, Beat>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly onPacket: (this: EngineSocket, packet: { type: string }) => void;
+  private readonly onClose: (this: EngineSocket) => void;
 
   constructor(
     private readonly times: HeartbeatTimes,
@@ -57,11 +66,19 @@ export class HeartbeatSchedule {
   ) {
     const period = Math.min(times.pingIntervalMs, times.pingTimeoutMs);
     this.slotMs = Math.max(1, Math.min(MAX_SLOT_MS, Math.floor(period / SLOTS_PER_PERIOD)));
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- engine.io binds `this` to the socket
+    const schedule = this;
+    this.onPacket = function (packet) {
+      schedule.packetReceived(this, packet);
+    };
+    this.onClose = function () {
+      schedule.closed(this);
+    };
   }
 
   /** Sessions whose heartbeat this schedule keeps (for tests: a closed session is dropped). */
   get size(): number {
-    return this.watched;
+    return this.beats.size;
   }
 
   /** A new session (engine.io's "connection"): its heartbeat is kept here once it is over WebSocket. */
@@ -110,24 +127,35 @@ export class HeartbeatSchedule {
 
   private takeOver(socket: EngineSocket, awaitingPong: boolean, dueAt: number): void {
     takeOverHeartbeat(socket);
+    readPongsDirectly(socket);
     const beat: Beat = { socket, slot: -1, awaitingPong, extended: false, closed: false };
-    if (++this.watched === 1) this.start();
+    this.beats.set(socket, beat);
+    if (this.beats.size === 1) this.start();
     this.place(beat, dueAt);
-    socket.on("packet", (packet: { type: string }) => {
-      if (beat.closed) return;
-      if (packet.type === "pong") {
-        beat.awaitingPong = false;
-        this.place(beat, this.now() + this.times.pingIntervalMs);
-      } else if (beat.awaitingPong && !beat.extended) {
-        beat.extended = true;
-        this.place(beat, this.now() + this.times.pingTimeoutMs);
-      }
-    });
-    socket.once("close", () => {
-      beat.closed = true;
-      this.unplace(beat);
-      if (--this.watched === 0) this.stop();
-    });
+    // Listeners shared by all sessions (engine.io calls them on the socket): no closures per session.
+    socket.on("packet", this.onPacket);
+    socket.on("close", this.onClose);
+  }
+
+  private packetReceived(socket: EngineSocket, packet: { type: string }): void {
+    const beat = this.beats.get(socket);
+    if (!beat) return;
+    if (packet.type === "pong") {
+      beat.awaitingPong = false;
+      this.place(beat, this.now() + this.times.pingIntervalMs);
+    } else if (beat.awaitingPong && !beat.extended) {
+      beat.extended = true;
+      this.place(beat, this.now() + this.times.pingTimeoutMs);
+    }
+  }
+
+  private closed(socket: EngineSocket): void {
+    const beat = this.beats.get(socket);
+    if (!beat) return;
+    this.beats.delete(socket);
+    beat.closed = true;
+    this.unplace(beat);
+    if (this.beats.size === 0) this.stop();
   }
 
   private place(beat: Beat, dueAt: number): void {
