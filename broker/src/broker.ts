@@ -13,6 +13,7 @@ import { createLogger, type Logger } from "./logger.ts";
 import { longPollTimeoutMs } from "./node/forward.ts";
 import { HttpRouter } from "./node/http-router.ts";
 import { drainHubs } from "./node/drain.ts";
+import { HeartbeatSchedule } from "./hub/heartbeats.ts";
 import { HubRegistry } from "./node/hub-registry.ts";
 import { InProcessBus } from "./replication/in-process.ts";
 import { localTelemetry, type BrokerTelemetry } from "./telemetry/telemetry.ts";
@@ -173,6 +174,7 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
       replicator,
       log,
       tracing: telemetry.tracing,
+      heartbeats: new HeartbeatSchedule({ pingIntervalMs: pingInterval, pingTimeoutMs: pingTimeout }),
       engineOptions: {
         pingInterval,
         pingTimeout,

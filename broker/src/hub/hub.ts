@@ -18,6 +18,7 @@ import type { Logger } from "../logger.ts";
 import type { MembershipRecord, ReplicatedRecord, Replicator } from "../replication/replicator.ts";
 import { socketIoAttributes, type BrokerTracing } from "../telemetry/broker-tracing.ts";
 import { HubStats } from "../telemetry/hub-stats.ts";
+import type { HeartbeatSchedule } from "./heartbeats.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession, type SessionSettings } from "./client-session.ts";
 import { releaseHandshakeRequest, sessionIdOf } from "../internals/engine-io.ts";
@@ -42,6 +43,8 @@ export interface HubContext {
   /** This node's spans (a no-op when tracing is off). */
   tracing: BrokerTracing;
   engineOptions: Partial<ServerOptions>;
+  /** The node's heartbeat of its WebSocket client sessions (engineOptions' pingInterval and pingTimeout). */
+  heartbeats: HeartbeatSchedule;
   connectTimeoutMs: number;
   /** Bytes a client may owe (written, not yet taken by its transport) before it is disconnected. */
   maxClientQueueBytes: number;
@@ -72,6 +75,10 @@ export class Hub {
   readonly sessions = new Map<SessionId, ClientSession>();
   /** What this hub did on this node, for the node's metrics. */
   readonly stats = new HubStats();
+  /** The node's heartbeat schedule (shared by its hubs; for tests and diagnostics). */
+  get heartbeats(): HeartbeatSchedule {
+    return this.ctx.heartbeats;
+  }
   private readonly executor: OperationExecutor;
   private readonly serverSideEmits: ServerSideEmitRequests;
   private readonly intake: OperationIntake;
@@ -325,6 +332,7 @@ export class Hub {
     this.stats.connectionOpened(socket.transport.name);
     const session = new ClientSession(socket, link, this.sessionSettings);
     this.sessions.set(session.id, session);
+    this.ctx.heartbeats.watch(socket);
     link.sessionCount++;
     link.send({ type: MessageType.SessionOpen, sessionId: session.id, handshake: session.handshake() });
     // The hub's listeners, shared by all its sessions (each finds its session by the socket's id):
