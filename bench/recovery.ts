@@ -82,7 +82,9 @@ export async function recoveryAfterLoss(
         : {
             regions: [
               { name: "eastus", connectionString: formatConnectionString(first.url, ACCESS_KEY) },
-              { name: "westeurope", connectionString: formatConnectionString(second.url, ACCESS_KEY) },
+              // Through the delaying proxy too: the SDK links to the nearest region, which must be
+              // eastus (the clients' region), or the sessions would live where its link is.
+              { name: "westeurope", connectionString: formatConnectionString(farSecond.url, ACCESS_KEY) },
             ],
           }),
     });
@@ -123,6 +125,8 @@ export async function recoveryAfterLoss(
       onNode.push(client.io.engine.id.split(".").pop()!);
     }
     const moving = clients.map((_, i) => i).filter((i) => onNode[i] === first.nodeId);
+    if (moving.length === 0)
+      throw new Error(`no client is on ${first.nodeId}, the node to lose: nothing to measure`);
 
     let next = 0;
     const ticker = setInterval(() => io.to("all").emit("n", next++), 100);
