@@ -68,7 +68,7 @@ guarantees it keeps, and its numbers before and after).
 
 As deployed, the node is a stage of its own: while it writes one broadcast to its clients, the app
 server goes on emitting, and the broadcasts that reach the node together (one read of the app link)
-leave together, one write per client for all of them. So at one broadcast per tick, too, a client
+leave together, one write per client for all of them ([ADR 0014](adr/0014-fan-out-measured-as-deployed.md)). So at one broadcast per tick, too, a client
 is written to far fewer times than it is given broadcasts, and Regio goes past the ceiling, whose
 definition is one write per broadcast. Nothing waits for this: a broadcast is written at the end of
 the tick it arrives in; it is what a node under more broadcasts than it can write one by one does.
