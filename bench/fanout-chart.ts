@@ -6,9 +6,9 @@
  */
 import type { FanoutResult, FanoutServer } from "./fanout.ts";
 
-const WIDTH = 720;
+const WIDTH = 760;
 const HEIGHT = 440;
-const MARGIN = { left: 80, right: 190, top: 40, bottom: 50 };
+const MARGIN = { left: 80, right: 230, top: 40, bottom: 50 };
 const LABELS: Record<FanoutServer, string> = {
   plain: "plain socket.io",
   regio: "Regio",
