@@ -81,7 +81,14 @@ async function serve(
   ready: RegExp,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ child: ChildProcess; match: RegExpExecArray; stderr(): string }> {
-  const child = spawn(command, args, { cwd, env: userEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  // A process group of its own: `npx` runs the command under a shell of its own, and killing npx
+  // alone would leave that shell and the broker running (stopGroup ends them all).
+  const child = spawn(command, args, {
+    cwd,
+    env: userEnv(env),
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   running.push(child);
   let out = "";
   let err = "";
@@ -100,6 +107,23 @@ async function serve(
     });
   });
   return { child, match, stderr: () => err };
+}
+
+/**
+ * SIGKILLs a process started by `serve` and everything in its process group (npx's shell and the
+ * command under it, which outlive npx otherwise), and waits until the process itself is gone.
+ */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise((resolve) => child.once("exit", resolve));
+  try {
+    process.kill(-child.pid!, "SIGKILL");
+  } catch {
+    // The group is gone already.
+  }
+  await exited;
 }
 
 const running: ChildProcess[] = [];
@@ -160,14 +184,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all(
-    running.map(async (child) => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGKILL");
-      await exited;
-    }),
-  );
+  await Promise.all(running.map(stopGroup));
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
