@@ -8,8 +8,8 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { io as connectClient, type Socket as ClientSocket } from "socket.io-client";
-import { browserHeaders } from "./idle-memory.ts";
+import type { Socket as ClientSocket } from "socket.io-client";
+import { connectAll } from "./idle-memory.ts";
 import { measure, startChild, stopAll, type Child } from "./server-process.ts";
 
 interface Group {
@@ -110,31 +110,6 @@ async function snapshot(child: Child): Promise<Map<string, Group>> {
   return groups(file, detail, retainersOf);
 }
 
-async function connect(url: string, path: string | undefined, clients: number): Promise<ClientSocket[]> {
-  const sockets: ClientSocket[] = [];
-  for (let first = 0; first < clients; first += 250) {
-    const batch = Array.from({ length: Math.min(250, clients - first) }, () =>
-      connectClient(url, {
-        path,
-        transports: ["websocket"],
-        forceNew: true,
-        reconnection: false,
-        extraHeaders: browserHeaders(),
-      }),
-    );
-    sockets.push(...batch);
-    await Promise.all(
-      batch.map(
-        (socket) =>
-          new Promise<void>((resolve, reject) =>
-            socket.once("connect", () => resolve()).once("connect_error", reject),
-          ),
-      ),
-    );
-  }
-  return sockets;
-}
-
 const role = process.argv[2] ?? "broker";
 const clients = Number(process.argv[3] ?? 2000);
 const rows = Number(process.argv[4] ?? 40);
@@ -163,7 +138,7 @@ try {
   }
   const heapBefore = (await measure(measured, "measure")).heapUsed;
   const before = await snapshot(measured);
-  sockets = await connect(url, path, clients);
+  sockets = await connectAll(url, path, clients);
   await delay(2_000);
   const heapAfter = (await measure(measured, "measure")).heapUsed;
   const after = await snapshot(measured);

@@ -48,7 +48,12 @@ export function browserHeaders(): Record<string, string> {
   };
 }
 
-async function connectAll(url: string, path: string, clients: number): Promise<ClientSocket[]> {
+/** `clients` socket.io-clients with a browser's headers, WebSocket only, connected in batches. */
+export async function connectAll(
+  url: string,
+  path: string | undefined,
+  clients: number,
+): Promise<ClientSocket[]> {
   const sockets: ClientSocket[] = [];
   // In batches: 10,000 handshakes at once would time out on a 2-core machine.
   for (let first = 0; first < clients; first += 250) {
