@@ -30,8 +30,8 @@ export interface RegioOptions {
   /** `Endpoint=http://127.0.0.1:7400;AccessKey=<key>;Version=1.0;` (or give `regions`) */
   connectionString?: string;
   /**
-   * Several regions: the SDK links to the nearest healthy one (lowest measured round-trip time),
-   * fails over to the next when it stays down, and moves back when it is healthy again.
+   * Several regions: the SDK links to the nearest healthy one (lowest measured round-trip time;
+   * within 5 ms of each other, the one listed first), fails over to the next when it stays down, and moves back when it is healthy again.
    */
   regions?: Array<{ name: string; connectionString: string }>;
   /** How often the preferred region's return is checked, ms (default 5000). */

@@ -29,6 +29,25 @@ export interface RegionalLinksOptions extends Omit<LinkSetOptions, "endpoint" | 
 }
 
 /**
+ * Round-trip times this close count as equal, and the order the regions were given decides (as the
+ * global endpoint's, broker/src/global/route-picker.ts): a few milliseconds of jitter must not pick
+ * a region by chance when the deployment lists its home region first.
+ */
+export const REGION_RTT_TIE_MS = 5;
+
+/** Regions nearest first; among those within REGION_RTT_TIE_MS of the nearest, the order given. */
+export function nearestFirst<R>(measured: Array<{ region: R; rtt: number }>): R[] {
+  const left = [...measured];
+  const order: R[] = [];
+  while (left.length > 0) {
+    const best = Math.min(...left.map((r) => r.rtt));
+    const next = left.findIndex((r) => r.rtt <= best + REGION_RTT_TIE_MS);
+    order.push(left.splice(next, 1)[0]!.region);
+  }
+  return order;
+}
+
+/**
  * What the adapter and useRegio need from the app server's links, one region (LinkSet) or several
  * (RegionalLinks). Guarantees every implementation gives (test/links/contract.ts checks each):
  * - `sendOperation` numbers operations 1, 2, 3, ... in call order, or throws (PAYLOAD_TOO_LARGE,
@@ -159,11 +178,9 @@ export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links 
   private async ranked(except?: RegionEndpoint, tries = 3): Promise<RegionEndpoint[]> {
     const candidates = this.options.regions.filter((region) => region !== except);
     const times = await Promise.all(candidates.map((region) => this.measure(region, tries)));
-    return candidates
-      .map((region, i) => ({ region, rtt: times[i]! }))
-      .filter((r) => Number.isFinite(r.rtt))
-      .sort((a, b) => a.rtt - b.rtt)
-      .map((r) => r.region);
+    return nearestFirst(
+      candidates.map((region, i) => ({ region, rtt: times[i]! })).filter((r) => Number.isFinite(r.rtt)),
+    );
   }
 
   private switchTo(region: RegionEndpoint, afterLoss: boolean): void {
