@@ -2,6 +2,7 @@ import { SpanKind } from "@opentelemetry/api";
 import { MessagingAttribute, MessagingOperation, type NodeId } from "@regio/protocol";
 import { Kafka, logLevel, type SASLOptions, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
+import { stopIdleRequestChecks } from "../../internals/kafkajs.ts";
 import { LogThrottle } from "../../log-throttle.ts";
 import type { Logger } from "../../logger.ts";
 import { BrokerTracing, endSpan, kafkaAttributes } from "../../telemetry/broker-tracing.ts";
@@ -317,6 +318,8 @@ export class KafkaReplicator implements Replicator {
     let kafka = this.clients.get(connection);
     if (!kafka) {
       const log = this.options.log.child({ component: "kafka" });
+      // Before any connection: kafkajs's idle connections would each wake the process every ms.
+      if (!stopIdleRequestChecks()) log.warn("kafkajs changed: its idle request checks are left as they are");
       kafka = new Kafka({
         clientId: `regio-${this.options.nodeId}`,
         brokers: connection.brokers,
