@@ -1,7 +1,13 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { ErrorCode, RegioError } from "./errors.ts";
 import { MessageType, type Message, type MessageOf } from "./messages.ts";
-import { decodeSessionRow, encodeSessionRow, isSessionDataType } from "./session-frames.ts";
+import {
+  decodeSessionRow,
+  encodeSessionData,
+  encodeSessionRow,
+  isSessionDataType,
+  sessionDataMessage,
+} from "./session-frames.ts";
 
 /**
  * Frames are MessagePack arrays `[type, field1, field2, ...]` in the order MESSAGE_FIELDS gives.
@@ -215,6 +221,9 @@ const APP_VALUE_KINDS: ReadonlySet<Kind> = new Set<Kind>(["any", "any[]", "snaps
 const MAX_ENCODE_DEPTH = 100;
 
 export function encodeMessage(message: Message): Uint8Array {
+  // Client session data, the bulk of a link's frames, straight from its fields (same bytes).
+  const direct = encodeSessionData(message);
+  if (direct) return direct;
   const fields = MESSAGE_FIELDS[message.type] as readonly Field<MessageType>[];
   const record = message as unknown as Record<string, unknown>;
   const row: unknown[] = [message.type];
@@ -232,7 +241,10 @@ export function decodeMessage(frame: Uint8Array): Message {
   // Client session data, the bulk of a link's frames, is read natively; anything else, or anything
   // that reader does not take, by the general decoder. Both rows are validated below.
   let row: unknown = decodeSessionRow(frame);
-  if (row === undefined) {
+  if (row !== undefined) {
+    const message = sessionDataMessage(row as unknown[]);
+    if (message) return message;
+  } else {
     try {
       row = decoder.decode(frame);
     } catch (cause) {
