@@ -22,6 +22,7 @@ type Kind =
   | "any"
   | "payload"
   | "payload[]"
+  | "session-pairs"
   | "str[]"
   | "any[]"
   | "trace"
@@ -61,6 +62,7 @@ export const MESSAGE_FIELDS: Schema = {
     ["data", "payload"],
     ["trace", "trace", O],
   ],
+  [MessageType.SessionMessages]: [["messages", "session-pairs"]],
   [MessageType.SessionClosed]: [
     ["sessionId", "str"],
     ["reason", "str"],
@@ -316,6 +318,13 @@ function isKind(kind: Kind, v: unknown): boolean {
       return isPayload(v);
     case "payload[]":
       return isArrayOf(v, isPayload) && (v as unknown[]).length > 0;
+    case "session-pairs":
+      return (
+        Array.isArray(v) &&
+        v.length >= 2 &&
+        v.length % 2 === 0 &&
+        v.every((item, i) => (i % 2 === 0 ? isStr(item) : isPayload(item)))
+      );
     case "str[]":
       return isArrayOf(v, isStr);
     case "any[]":

@@ -20,7 +20,11 @@ import {
 
 /** The message types whose frames are written and read here. */
 export function isSessionDataType(type: number): boolean {
-  return type === MessageType.SessionMessage || type === MessageType.SessionSend;
+  return (
+    type === MessageType.SessionMessage ||
+    type === MessageType.SessionSend ||
+    type === MessageType.SessionMessages
+  );
 }
 
 type Cell = string | number | Uint8Array | null | Cell[];
@@ -29,7 +33,7 @@ type Cell = string | number | Uint8Array | null | Cell[];
 const partLengths: number[] = [];
 
 /**
- * A SessionMessage or SessionSend without a trace context (nearly all of them), written straight from
+ * A SessionMessage, SessionMessages or SessionSend without a trace context (nearly all of them), written straight from
  * its fields, each string measured once: the bytes encodeSessionRow and the general encoder write for
  * its row. Undefined for any other message, and for a field outside those formats.
  */
@@ -44,6 +48,26 @@ export function encodeSessionData(message: Message): Uint8Array | undefined {
     out[0] = 0x93;
     out[1] = MessageType.SessionMessage;
     writePayload(out, writeString(out, 2, sessionId, idLength), data, dataLength);
+    return out;
+  }
+  if (message.type === MessageType.SessionMessages) {
+    // [14, [sessionId, data, sessionId, data, ...]]
+    const pairs = message.messages;
+    if (!Array.isArray(pairs)) return undefined;
+    let size = 2 + arrayHeaderSize(pairs.length);
+    partLengths.length = pairs.length;
+    for (let i = 0; i < pairs.length; i++) {
+      const part = pairs[i];
+      if (typeof part !== "string" && !(part instanceof Uint8Array)) return undefined;
+      const length = payloadLength(part);
+      partLengths[i] = length;
+      size += payloadSize(part, length);
+    }
+    const out = Buffer.allocUnsafe(size);
+    out[0] = 0x92;
+    out[1] = MessageType.SessionMessages;
+    let pos = writeArrayHeader(out, 2, pairs.length);
+    for (let i = 0; i < pairs.length; i++) pos = writePayload(out, pos, pairs[i]!, partLengths[i]!);
     return out;
   }
   if (message.type === MessageType.SessionSend) {
@@ -258,11 +282,11 @@ function write(out: Buffer, pos: number, value: Cell): number {
 const NOT_HERE = Symbol("not a session frame");
 
 /**
- * The row of a session data frame (`[11 or 20, ...]`), or undefined for any other frame and for
+ * The row of a session data frame (`[11, 14 or 20, ...]`), or undefined for any other frame and for
  * anything this reader does not take (the general decoder then reads it, and refuses it if bad).
  */
 export function decodeSessionRow(frame: Uint8Array): unknown[] | undefined {
-  // A fixarray whose first element is the positive fixint 11 or 20.
+  // A fixarray whose first element is the positive fixint 11, 14 or 20.
   if (frame.length < 2 || (frame[0]! & 0xf0) !== 0x90 || !isSessionDataType(frame[1]!)) return undefined;
   const bytes = Buffer.isBuffer(frame)
     ? frame

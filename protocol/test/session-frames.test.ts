@@ -9,6 +9,7 @@ import {
   SessionId,
   type Message,
   type SessionMessage,
+  type SessionMessages,
   type SessionSend,
 } from "../src/index.ts";
 import { decodeSessionRow, encodeSessionRow } from "../src/session-frames.ts";
@@ -135,12 +136,33 @@ describe("session data frames", () => {
       [[MessageType.SessionSend, "sid", ["2"]], "field flags is missing"],
       [[MessageType.SessionMessage, "sid", 7], "field data is not a valid payload"],
       [[MessageType.SessionMessage, "sid", "4", null, 1], "too many fields"],
+      [[MessageType.SessionMessages, []], "field messages is not a valid session-pairs"],
+      [[MessageType.SessionMessages, ["sid"]], "field messages is not a valid session-pairs"],
+      [[MessageType.SessionMessages, [7, "4"]], "field messages is not a valid session-pairs"],
+      [
+        [MessageType.SessionMessages, ["sid", "4", "sid", null]],
+        "field messages is not a valid session-pairs",
+      ],
     ];
     for (const [row, reason] of refusals) {
       const frame = general.encoder.encode(row);
       expect(decodeSessionRow(frame), JSON.stringify(row)).toBeDefined();
       expect(() => decodeMessage(frame), JSON.stringify(row)).toThrowError(
         expect.objectContaining({ code: ErrorCode.BadFrame, message: expect.stringContaining(reason) }),
+      );
+    }
+  });
+
+  it("writes SessionMessages (pairs of session id and data) as the general encoder does, read back as sent", () => {
+    const pairs = [...strings.slice(0, 9), ...binaries].flatMap((data, i) => [SessionId(`s${i}`), data]);
+    for (const messages of [pairs.slice(0, 2), pairs.slice(0, 16), pairs]) {
+      const message: SessionMessages = { type: MessageType.SessionMessages, messages };
+      const frame = encodeMessage(message);
+      const row = [MessageType.SessionMessages, messages];
+      expect(Buffer.from(frame).equals(Buffer.from(general.encoder.encode(row)))).toBe(true);
+      const decoded = decodeMessage(frame) as SessionMessages;
+      expect(decoded.messages.map((m) => (m instanceof Uint8Array ? Array.from(m) : m))).toEqual(
+        messages.map((m) => (m instanceof Uint8Array ? Array.from(m) : m)),
       );
     }
   });
