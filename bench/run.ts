@@ -284,8 +284,10 @@ ${load(plain).concurrency} in flight (${"20,000"} echoes): round trip, echoes pe
 Issue 11's goal: within +0.5 ms p50 and +3 ms p99 of plain socket.io, echoes per second and CPU per
 echo at least on par. Through Regio an echo is one more process hop each way (client -> node -> app
 server -> node -> client), each a WebSocket frame to decode and encode. The link's frames of one
-event-loop turn leave in one write each way (docs/adr/0013): a write to a process that sleeps wakes
-it, and costs both, so the system calls per echo are counted too (Linux's /proc/self/io).`;
+event-loop turn leave in one write each way (docs/adr/0013), and the client messages a node reads in
+one turn cross the link in one frame, as the app server's answers of one tick come back in one
+(docs/adr/0017): a write to a process that sleeps wakes it, and costs both, so the system calls per
+echo are counted too (Linux's /proc/self/io).`;
     },
   },
   {

@@ -34,9 +34,11 @@ export function startChild(role: string, env: Record<string, string> = {}): Prom
   );
   return new Promise((resolve, reject) => {
     let out = "";
+    // The first line that is a JSON object: flags such as --trace-deopt print to stdout too.
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes("\n")) resolve({ process: child, ...JSON.parse(out.slice(0, out.indexOf("\n"))) });
+      const line = /^\{.*\}$/m.exec(out)?.[0];
+      if (line) resolve({ process: child, ...JSON.parse(line) });
     });
     child.once("exit", (code) => reject(new Error(`idle-server ${role} exited with ${code}`)));
   });

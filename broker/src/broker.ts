@@ -250,9 +250,10 @@ export async function startBroker(options: BrokerOptions): Promise<BrokerHandle>
     admitsHub: (hub) => hubs.admits(hub),
     requestDrain: () => (options.onDrainRequest ?? (() => void drain()))(),
     metrics: () => telemetry.prometheusText(),
-    acceptLink: ({ hub, appServerId }, ws) => {
+    acceptLink: ({ hub, appServerId }, ws, readsSessionMessages) => {
       const link = new AppLink(`${nodeId}/${++linkCounter}`, appServerId, ws, log, {
         maxBufferedBytes: options.maxLinkBufferedBytes,
+        readsSessionMessages,
       });
       const opened = hubs.open(hub);
       if (opened) opened.addLink(link);

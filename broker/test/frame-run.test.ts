@@ -31,6 +31,14 @@ describe("FrameRun", () => {
     expect(payloads(root.then(b).then(a).frames()!)).toEqual(['42["m","b"]', '42["m","a"]']);
   });
 
+  it("frames every part of a packet made of several text parts (an app server's answers of one tick)", () => {
+    const answers = preparePacket(['30["a"]', '31["b"]'], 0, true);
+    const run = FrameRun.start().then(event("x")).then(answers);
+    expect(payloads(run.frames()!)).toEqual(['42["m","x"]', '430["a"]', '431["b"]']);
+    // Alone in its run, a packet's frames are the run's frames (no copy).
+    expect(FrameRun.start().then(answers).frames()).toBe(answers.frames);
+  });
+
   it("has no shared buffer for a run with a packet that has no pre-built frame, only its packets", () => {
     const text = event("a");
     const binary = preparePacket(['51-["m",{"_placeholder":true,"num":0}]', new Uint8Array([1, 2])], 0, true);

@@ -1,7 +1,13 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { ErrorCode, RegioError } from "./errors.ts";
 import { MessageType, type Message, type MessageOf } from "./messages.ts";
-import { decodeSessionRow, encodeSessionRow, isSessionDataType } from "./session-frames.ts";
+import {
+  decodeSessionRow,
+  encodeSessionData,
+  encodeSessionRow,
+  isSessionDataType,
+  sessionDataMessage,
+} from "./session-frames.ts";
 
 /**
  * Frames are MessagePack arrays `[type, field1, field2, ...]` in the order MESSAGE_FIELDS gives.
@@ -16,6 +22,7 @@ type Kind =
   | "any"
   | "payload"
   | "payload[]"
+  | "session-pairs"
   | "str[]"
   | "any[]"
   | "trace"
@@ -55,6 +62,7 @@ export const MESSAGE_FIELDS: Schema = {
     ["data", "payload"],
     ["trace", "trace", O],
   ],
+  [MessageType.SessionMessages]: [["messages", "session-pairs"]],
   [MessageType.SessionClosed]: [
     ["sessionId", "str"],
     ["reason", "str"],
@@ -215,6 +223,9 @@ const APP_VALUE_KINDS: ReadonlySet<Kind> = new Set<Kind>(["any", "any[]", "snaps
 const MAX_ENCODE_DEPTH = 100;
 
 export function encodeMessage(message: Message): Uint8Array {
+  // Client session data, the bulk of a link's frames, straight from its fields (same bytes).
+  const direct = encodeSessionData(message);
+  if (direct) return direct;
   const fields = MESSAGE_FIELDS[message.type] as readonly Field<MessageType>[];
   const record = message as unknown as Record<string, unknown>;
   const row: unknown[] = [message.type];
@@ -232,7 +243,10 @@ export function decodeMessage(frame: Uint8Array): Message {
   // Client session data, the bulk of a link's frames, is read natively; anything else, or anything
   // that reader does not take, by the general decoder. Both rows are validated below.
   let row: unknown = decodeSessionRow(frame);
-  if (row === undefined) {
+  if (row !== undefined) {
+    const message = sessionDataMessage(row as unknown[]);
+    if (message) return message;
+  } else {
     try {
       row = decoder.decode(frame);
     } catch (cause) {
@@ -304,6 +318,13 @@ function isKind(kind: Kind, v: unknown): boolean {
       return isPayload(v);
     case "payload[]":
       return isArrayOf(v, isPayload) && (v as unknown[]).length > 0;
+    case "session-pairs":
+      return (
+        Array.isArray(v) &&
+        v.length >= 2 &&
+        v.length % 2 === 0 &&
+        v.every((item, i) => (i % 2 === 0 ? isStr(item) : isPayload(item)))
+      );
     case "str[]":
       return isArrayOf(v, isStr);
     case "any[]":

@@ -15,13 +15,20 @@ export const MAX_CORKED_BYTES = 64 * 1024;
 export class LinkCork {
   private socket: Socket | undefined;
 
-  /** Call before each frame written to `socket`. */
-  beforeWrite(socket: Socket | undefined): void {
-    if (!socket) return;
+  /** `beforeUncork`: runs when the turn ends, just before its frames leave (to add the turn's last ones). */
+  constructor(private readonly beforeUncork?: () => void) {}
+
+  /**
+   * Call before each frame written to `socket`. True when the turn's end is scheduled for it (it
+   * runs `beforeUncork` then); false when there is no socket to cork.
+   */
+  beforeWrite(socket: Socket | undefined): boolean {
+    if (!socket) return false;
     if (this.socket === undefined) {
       this.socket = socket;
       socket.cork();
       setImmediate(() => {
+        this.beforeUncork?.();
         this.socket = undefined;
         socket.uncork();
       });
@@ -32,6 +39,7 @@ export class LinkCork {
     ) {
       socket.uncork();
     }
+    return this.socket === socket;
   }
 
   /**

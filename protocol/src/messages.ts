@@ -80,6 +80,8 @@ export const MessageType = {
   SessionMessage: 11,
   SessionClosed: 12,
   SessionUpgraded: 13,
+  /** Several SessionMessages of one turn in one frame: only on links whose SDK reads them (see LINK_FEATURES_HEADER). */
+  SessionMessages: 14,
   // client sessions (sdk -> broker)
   SessionSend: 20,
   SessionClose: 21,
@@ -153,6 +155,18 @@ export interface SessionMessage {
   sessionId: SessionId;
   data: Payload;
   trace?: TraceContext;
+}
+
+/**
+ * Client messages of one event-loop turn in one frame, in the order the node read them: pairs of
+ * (session id, data), each pair what a SessionMessage without a trace would carry. Sent only to an
+ * SDK that asked for them when it linked (LINK_FEATURES_HEADER); a message with a trace context
+ * always goes as a SessionMessage of its own.
+ */
+export interface SessionMessages {
+  type: typeof MessageType.SessionMessages;
+  /** `[sessionId, data, sessionId, data, ...]`: at least one pair. */
+  messages: (SessionId | Payload)[];
 }
 
 export interface SessionClosed {
@@ -408,6 +422,7 @@ export type Message =
   | Ready
   | SessionOpen
   | SessionMessage
+  | SessionMessages
   | SessionClosed
   | SessionUpgraded
   | SessionSend

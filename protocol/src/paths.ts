@@ -17,3 +17,18 @@ export const HEALTH_PATH = "/healthz";
 export const READY_PATH = "/readyz";
 /** `POST` here, with a token signed with the access key for the audience `_drain`: the node drains. */
 export const DRAIN_PATH = "/drain";
+
+/**
+ * A header of the app link's upgrade request: what the SDK reads beyond the first version of the
+ * protocol (comma-separated). A node sends a link only what its SDK named here; an older node
+ * ignores the header, an older SDK does not send it.
+ */
+export const LINK_FEATURES_HEADER = "regio-link-features";
+/** LINK_FEATURES_HEADER: the SDK reads SessionMessages (several client messages in one frame). */
+export const SESSION_MESSAGES_FEATURE = "session-messages";
+
+/** Whether a link request's LINK_FEATURES_HEADER value names `feature`. */
+export function namesLinkFeature(header: string | string[] | undefined, feature: string): boolean {
+  const values = Array.isArray(header) ? header.join(",") : (header ?? "");
+  return values.split(",").some((value) => value.trim().toLowerCase() === feature);
+}

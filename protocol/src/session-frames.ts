@@ -1,4 +1,10 @@
-import { MessageType } from "./messages.ts";
+import {
+  MessageType,
+  type Message,
+  type Payload,
+  type SessionMessage,
+  type SessionSend,
+} from "./messages.ts";
 
 /**
  * The frames of client session data (SessionMessage, SessionSend: one or more per client message,
@@ -14,10 +20,156 @@ import { MessageType } from "./messages.ts";
 
 /** The message types whose frames are written and read here. */
 export function isSessionDataType(type: number): boolean {
-  return type === MessageType.SessionMessage || type === MessageType.SessionSend;
+  return (
+    type === MessageType.SessionMessage ||
+    type === MessageType.SessionSend ||
+    type === MessageType.SessionMessages
+  );
 }
 
 type Cell = string | number | Uint8Array | null | Cell[];
+
+/** UTF-8 lengths of one SessionSend's text parts, between measuring and writing them (reused: encoding is synchronous). */
+const partLengths: number[] = [];
+
+/**
+ * A SessionMessage, SessionMessages or SessionSend without a trace context (nearly all of them), written straight from
+ * its fields, each string measured once: the bytes encodeSessionRow and the general encoder write for
+ * its row. Undefined for any other message, and for a field outside those formats.
+ */
+export function encodeSessionData(message: Message): Uint8Array | undefined {
+  if (message.type === MessageType.SessionMessage) {
+    if (message.trace !== undefined) return undefined;
+    const { sessionId, data } = message;
+    if (typeof sessionId !== "string" || !isPayload(data)) return undefined;
+    const idLength = Buffer.byteLength(sessionId, "utf8");
+    const dataLength = payloadLength(data);
+    const out = Buffer.allocUnsafe(2 + stringSize(idLength) + payloadSize(data, dataLength));
+    out[0] = 0x93;
+    out[1] = MessageType.SessionMessage;
+    writePayload(out, writeString(out, 2, sessionId, idLength), data, dataLength);
+    return out;
+  }
+  if (message.type === MessageType.SessionMessages) {
+    // [14, [sessionId, data, sessionId, data, ...]]
+    const pairs = message.messages;
+    if (!Array.isArray(pairs)) return undefined;
+    let size = 2 + arrayHeaderSize(pairs.length);
+    partLengths.length = pairs.length;
+    for (let i = 0; i < pairs.length; i++) {
+      const part = pairs[i];
+      if (typeof part !== "string" && !(part instanceof Uint8Array)) return undefined;
+      const length = payloadLength(part);
+      partLengths[i] = length;
+      size += payloadSize(part, length);
+    }
+    const out = Buffer.allocUnsafe(size);
+    out[0] = 0x92;
+    out[1] = MessageType.SessionMessages;
+    let pos = writeArrayHeader(out, 2, pairs.length);
+    for (let i = 0; i < pairs.length; i++) pos = writePayload(out, pos, pairs[i]!, partLengths[i]!);
+    return out;
+  }
+  if (message.type === MessageType.SessionSend) {
+    const { sessionId, data, flags, trace, after } = message;
+    if (trace !== undefined || !isUint32(flags) || (after !== undefined && !isUint32(after)))
+      return undefined;
+    if (typeof sessionId !== "string" || !Array.isArray(data)) return undefined;
+    const idLength = Buffer.byteLength(sessionId, "utf8");
+    // [20, sessionId, data, flags] or [20, sessionId, data, flags, nil, after]
+    let size = 2 + stringSize(idLength) + arrayHeaderSize(data.length) + uintSize(flags);
+    if (after !== undefined) size += 1 + uintSize(after);
+    partLengths.length = data.length;
+    for (let i = 0; i < data.length; i++) {
+      const part = data[i];
+      if (typeof part !== "string" && !(part instanceof Uint8Array)) return undefined;
+      const length = payloadLength(part);
+      partLengths[i] = length;
+      size += payloadSize(part, length);
+    }
+    const out = Buffer.allocUnsafe(size);
+    out[0] = after === undefined ? 0x94 : 0x96;
+    out[1] = MessageType.SessionSend;
+    let pos = writeString(out, 2, sessionId, idLength);
+    pos = writeArrayHeader(out, pos, data.length);
+    for (let i = 0; i < data.length; i++) pos = writePayload(out, pos, data[i]!, partLengths[i]!);
+    pos = write(out, pos, flags);
+    if (after !== undefined) {
+      out[pos] = 0xc0;
+      write(out, pos + 1, after);
+    }
+    return out;
+  }
+  return undefined;
+}
+
+/**
+ * The message of a session data row read here (decodeSessionRow) when every field is valid and it
+ * carries no trace context; undefined otherwise (the general validation then reads the row, and
+ * refuses it with the reason when it is bad).
+ */
+export function sessionDataMessage(row: readonly unknown[]): SessionMessage | SessionSend | undefined {
+  const [type, sessionId, data] = row;
+  if (typeof sessionId !== "string") return undefined;
+  if (type === MessageType.SessionMessage) {
+    if (row.length > 4 || (row.length === 4 && row[3] !== null) || !isPayload(data)) return undefined;
+    return { type, sessionId: sessionId as SessionMessage["sessionId"], data };
+  }
+  if (type === MessageType.SessionSend) {
+    const [, , , flags, trace, after] = row;
+    if (row.length < 4 || row.length > 6 || !Number.isSafeInteger(flags)) return undefined;
+    if ((trace !== undefined && trace !== null) || !Array.isArray(data) || data.length === 0)
+      return undefined;
+    for (const part of data) if (!isPayload(part)) return undefined;
+    const message: SessionSend = {
+      type,
+      sessionId: sessionId as SessionSend["sessionId"],
+      data: data as Payload[],
+      flags: flags as number,
+    };
+    if (after !== undefined && after !== null) {
+      if (!Number.isSafeInteger(after)) return undefined;
+      message.after = after as number;
+    }
+    return message;
+  }
+  return undefined;
+}
+
+const isPayload = (value: unknown): value is Payload =>
+  typeof value === "string" || value instanceof Uint8Array;
+const isUint32 = (value: number) => Number.isInteger(value) && value >= 0 && value <= 0xffffffff;
+const stringSize = (length: number) =>
+  length + (length < 32 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : 5);
+const binarySize = (length: number) => length + (length < 0x100 ? 2 : length < 0x10000 ? 3 : 5);
+const uintSize = (value: number) => (value < 0x80 ? 1 : value < 0x100 ? 2 : value < 0x10000 ? 3 : 5);
+const payloadLength = (part: Payload) =>
+  typeof part === "string" ? Buffer.byteLength(part, "utf8") : part.byteLength;
+const payloadSize = (part: Payload, length: number) =>
+  typeof part === "string" ? stringSize(length) : binarySize(length);
+
+function writePayload(out: Buffer, pos: number, part: Payload, length: number): number {
+  return typeof part === "string" ? writeString(out, pos, part, length) : write(out, pos, part);
+}
+
+/** A string whose UTF-8 length is known. */
+function writeString(out: Buffer, pos: number, value: string, length: number): number {
+  if (length < 32) out[pos++] = 0xa0 | length;
+  else if (length < 0x100) {
+    out[pos] = 0xd9;
+    out[pos + 1] = length;
+    pos += 2;
+  } else if (length < 0x10000) {
+    out[pos] = 0xda;
+    out.writeUInt16BE(length, pos + 1);
+    pos += 3;
+  } else {
+    out[pos] = 0xdb;
+    out.writeUInt32BE(length, pos + 1);
+    pos += 5;
+  }
+  return pos + out.write(value, pos, length, "utf8");
+}
 
 /** The encoded row, or undefined when a value is outside what is written here. */
 export function encodeSessionRow(row: readonly unknown[]): Uint8Array | undefined {
@@ -83,24 +235,7 @@ function write(out: Buffer, pos: number, value: Cell): number {
     out[pos] = 0xc0;
     return pos + 1;
   }
-  if (typeof value === "string") {
-    const length = Buffer.byteLength(value, "utf8");
-    if (length < 32) out[pos++] = 0xa0 | length;
-    else if (length < 0x100) {
-      out[pos] = 0xd9;
-      out[pos + 1] = length;
-      pos += 2;
-    } else if (length < 0x10000) {
-      out[pos] = 0xda;
-      out.writeUInt16BE(length, pos + 1);
-      pos += 3;
-    } else {
-      out[pos] = 0xdb;
-      out.writeUInt32BE(length, pos + 1);
-      pos += 5;
-    }
-    return pos + out.write(value, pos, length, "utf8");
-  }
+  if (typeof value === "string") return writeString(out, pos, value, Buffer.byteLength(value, "utf8"));
   if (typeof value === "number") {
     if (value < 0x80) {
       out[pos] = value;
@@ -147,11 +282,11 @@ function write(out: Buffer, pos: number, value: Cell): number {
 const NOT_HERE = Symbol("not a session frame");
 
 /**
- * The row of a session data frame (`[11 or 20, ...]`), or undefined for any other frame and for
+ * The row of a session data frame (`[11, 14 or 20, ...]`), or undefined for any other frame and for
  * anything this reader does not take (the general decoder then reads it, and refuses it if bad).
  */
 export function decodeSessionRow(frame: Uint8Array): unknown[] | undefined {
-  // A fixarray whose first element is the positive fixint 11 or 20.
+  // A fixarray whose first element is the positive fixint 11, 14 or 20.
   if (frame.length < 2 || (frame[0]! & 0xf0) !== 0x90 || !isSessionDataType(frame[1]!)) return undefined;
   const bytes = Buffer.isBuffer(frame)
     ? frame

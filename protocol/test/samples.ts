@@ -58,6 +58,10 @@ export const samples: Record<string, Message> = {
     sessionId: s1,
     data: new Uint8Array([1, 2, 3]),
   },
+  sessionMessages: {
+    type: MessageType.SessionMessages,
+    messages: [s1, '2["chat","hi"]', s1, new Uint8Array([1, 2, 3])],
+  },
   sessionClosed: { type: MessageType.SessionClosed, sessionId: s1, reason: "transport close" },
   sessionUpgraded: { type: MessageType.SessionUpgraded, sessionId: s1, transport: "websocket" },
   sessionSend: {

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import { decodeMessage, encodeMessage, ErrorCode, MessageType, RegioError, SessionId } from "../src/index.ts";
+import {
+  decodeMessage,
+  encodeMessage,
+  ErrorCode,
+  MessageType,
+  RegioError,
+  SessionId,
+  type Message,
+  type SessionMessage,
+  type SessionMessages,
+  type SessionSend,
+} from "../src/index.ts";
 import { decodeSessionRow, encodeSessionRow } from "../src/session-frames.ts";
 
 /**
@@ -28,6 +39,13 @@ const rows: unknown[][] = [
   ...integers.map((n) => [MessageType.SessionSend, "sid", ["2[]"], n, null, n]),
   ...lists.map((list) => [MessageType.SessionSend, "sid", list, 1]),
 ];
+
+/** The message with each binary as a plain array of its bytes. */
+function bytesAsArrays(message: Message): unknown {
+  const plain = (part: unknown) => (part instanceof Uint8Array ? Array.from(part) : part);
+  const { data } = message as { data?: unknown };
+  return { ...message, data: Array.isArray(data) ? data.map(plain) : plain(data) };
+}
 
 describe("session data frames", () => {
   it.each(rows.map((row, i) => [i, row] as const))(
@@ -74,5 +92,78 @@ describe("session data frames", () => {
     // A session frame whose field has the wrong kind is read here and refused by the validation.
     const wrong = general.encoder.encode([MessageType.SessionMessage, 42, "4hi"]);
     expect(() => decodeMessage(wrong)).toThrowError(expect.objectContaining({ code: ErrorCode.BadFrame }));
+  });
+
+  it("writes SessionMessage and SessionSend straight from their fields: the general encoder's bytes, read back as sent", () => {
+    const sessionId = SessionId("Ab3_-x.node-1");
+    const messages: (SessionMessage | SessionSend)[] = [
+      ...[...strings, ...binaries].map((data): SessionMessage => ({
+        type: MessageType.SessionMessage,
+        sessionId,
+        data,
+      })),
+      ...lists.map((data): SessionSend => ({ type: MessageType.SessionSend, sessionId, data, flags: 1 })),
+      ...integers.flatMap((n): SessionSend[] => [
+        { type: MessageType.SessionSend, sessionId, data: ["2[]"], flags: n },
+        { type: MessageType.SessionSend, sessionId, data: ["2[]", binaries[2]!], flags: 3, after: n },
+      ]),
+      { type: MessageType.SessionMessage, sessionId: SessionId("é".repeat(40)), data: "4" },
+    ];
+    for (const message of messages) {
+      const row: unknown[] =
+        message.type === MessageType.SessionMessage
+          ? [message.type, message.sessionId, message.data]
+          : [message.type, message.sessionId, message.data, message.flags];
+      if (message.type === MessageType.SessionSend && message.after !== undefined)
+        row.push(null, message.after);
+      const frame = encodeMessage(message);
+      expect(Buffer.from(frame).equals(Buffer.from(general.encoder.encode(row)))).toBe(true);
+      const decoded = decodeMessage(frame);
+      // (Binaries come back as views of the frame, as the general decoder's: compared by their bytes.)
+      expect(bytesAsArrays(decoded)).toEqual(bytesAsArrays(message));
+      // No field the message did not have (an absent `after` is absent, not undefined).
+      expect(Object.keys(decoded)).toEqual(Object.keys(message));
+    }
+  });
+
+  it("refuses a bad session data row read natively with the general validation's reason", () => {
+    const refusals: [unknown[], string][] = [
+      [[MessageType.SessionSend, "sid", [], 0], "field data is not a valid payload[]"],
+      [[MessageType.SessionSend, "sid", ["2"], "1"], "field flags is not a valid int"],
+      [[MessageType.SessionSend, "sid", ["2"], 0, null, "1"], "field after is not a valid int"],
+      [[MessageType.SessionSend, "sid", ["2"], 0, "trace"], "field trace is not a valid trace"],
+      [[MessageType.SessionSend, "sid", [7], 0], "field data is not a valid payload[]"],
+      [[MessageType.SessionSend, "sid", ["2"]], "field flags is missing"],
+      [[MessageType.SessionMessage, "sid", 7], "field data is not a valid payload"],
+      [[MessageType.SessionMessage, "sid", "4", null, 1], "too many fields"],
+      [[MessageType.SessionMessages, []], "field messages is not a valid session-pairs"],
+      [[MessageType.SessionMessages, ["sid"]], "field messages is not a valid session-pairs"],
+      [[MessageType.SessionMessages, [7, "4"]], "field messages is not a valid session-pairs"],
+      [
+        [MessageType.SessionMessages, ["sid", "4", "sid", null]],
+        "field messages is not a valid session-pairs",
+      ],
+    ];
+    for (const [row, reason] of refusals) {
+      const frame = general.encoder.encode(row);
+      expect(decodeSessionRow(frame), JSON.stringify(row)).toBeDefined();
+      expect(() => decodeMessage(frame), JSON.stringify(row)).toThrowError(
+        expect.objectContaining({ code: ErrorCode.BadFrame, message: expect.stringContaining(reason) }),
+      );
+    }
+  });
+
+  it("writes SessionMessages (pairs of session id and data) as the general encoder does, read back as sent", () => {
+    const pairs = [...strings.slice(0, 9), ...binaries].flatMap((data, i) => [SessionId(`s${i}`), data]);
+    for (const messages of [pairs.slice(0, 2), pairs.slice(0, 16), pairs]) {
+      const message: SessionMessages = { type: MessageType.SessionMessages, messages };
+      const frame = encodeMessage(message);
+      const row = [MessageType.SessionMessages, messages];
+      expect(Buffer.from(frame).equals(Buffer.from(general.encoder.encode(row)))).toBe(true);
+      const decoded = decodeMessage(frame) as SessionMessages;
+      expect(decoded.messages.map((m) => (m instanceof Uint8Array ? Array.from(m) : m))).toEqual(
+        messages.map((m) => (m instanceof Uint8Array ? Array.from(m) : m)),
+      );
+    }
   });
 });

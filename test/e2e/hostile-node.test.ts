@@ -1,7 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Server } from "socket.io";
 import { useRegio, type RegioHandle } from "@regio/sdk";
-import { formatConnectionString, MessageType, NodeId, SessionId, type Handshake } from "@regio/protocol";
+import {
+  formatConnectionString,
+  MessageType,
+  NodeId,
+  SESSION_MESSAGES_FEATURE,
+  SessionId,
+  type Handshake,
+} from "@regio/protocol";
 import { ACCESS_KEY, HUB } from "../support/regio-harness.ts";
 import { startScriptedNode, type ScriptedLink, type ScriptedNode } from "../support/scripted-node.ts";
 
@@ -53,6 +60,39 @@ describe("an app server whose node sends frames no node should", () => {
     link.send({ type: MessageType.SessionMessage, sessionId, data: '21["echo","still here"]' });
     expect((await link.next(MessageType.SessionSend)).data).toEqual(['31["still here"]']);
   }
+
+  /** The parts of the SessionSends of `sessionId`, until `count` arrived. */
+  async function sent(count: number): Promise<unknown[]> {
+    const parts: unknown[] = [];
+    while (parts.length < count) parts.push(...(await link.next(MessageType.SessionSend)).data);
+    return parts;
+  }
+
+  it("reads a SessionMessages frame (it asks for them) as its client messages, in order", async () => {
+    expect(link.features?.split(",")).toContain(SESSION_MESSAGES_FEATURE);
+    const sessionId = SessionId("batched");
+    link.send({
+      type: MessageType.SessionOpen,
+      sessionId,
+      handshake: handshake("/?EIO=4&transport=websocket"),
+    });
+    link.send({ type: MessageType.SessionMessage, sessionId, data: "0" });
+    expect((await sent(1))[0]).toMatch(/^0\{"sid":/);
+    link.send({
+      type: MessageType.SessionMessages,
+      messages: [
+        sessionId,
+        '21["echo","a"]',
+        SessionId("unknown"),
+        '22["echo","x"]',
+        sessionId,
+        '23["echo","b"]',
+      ],
+    });
+    // A message of a session the app server does not have is dropped, as a SessionMessage of it is.
+    expect(await sent(2)).toEqual(['31["a"]', '33["b"]']);
+    await stillServes("after");
+  });
 
   it("opens a session whose handshake URL does not parse, with an empty query", async () => {
     const sessionId = SessionId("odd");

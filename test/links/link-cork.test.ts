@@ -87,4 +87,18 @@ describe("LinkCork (used by both)", () => {
     expect(writer.writableCorked).toBe(0);
     expect(await arrived).toBe(frame.repeat(count));
   });
+
+  it("runs beforeUncork when the turn ends, before its frames leave: what it writes joins them", async () => {
+    const cork = new LinkCork(() => {
+      // Still corked: the turn's frames have not left.
+      expect(writer.writableCorked).toBe(1);
+      expect(cork.beforeWrite(writer)).toBe(true);
+      writer.write("last;");
+    });
+    const arrived = receive("first;last;".length);
+    expect(cork.beforeWrite(writer)).toBe(true);
+    writer.write("first;");
+    expect(await arrived).toBe("first;last;");
+    expect(cork.beforeWrite(undefined)).toBe(false);
+  });
 });

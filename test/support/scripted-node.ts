@@ -1,10 +1,19 @@
 import type { AddressInfo } from "node:net";
 import WebSocket, { WebSocketServer } from "ws";
-import { decodeMessage, encodeMessage, MessageType, NodeId, type Message } from "@regio/protocol";
+import {
+  decodeMessage,
+  encodeMessage,
+  LINK_FEATURES_HEADER,
+  MessageType,
+  NodeId,
+  type Message,
+} from "@regio/protocol";
 
 /** One app server's link to a scripted node: send it anything, read what it answers. */
 export interface ScriptedLink {
   ws: WebSocket;
+  /** What the app server's link request said it reads (LINK_FEATURES_HEADER), as sent. */
+  features: string | undefined;
   /** A message, or raw bytes (a frame no node should send). */
   send(message: Message | Uint8Array): void;
   /** The next message of `type` the app server sent, including ones that arrived before the call. */
@@ -29,11 +38,13 @@ export async function startScriptedNode(): Promise<ScriptedNode> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const ready: ScriptedLink[] = [];
   const waiting: Array<(link: ScriptedLink) => void> = [];
-  server.on("connection", (ws) => {
+  server.on("connection", (ws, request) => {
     const received: Message[] = [];
     const readers: Array<{ type: number; resolve: (message: Message) => void }> = [];
+    const features = request.headers[LINK_FEATURES_HEADER];
     const link: ScriptedLink = {
       ws,
+      features: Array.isArray(features) ? features.join(",") : features,
       send: (message) => ws.send(message instanceof Uint8Array ? message : encodeMessage(message)),
       next: (type, timeoutMs = 5000) =>
         new Promise((resolve, reject) => {

@@ -7,6 +7,8 @@ import {
   RegioError,
   type AppServerId,
   type Message,
+  type Payload,
+  type SessionId,
   type StreamId,
 } from "@regio/protocol";
 import { rawSocketOf } from "../internals/ws.ts";
@@ -23,7 +25,15 @@ export interface AppLinkOptions {
    * is dropped (default 64 MiB). From an eighth of it, the link reports itself congested.
    */
   maxBufferedBytes?: number;
+  /**
+   * The SDK reads SessionMessages (it said so in its link request): the client messages of one
+   * turn go to it in one frame (default false: one SessionMessage each, as every SDK reads).
+   */
+  readsSessionMessages?: boolean;
 }
+
+/** Bytes of client data held for one SessionMessages frame past which it is sent at once. */
+const MAX_BATCHED_BYTES = 64 * 1024;
 
 /**
  * The broker's end of one app server's link: frames in, frames out. A frame that cannot be decoded
@@ -43,8 +53,13 @@ export class AppLink {
   /** A link that sends garbage must not flood the log: said once per interval. */
   private readonly throttle = new LogThrottle();
   private readonly maxBufferedBytes: number;
-  /** A turn's frames leave in one write (see LinkCork). */
-  private readonly cork = new LinkCork();
+  /** A turn's frames leave in one write (see LinkCork), its batch of client messages last. */
+  private readonly cork = new LinkCork(() => this.sendBatch());
+  /** Whether client messages are gathered per turn into SessionMessages frames (see send). */
+  private readonly batches: boolean;
+  /** This turn's client messages not sent yet: `[sessionId, data, ...]` (see send). */
+  private batch: (string | Payload)[] = [];
+  private batchBytes = 0;
   /** Where frames in and out are counted (the hub's, once the link joined one). */
   private counters: HubStats["appLink"] = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
 
@@ -56,6 +71,7 @@ export class AppLink {
     options: AppLinkOptions = {},
   ) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 64 * 1024 * 1024;
+    this.batches = options.readsSessionMessages ?? false;
     ws.on("message", (data: Buffer, isBinary: boolean) => this.receive(data, isBinary));
     // An app server that stopped answering pings (hung, or cut off) must not keep its clients.
     let alive = true;
@@ -103,8 +119,45 @@ export class AppLink {
     return this.isOpen && this.stream !== undefined;
   }
 
-  /** Sends a message; false when it was not sent (link closed, or it could not be encoded). */
+  /**
+   * Sends a message; false when it was not sent (link closed, or it could not be encoded). On a link
+   * whose SDK reads SessionMessages, a client's message without a trace context waits for the end of
+   * the turn and leaves with the turn's others in one frame (one WebSocket frame for the node to
+   * write and the app server to read, instead of one each); any other message sends them first, so
+   * the link's order is the order of the calls.
+   */
   send(message: Message): boolean {
+    if (!this.isOpen) return false;
+    if (
+      this.batches &&
+      message.type === MessageType.SessionMessage &&
+      message.trace === undefined &&
+      // The turn's end is scheduled (the cork's): the batch leaves then, with the turn's other frames.
+      this.cork.beforeWrite(rawSocketOf(this.ws))
+    ) {
+      this.batch.push(message.sessionId, message.data);
+      // Characters or bytes: a bound on what is held, not an exact count.
+      this.batchBytes += message.data.length;
+      if (this.batchBytes >= MAX_BATCHED_BYTES) this.sendBatch();
+      return true;
+    }
+    this.sendBatch();
+    return this.write(message);
+  }
+
+  /** The turn's client messages go now: one SessionMessages frame (a SessionMessage when alone). */
+  private sendBatch(): void {
+    const batch = this.batch;
+    if (batch.length === 0) return;
+    this.batch = [];
+    this.batchBytes = 0;
+    if (batch.length === 2) {
+      const [sessionId, data] = batch as [SessionId, Payload];
+      this.write({ type: MessageType.SessionMessage, sessionId, data });
+    } else this.write({ type: MessageType.SessionMessages, messages: batch as (SessionId | Payload)[] });
+  }
+
+  private write(message: Message): boolean {
     if (!this.isOpen) return false;
     let frame: Uint8Array;
     try {
@@ -143,6 +196,7 @@ export class AppLink {
   }
 
   close(code = 1000, reason = ""): void {
+    this.sendBatch();
     this.ws.close(code, reason);
   }
 

@@ -54,14 +54,14 @@ export class FrameRun {
     if (this.joined === undefined) {
       const frames: Buffer[] = [];
       for (const packet of this.packets()) {
-        const frame = packet.options.wsPreEncodedFrame;
-        if (!frame) {
+        if (!packet.frames) {
           this.joined = null;
           return undefined;
         }
-        frames.push(...frame);
+        frames.push(packet.frames);
       }
-      this.joined = Buffer.concat(frames);
+      // A run of one packet (an app server's answers to one client in one tick) is its own frames.
+      this.joined = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     }
     return this.joined ?? undefined;
   }

@@ -9,8 +9,11 @@ import {
   DRAIN_PATH,
   HEALTH_PATH,
   HUB_NAME,
+  LINK_FEATURES_HEADER,
+  namesLinkFeature,
   READY_PATH,
   RegioError,
+  SESSION_MESSAGES_FEATURE,
 } from "@regio/protocol";
 import type { Hub } from "../hub/hub.ts";
 import type { Logger } from "../logger.ts";
@@ -60,8 +63,8 @@ export interface RouterContext {
   metrics(): string;
   /** Whether the node may hold this hub (it holds it already, or fewer than its limit). */
   admitsHub(hub: string): boolean;
-  /** An authenticated app link. */
-  acceptLink(identity: AppLinkIdentity, ws: WebSocket): void;
+  /** An authenticated app link, and whether its SDK reads SessionMessages (LINK_FEATURES_HEADER). */
+  acceptLink(identity: AppLinkIdentity, ws: WebSocket, readsSessionMessages: boolean): void;
 }
 
 /**
@@ -153,7 +156,13 @@ export class HttpRouter {
       );
       return rejectUpgrade(socket, 503, error);
     }
-    this.ctx.linkServer.handleUpgrade(req, socket, head, (ws) => this.ctx.acceptLink(identity, ws));
+    const readsSessionMessages = namesLinkFeature(
+      req.headers[LINK_FEATURES_HEADER],
+      SESSION_MESSAGES_FEATURE,
+    );
+    this.ctx.linkServer.handleUpgrade(req, socket, head, (ws) =>
+      this.ctx.acceptLink(identity, ws, readsSessionMessages),
+    );
   }
 
   /**

@@ -5,8 +5,10 @@ import {
   decodeMessage,
   encodeMessage,
   ErrorCode,
+  LINK_FEATURES_HEADER,
   MessageType,
   RegioError,
+  SESSION_MESSAGES_FEATURE,
   signLinkToken,
   type ErrorMessage,
   type Hello,
@@ -215,7 +217,13 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     // A fresh short-lived token for every attempt: a token never outlives a few minutes.
     const token = signLinkToken(accessKey, { hub, sub: appServerId });
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(url, {
+      headers: {
+        authorization: `Bearer ${token}`,
+        // This SDK reads several client messages in one frame (a node that does not know this sends one each).
+        [LINK_FEATURES_HEADER]: SESSION_MESSAGES_FEATURE,
+      },
+    });
     this.ws = ws;
     ws.binaryType = "nodebuffer";
     ws.on("unexpected-response", (_req, res) => {
@@ -247,6 +255,19 @@ export class NodeLink extends EventEmitter<NodeLinkEvents> {
       this.emit("error", error as RegioError);
       return;
     }
+    if (message.type === MessageType.SessionMessages) {
+      // Each client message as if it had come alone: one that fails to be handled fails alone.
+      const pairs = message.messages;
+      for (let i = 0; i < pairs.length; i += 2) {
+        const sessionId = pairs[i] as SessionId;
+        this.handleSafely({ type: MessageType.SessionMessage, sessionId, data: pairs[i + 1]! });
+      }
+      return;
+    }
+    this.handleSafely(message);
+  }
+
+  private handleSafely(message: Message): void {
     try {
       this.handle(message);
     } catch (cause) {
