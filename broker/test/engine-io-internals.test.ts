@@ -3,7 +3,13 @@ import type { AddressInfo } from "node:net";
 import { Server, type Socket as EngineSocket } from "engine.io";
 import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { rawSocketOf, releaseHandshakeRequest, requestHandshake } from "../src/internals/engine-io.ts";
+import {
+  rawSocketOf,
+  releaseHandshakeRequest,
+  releaseReadBuffers,
+  requestHandshake,
+  trimOpenSession,
+} from "../src/internals/engine-io.ts";
 
 /**
  * releaseHandshakeRequest reaches into engine.io: this notices when an engine.io upgrade changes
@@ -41,6 +47,93 @@ describe("releaseHandshakeRequest on the installed engine.io", () => {
       releaseHandshakeRequest(socket);
       expect(raw.listenerCount("close")).toBe(closeListeners - 1);
       client.close();
+    } finally {
+      engine.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
+
+/** What trimOpenSession changes, seen from outside engine.io (listener tables are Node's `_events`). */
+interface Trimmed {
+  _events: Record<string, unknown>;
+  rawListeners(event: string): Array<{ listener?: unknown }>;
+  listeners(event: string): unknown[];
+  listenerCount(event: string): number;
+}
+const emitterOf = (value: unknown) => value as Trimmed;
+
+/**
+ * trimOpenSession reaches into engine.io and ws: this notices when an upgrade changes what it relies
+ * on (then a session keeps more: memory, not behaviour), and checks that an open session trimmed so
+ * still carries messages both ways and closes as before.
+ */
+describe("trimOpenSession on the installed engine.io and ws", () => {
+  it("drops once wrappers, the WebSocket transport's headers listener and spare room, and the session works as before", async () => {
+    const http = createServer();
+    const engine = new Server();
+    engine.attach(http);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    try {
+      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
+      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
+      const back = new Promise<void>((resolve) =>
+        client.on("message", (data) => {
+          if (String(data) === "4back") resolve();
+        }),
+      );
+      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+      const transport = emitterOf(socket.transport);
+      const ws = emitterOf((socket.transport as unknown as { socket: unknown }).socket);
+      const onces = (emitter: Trimmed, event: string) =>
+        emitter.rawListeners(event).filter((listener) => typeof listener.listener === "function").length;
+      // What engine.io 6.6 and ws 8 put there, that the trim is about.
+      expect(onces(emitterOf(socket), "close")).toBe(1);
+      expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(3);
+      expect(transport.listenerCount("headers")).toBe(1);
+      const listenersBefore = ["close", "error", "packet", "drain", "ready"].map((event) =>
+        transport.listeners(event),
+      );
+
+      releaseHandshakeRequest(socket);
+      trimOpenSession(socket);
+      expect(onces(emitterOf(socket), "close")).toBe(0);
+      expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(0);
+      expect(transport.listenerCount("headers")).toBe(0);
+      // The same listeners, in the same order, in a table with no prototype (as EventEmitter's own).
+      expect(
+        ["close", "error", "packet", "drain", "ready"].map((event) => transport.listeners(event)),
+      ).toEqual(listenersBefore);
+      for (const emitter of [emitterOf(socket), transport, ws])
+        expect(Object.getPrototypeOf(emitter._events)).toBeNull();
+      // Idempotent.
+      trimOpenSession(socket);
+      expect(engine.clientsCount).toBe(1);
+
+      // Messages both ways, through ws's receiver after releaseReadBuffers.
+      const received = new Promise((resolve) => socket.once("message", resolve));
+      client.send("4hello");
+      expect(await received).toBe("hello");
+      releaseReadBuffers(socket);
+      const receiver = (socket.transport as unknown as { socket: { _receiver: { _mask?: unknown } } }).socket
+        ._receiver;
+      expect(receiver._mask).toBeUndefined();
+      const again = new Promise((resolve) => socket.once("message", resolve));
+      client.send("4again");
+      expect(await again).toBe("again");
+      socket.send("back");
+      await back;
+
+      // The client goes: the session closes once, as "transport close", and the server forgets it.
+      const closes: string[] = [];
+      const closed = new Promise((resolve) =>
+        socket.on("close", (reason: string) => resolve(closes.push(reason))),
+      );
+      client.close();
+      await closed;
+      expect(closes).toEqual(["transport close"]);
+      expect(engine.clientsCount).toBe(0);
     } finally {
       engine.close();
       await new Promise((resolve) => http.close(resolve));

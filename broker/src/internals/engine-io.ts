@@ -255,3 +255,156 @@ export function readPongsDirectly(socket: EngineSocket): void {
   (receiver as PongReceiver)[pongTransport] = transport as PongReceiver[typeof pongTransport];
   receiver.write = writeReadingPongsDirectly;
 }
+
+/** An EventEmitter's listener table (`_events`, Node's; documented only by its use in the wild). */
+interface ListenerTable {
+  _events?: Record<string | symbol, unknown>;
+}
+
+/** What Node's `once` puts in a listener table: `onceWrapper` bound to its state, with `.listener`. */
+type OnceWrapper = ((...args: unknown[]) => unknown) & { listener: (...args: unknown[]) => unknown };
+
+function isOnceWrapper(listener: unknown): listener is OnceWrapper {
+  return (
+    typeof listener === "function" &&
+    listener.name === "bound onceWrapper" &&
+    typeof (listener as Partial<OnceWrapper>).listener === "function"
+  );
+}
+
+/**
+ * Puts a `once` listener of `event` in the table as the listener itself, in its place (the order
+ * of listeners kept): for an event emitted once per emitter, or listeners that do nothing the
+ * second time, it behaves the same, without the wrapper and its state (about 150 bytes each).
+ * `removeListener` finds either (it compares `.listener` too); `listeners()` returned the listener already.
+ */
+function unwrapOnce(emitter: unknown, event: string): void {
+  const events = (emitter as ListenerTable | undefined)?._events;
+  const entry = events?.[event];
+  if (isOnceWrapper(entry)) events![event] = entry.listener;
+  else if (Array.isArray(entry))
+    for (let i = 0; i < entry.length; i++) if (isOnceWrapper(entry[i])) entry[i] = entry[i].listener;
+}
+
+/**
+ * EventEmitter makes its listener table as `{ __proto__: null }`, which V8 keeps in dictionary mode:
+ * 0.15-0.45 KB per table with a few events. The same keys and values in an object with fast
+ * properties (null prototype too; its shape shared by all tables with the same events in the same
+ * order) take a fraction of that. It stays fast while listeners are added; removing an event's last
+ * listener deletes its key and makes it a dictionary again (memory, not behaviour). Same keys, same
+ * order, same listeners (an event's several in a copy of their array without spare room):
+ * EventEmitter reads `_events` afresh on each call, and an emit in progress iterates its own copy
+ * of the listeners.
+ */
+function compactListenerTable(emitter: unknown): void {
+  const table = emitter as ListenerTable | undefined;
+  const events = table?._events;
+  if (!events || typeof events !== "object" || Object.getPrototypeOf(events) !== null) return;
+  const compact = Object.setPrototypeOf({}, null) as Record<string | symbol, unknown>;
+  for (const key of Reflect.ownKeys(events)) {
+    const listeners = events[key];
+    // An event's third listener grew its array to room for 19 (EventEmitter's `push`): as long as it is.
+    compact[key] = Array.isArray(listeners) ? listeners.slice() : listeners;
+  }
+  table!._events = compact;
+}
+
+/** ws's negotiated extensions, one object shared by a WebSocket, its Receiver and Sender (ws/lib/websocket.js). */
+interface WsExtensions {
+  _extensions?: object;
+  _receiver?: { _extensions?: object };
+  _sender?: { _extensions?: object };
+}
+const NO_EXTENSIONS = Object.freeze({});
+
+/**
+ * Without permessage-deflate a WebSocket's extensions are an empty object of its own, which ws
+ * only reads after the upgrade (`this._extensions[name]`): one frozen empty object for all.
+ */
+function shareEmptyExtensions(ws: WsExtensions): void {
+  const extensions = ws._extensions;
+  if (!extensions || Reflect.ownKeys(extensions).length > 0) return;
+  if (ws._receiver?._extensions !== extensions || ws._sender?._extensions !== extensions) return;
+  ws._extensions = ws._receiver._extensions = ws._sender._extensions = NO_EXTENSIONS;
+}
+
+/** An array as long as it is, without the spare room `push` left it (an empty one: none at all). */
+function exactArray<T>(array: T[] | undefined): T[] | undefined {
+  return Array.isArray(array) ? array.slice() : array;
+}
+
+/** engine.io's per-connection state that trimOpenSession touches (engine.io/build/socket.js, transports/websocket.js). */
+interface TrimmableSession {
+  sentCallbackFn?: unknown[];
+  cleanupFn?: unknown[];
+  transport: { name: string; socket?: { _receiver?: ReceiverArrays } };
+}
+/** ws Receiver's arrays (ws/lib/receiver.js): chunks not consumed yet, fragments of a message. */
+interface ReceiverArrays {
+  _buffers?: unknown[];
+  _fragments?: unknown[];
+  _bufferedBytes?: number;
+  _state?: number;
+  _mask?: Buffer;
+}
+
+/**
+ * Lets an open session keep less of what engine.io and ws made for it (about 1.2 KB per WebSocket
+ * client), with the same behaviour:
+ *
+ * - `once` listeners of events emitted once, or whose listeners do nothing the second time, as
+ *   plain listeners (see unwrapOnce): engine.io's server on the Socket's "close" (Socket#onClose
+ *   emits it once), the Socket's on its transport's "error" and "close" (Socket#onError and
+ *   #onClose, which do nothing once the Socket is closed), the WebSocket transport's on ws's
+ *   "close" (ws emits it once: emitClose removes the receiver's listeners first, and the socket's
+ *   "close" comes once);
+ * - engine.io's "headers" listener on a WebSocket transport: only polling emits "headers" (for
+ *   each response; ws's upgrade response emits it on the server), a WebSocket transport never;
+ * - the listener tables of the Socket, its transport and ws's WebSocket with fast properties
+ *   (see compactListenerTable);
+ * - engine.io's callback arrays without the spare room of their first `push`, ws's receiver's
+ *   empty arrays without theirs (see releaseReadBuffers);
+ * - ws's empty extensions as one object for all (see shareEmptyExtensions).
+ *
+ * Call it once the session's listeners are in place (a listener added later keeps a table fast;
+ * the last one of an event removed makes it a dictionary again), and again after an upgrade.
+ */
+export function trimOpenSession(socket: EngineSocket): void {
+  const session = socket as unknown as TrimmableSession;
+  const transport = session.transport;
+  const ws = transport.socket;
+  unwrapOnce(socket, "close");
+  unwrapOnce(transport, "error");
+  unwrapOnce(transport, "close");
+  if (transport.name === "websocket") {
+    (
+      transport as unknown as WebSocketListeners & { removeAllListeners(event: string): void }
+    ).removeAllListeners("headers");
+    unwrapOnce(ws, "close");
+    if (ws) shareEmptyExtensions(ws as WsExtensions);
+  }
+  compactListenerTable(socket);
+  compactListenerTable(transport);
+  compactListenerTable(ws);
+  session.sentCallbackFn = exactArray(session.sentCallbackFn);
+  session.cleanupFn = exactArray(session.cleanupFn);
+  releaseReadBuffers(socket);
+}
+
+/**
+ * ws's receiver keeps the array of chunks it has not consumed yet, with the room its first `push`
+ * made (17 chunks) once it has consumed them all: an empty array instead, when it has none (and
+ * the fragments' too; ws reads them as `this._buffers` and `this._fragments` each time), and no
+ * mask of a frame already read. Between frames only. For a session that has read its first
+ * messages (its namespace CONNECT), as trimOpenSession does at open.
+ */
+export function releaseReadBuffers(socket: EngineSocket): void {
+  const transport = (socket as unknown as TrimmableSession).transport;
+  const receiver = transport.name === "websocket" ? transport.socket?._receiver : undefined;
+  if (receiver?._bufferedBytes !== 0 || receiver._state !== RECEIVER_BETWEEN_FRAMES) return;
+  if (receiver._buffers?.length === 0) receiver._buffers = [];
+  if (receiver._fragments?.length === 0) receiver._fragments = [];
+  // The last frame's mask, a view of the chunk it came in (holding its whole ArrayBuffer): each
+  // frame reads its own before its data (GET_MASK), none is read between frames.
+  receiver._mask = undefined;
+}
