@@ -92,19 +92,26 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
       expect(onces(emitterOf(socket), "close")).toBe(1);
       expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(3);
       expect(transport.listenerCount("headers")).toBe(1);
-      const listenersBefore = ["close", "error", "packet", "drain", "ready"].map((event) =>
-        transport.listeners(event),
-      );
 
       releaseHandshakeRequest(socket);
       trimOpenSession(socket);
       expect(onces(emitterOf(socket), "close")).toBe(0);
       expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(0);
       expect(transport.listenerCount("headers")).toBe(0);
-      // The same listeners, in the same order, in a table with no prototype (as EventEmitter's own).
-      expect(
-        ["close", "error", "packet", "drain", "ready"].map((event) => transport.listeners(event)),
-      ).toEqual(listenersBefore);
+      // The Socket's five listeners on its transport are the ones shared by all sessions, with one cleanup.
+      const shared = ["error", "ready", "packet", "drain", "close"].map((event) =>
+        transport.listeners(event),
+      );
+      expect(shared.map((listeners) => listeners.length)).toEqual([1, 1, 1, 1, 1]);
+      expect(shared.flat().map((listener) => (listener as { name: string }).name)).toEqual([
+        "sharedOnError",
+        "sharedOnReady",
+        "sharedOnPacket",
+        "sharedOnDrain",
+        "sharedOnClose",
+      ]);
+      expect((socket as unknown as { cleanupFn: unknown[] }).cleanupFn).toHaveLength(1);
+      // In tables with no prototype (as EventEmitter's own).
       for (const emitter of [emitterOf(socket), transport, ws])
         expect(Object.getPrototypeOf(emitter._events)).toBeNull();
       // Idempotent.
@@ -133,6 +140,38 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
       client.close();
       await closed;
       expect(closes).toEqual(["transport close"]);
+      expect(engine.clientsCount).toBe(0);
+    } finally {
+      engine.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
+
+describe("a trimmed session's transport error", () => {
+  it('closes the session once, as engine.io does ("transport error"), and engine.io forgets it', async () => {
+    const http = createServer();
+    const engine = new Server();
+    engine.attach(http);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    try {
+      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
+      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
+      client.on("error", () => {});
+      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+      releaseHandshakeRequest(socket);
+      trimOpenSession(socket);
+      const closes: string[] = [];
+      const closed = new Promise((resolve) =>
+        socket.on("close", (reason: string) => resolve(closes.push(reason))),
+      );
+      // An unmasked frame from a client: ws's receiver fails ("MASK must be set"), the transport errors.
+      (client as unknown as { _socket: { write(data: Buffer): void } })._socket.write(
+        Buffer.from([0x81, 0x01, 0x34]),
+      );
+      await closed;
+      expect(closes).toEqual(["transport error"]);
       expect(engine.clientsCount).toBe(0);
     } finally {
       engine.close();

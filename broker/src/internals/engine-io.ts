@@ -358,6 +358,7 @@ interface ReceiverArrays {
  *   #onClose, which do nothing once the Socket is closed), the WebSocket transport's on ws's
  *   "close" (ws emits it once: emitClose removes the receiver's listeners first, and the socket's
  *   "close" comes once);
+ * - the Socket's listeners on its transport shared by all sessions (see shareTransportListeners);
  * - engine.io's "headers" listener on a WebSocket transport: only polling emits "headers" (for
  *   each response; ws's upgrade response emits it on the server), a WebSocket transport never;
  * - the listener tables of the Socket, its transport and ws's WebSocket with fast properties
@@ -383,6 +384,7 @@ export function trimOpenSession(socket: EngineSocket): void {
     unwrapOnce(ws, "close");
     if (ws) shareEmptyExtensions(ws as WsExtensions);
   }
+  shareTransportListeners(socket);
   compactListenerTable(socket);
   compactListenerTable(transport);
   compactListenerTable(ws);
@@ -407,4 +409,108 @@ export function releaseReadBuffers(socket: EngineSocket): void {
   // The last frame's mask, a view of the chunk it came in (holding its whole ArrayBuffer): each
   // frame reads its own before its data (GET_MASK), none is read between frames.
   receiver._mask = undefined;
+}
+
+/** engine.io's Socket methods that its listeners on the transport call (engine.io/build/socket.js, setTransport). */
+interface TransportOwner {
+  onError(...args: unknown[]): void;
+  flush(): void;
+  onPacket(...args: unknown[]): void;
+  onDrain(...args: unknown[]): void;
+  onClose(reason: string, ...args: unknown[]): void;
+  cleanupFn: Array<() => void>;
+}
+/** The Socket a transport's shared listeners act for. */
+const ownerOfTransport = Symbol("regio.ownerOfTransport");
+type OwnedTransport = ListenerTable & {
+  [ownerOfTransport]?: TransportOwner;
+  listeners(event: string): Array<(...args: unknown[]) => unknown>;
+  removeListener(event: string, listener: (...args: unknown[]) => unknown): unknown;
+};
+
+// What setTransport binds per Socket, once for all (`this` is the transport, as EventEmitter calls them).
+function sharedOnError(this: OwnedTransport, ...args: unknown[]): void {
+  this[ownerOfTransport]!.onError(...args);
+}
+function sharedOnReady(this: OwnedTransport): void {
+  this[ownerOfTransport]!.flush();
+}
+function sharedOnPacket(this: OwnedTransport, ...args: unknown[]): void {
+  this[ownerOfTransport]!.onPacket(...args);
+}
+function sharedOnDrain(this: OwnedTransport, ...args: unknown[]): void {
+  this[ownerOfTransport]!.onDrain(...args);
+}
+function sharedOnClose(this: OwnedTransport, ...args: unknown[]): void {
+  this[ownerOfTransport]!.onClose("transport close", ...args);
+}
+function removeSharedListeners(transport: OwnedTransport): void {
+  for (const [event, , shared] of TRANSPORT_LISTENERS) transport.removeListener(event, shared);
+}
+
+/**
+ * engine.io's cleanup for a transport with the shared listeners. A closure made here holds the
+ * transport alone (one made in shareTransportListeners would hold that function's whole scope);
+ * not `bind`: a bound function whose target has a `name` of its own (as tsx/esbuild define it)
+ * gets a name string and a dictionary of properties of its own (0.3 KB).
+ */
+function sharedListenersCleanup(transport: OwnedTransport): () => void {
+  return () => removeSharedListeners(transport);
+}
+
+/** engine.io 6.6's Socket#setTransport: each listener it puts on its transport, by event and name, and the shared one for it. */
+const TRANSPORT_LISTENERS: ReadonlyArray<
+  readonly [string, string, (this: OwnedTransport, ...args: unknown[]) => void]
+> = [
+  ["error", "bound onError", sharedOnError],
+  ["ready", "onReady", sharedOnReady],
+  ["packet", "bound onPacket", sharedOnPacket],
+  ["drain", "bound onDrain", sharedOnDrain],
+  ["close", "bound onClose", sharedOnClose],
+];
+
+/** Puts `replacement` in the place of `listener` among `event`'s listeners (their order kept). */
+function replaceListener(
+  emitter: ListenerTable,
+  event: string,
+  listener: unknown,
+  replacement: unknown,
+): void {
+  const events = emitter._events!;
+  const entry = events[event];
+  if (entry === listener) events[event] = replacement;
+  else if (Array.isArray(entry)) entry[entry.indexOf(listener)] = replacement;
+}
+
+/**
+ * engine.io's Socket#setTransport makes five functions per session for its transport's "error",
+ * "ready", "packet", "drain" and "close" (four bound methods and an arrow), and a cleanup closure
+ * holding them all: about 0.35 KB per client. The same calls from five functions shared by every
+ * session (they find the Socket on the transport), and a cleanup that removes those, behave the
+ * same: `socket.onError(...)`, `socket.flush()`, `socket.onPacket(...)`, `socket.onDrain(...)`,
+ * `socket.onClose("transport close", ...)`. Only when the transport has exactly engine.io's five
+ * (found by their names) and the Socket one cleanup: else nothing changes (memory, not behaviour).
+ * After an upgrade, engine.io's cleanup of the old transport is this one, and the new transport
+ * has engine.io's own listeners again, until trimOpenSession shares them too.
+ */
+function shareTransportListeners(socket: EngineSocket): void {
+  const owner = socket as unknown as TransportOwner;
+  const transport = socket.transport as unknown as OwnedTransport;
+  if (!Array.isArray(owner.cleanupFn) || owner.cleanupFn.length !== 1 || !transport._events) return;
+  if (transport[ownerOfTransport] === owner) return;
+  const found = TRANSPORT_LISTENERS.map(([event, name]) =>
+    transport.listeners(event).filter((listener) => listener.name === name),
+  );
+  if (found.some((listeners) => listeners.length !== 1)) return;
+  // listeners() gives `once` listeners unwrapped: replace only what the table holds as is.
+  const held = found.map(([listener], i) => {
+    const entry = transport._events![TRANSPORT_LISTENERS[i]![0]];
+    return entry === listener || (Array.isArray(entry) && entry.includes(listener));
+  });
+  if (held.includes(false)) return;
+  transport[ownerOfTransport] = owner;
+  TRANSPORT_LISTENERS.forEach(([event, , shared], i) =>
+    replaceListener(transport, event, found[i]![0], shared),
+  );
+  owner.cleanupFn = [sharedListenersCleanup(transport)];
 }
