@@ -111,9 +111,20 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
         "sharedOnClose",
       ]);
       expect((socket as unknown as { cleanupFn: unknown[] }).cleanupFn).toHaveLength(1);
-      // In tables with no prototype (as EventEmitter's own).
-      for (const emitter of [emitterOf(socket), transport, ws])
-        expect(Object.getPrototypeOf(emitter._events)).toBeNull();
+      // In tables that inherit nothing (as EventEmitter's own), with the same events.
+      for (const emitter of [emitterOf(socket), transport, ws]) {
+        for (const inherited of ["toString", "constructor", "hasOwnProperty", "__proto__"])
+          expect(inherited in emitter._events).toBe(false);
+        expect((emitter as unknown as { eventNames(): unknown[] }).eventNames()).toEqual(
+          Reflect.ownKeys(emitter._events),
+        );
+      }
+      // Any event name works in them, "__proto__" too (an event like any other).
+      const odd = () => {};
+      (socket as unknown as { on(event: string, listener: () => void): void }).on("__proto__", odd);
+      expect(emitterOf(socket).listeners("__proto__")).toEqual([odd]);
+      (socket as unknown as { off(event: string, listener: () => void): void }).off("__proto__", odd);
+      expect(emitterOf(socket).listenerCount("__proto__")).toBe(0);
       // Idempotent.
       trimOpenSession(socket);
       expect(engine.clientsCount).toBe(1);

@@ -287,20 +287,31 @@ function unwrapOnce(emitter: unknown, event: string): void {
 }
 
 /**
+ * Listener tables made by a constructor: V8 gives its objects room for their properties in the
+ * object itself (an object literal has room for four; a fifth event would take an array more).
+ * Its prototype is an empty object with no prototype: nothing is inherited, as from EventEmitter's
+ * own `{ __proto__: null }` ("__proto__", "constructor", "toString" are events like any other).
+ */
+function CompactListenerTable(): void {}
+CompactListenerTable.prototype = Object.create(null) as object;
+
+/**
  * EventEmitter makes its listener table as `{ __proto__: null }`, which V8 keeps in dictionary mode:
  * 0.15-0.45 KB per table with a few events. The same keys and values in an object with fast
- * properties (null prototype too; its shape shared by all tables with the same events in the same
- * order) take a fraction of that. It stays fast while listeners are added; removing an event's last
- * listener deletes its key and makes it a dictionary again (memory, not behaviour). Same keys, same
- * order, same listeners (an event's several in a copy of their array without spare room):
- * EventEmitter reads `_events` afresh on each call, and an emit in progress iterates its own copy
- * of the listeners.
+ * properties (its shape shared by all tables with the same events in the same order; see
+ * CompactListenerTable) take a fraction of that. It stays fast while listeners are added; removing
+ * an event's last listener deletes its key and makes it a dictionary again (memory, not
+ * behaviour). Same keys, same order, same listeners (an event's several in a copy of their array
+ * without spare room): EventEmitter reads `_events` afresh on each call, and an emit in progress
+ * iterates its own copy of the listeners.
  */
 function compactListenerTable(emitter: unknown): void {
   const table = emitter as ListenerTable | undefined;
   const events = table?._events;
-  if (!events || typeof events !== "object" || Object.getPrototypeOf(events) !== null) return;
-  const compact = Object.setPrototypeOf({}, null) as Record<string | symbol, unknown>;
+  if (!events || typeof events !== "object") return;
+  const prototype: unknown = Object.getPrototypeOf(events);
+  if (prototype !== null && prototype !== CompactListenerTable.prototype) return;
+  const compact = new (CompactListenerTable as unknown as new () => Record<string | symbol, unknown>)();
   for (const key of Reflect.ownKeys(events)) {
     const listeners = events[key];
     // An event's third listener grew its array to room for 19 (EventEmitter's `push`): as long as it is.
