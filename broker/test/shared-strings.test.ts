@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SharedStrings, shareHeaderValues } from "../src/hub/shared-strings.ts";
+import { SharedStrings, shareHeaderValues, shareRequestParts } from "../src/hub/shared-strings.ts";
 
 describe("SharedStrings", () => {
   it("gives back equal strings, holds at most its bound, and none longer than its limit", () => {
@@ -28,5 +28,35 @@ describe("shareHeaderValues", () => {
     shareHeaderValues(headers);
     expect(headers).toEqual(before);
     expect(Object.keys(headers)).toEqual(Object.keys(before));
+  });
+});
+
+describe("shareRequestParts", () => {
+  const request = (url: string, query: Record<string, unknown>) => ({
+    url: [url].join(""),
+    headers: { "user-agent": "Mozilla/5.0", cookie: "a=b" },
+    secure: false,
+    query,
+  });
+
+  it("gives requests with an equal URL one URL and query, with the same values", () => {
+    const url = "/socket.io/?EIO=4&transport=websocket&shared=1";
+    const first = shareRequestParts(request(url, { EIO: "4", transport: "websocket", shared: "1" }));
+    const second = shareRequestParts(request(url, { EIO: "4", transport: "websocket", shared: "1" }));
+    expect(second.query).toBe(first.query);
+    expect(second).toEqual(request(url, { EIO: "4", transport: "websocket", shared: "1" }));
+  });
+
+  it("keeps a request's own query when it is not the one held for its URL, and long URLs as they are", () => {
+    const url = "/socket.io/?EIO=4&transport=websocket&other=1";
+    shareRequestParts(request(url, { EIO: "4", transport: "websocket", other: "1" }));
+    const odd = { EIO: "4", transport: "websocket", other: "2" };
+    expect(shareRequestParts(request(url, odd)).query).toBe(odd);
+    const long = `/socket.io/?EIO=4&token=${"t".repeat(600)}`;
+    const longQuery = { EIO: "4", token: "t".repeat(600) };
+    shareRequestParts(request(long, { ...longQuery }));
+    const kept = shareRequestParts(request(long, longQuery));
+    expect(kept.query).toBe(longQuery);
+    expect(kept.url).toBe(long);
   });
 });

@@ -11,7 +11,7 @@ import {
   writeFramesDirectly,
 } from "../internals/engine-io.ts";
 import { AckCapture } from "./ack-capture.ts";
-import { shareHeaderValues } from "./shared-strings.ts";
+import { shareRequestParts } from "./shared-strings.ts";
 import { HeldUntilConnect } from "./held-until-connect.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
 import { RunCursor, type FrameRun } from "./frame-run.ts";
@@ -66,9 +66,8 @@ export class ClientSession implements TickWriter {
   ) {
     this.id = sessionIdOf(engineSocket);
     // What the handshake said is kept in one small object; the request and what holds it go.
-    releaseHandshakeRequest(engineSocket);
-    // Most of its headers say what other clients' say: equal values are held once per node.
-    shareHeaderValues(requestHandshake(engineSocket).headers);
+    // Most of it says what other clients' say: equal values are held once per node.
+    releaseHandshakeRequest(engineSocket, shareRequestParts);
     // A client that never connects to a namespace holds a session for nothing (Socket.IO's connectTimeout).
     this.connectTimer = setTimeout(closeIfNoSocket, settings.connectTimeoutMs, this);
     this.connectTimer.unref();

@@ -61,9 +61,15 @@ export function requestHandshake(socket: EngineSocket): RequestHandshake {
  * time before a WebSocket joins a session (onUpgradeError, a debug log; the transport's own listener
  * handles errors from then on). Idempotent; again after an upgrade to WebSocket, for its response.
  */
-export function releaseHandshakeRequest(socket: EngineSocket): void {
-  if (!(socket.request instanceof KeptRequest))
-    (socket as unknown as { request: unknown }).request = requestHandshake(socket);
+export function releaseHandshakeRequest(
+  socket: EngineSocket,
+  /** What the session keeps in place of each part (equal values: see shareRequestParts). */
+  share: (request: RequestHandshake) => RequestHandshake = (request) => request,
+): void {
+  if (!(socket.request instanceof KeptRequest)) {
+    const { url, headers, secure, query } = share(requestHandshake(socket));
+    (socket as unknown as { request: unknown }).request = new KeptRequest(url, headers, secure, query);
+  }
   const ws = (socket.transport as unknown as { socket?: WebSocketListeners }).socket;
   const upgradeError = ws?.listeners?.("error").find((listener) => listener.name === "onUpgradeError");
   if (upgradeError) ws!.removeListener("error", upgradeError);
