@@ -111,6 +111,15 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
         "sharedOnClose",
       ]);
       expect((socket as unknown as { cleanupFn: unknown[] }).cleanupFn).toHaveLength(1);
+      // So are the transport's on ws's WebSocket, and the server's on the Socket's "close".
+      const names = (emitter: Trimmed, event: string) =>
+        emitter.listeners(event).map((listener) => (listener as { name: string }).name);
+      expect([...names(ws, "message"), ...names(ws, "error"), ...names(ws, "close")]).toEqual([
+        "sharedWsMessage",
+        "sharedWsError",
+        "sharedWsClose",
+      ]);
+      expect(names(emitterOf(socket), "close")).toContain("forgetClient");
       // In tables that inherit nothing (as EventEmitter's own), with the same events.
       for (const emitter of [emitterOf(socket), transport, ws]) {
         for (const inherited of ["toString", "constructor", "hasOwnProperty", "__proto__"])

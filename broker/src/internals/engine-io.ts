@@ -375,7 +375,9 @@ interface ReceiverArrays {
  *   #onClose, which do nothing once the Socket is closed), the WebSocket transport's on ws's
  *   "close" (ws emits it once: emitClose removes the receiver's listeners first, and the socket's
  *   "close" comes once);
- * - the Socket's listeners on its transport shared by all sessions (see shareTransportListeners);
+ * - the Socket's listeners on its transport, the transport's on ws's WebSocket and the server's
+ *   on the Socket's "close" shared by all sessions (see shareTransportListeners, shareWsListeners,
+ *   shareServerCloseListener);
  * - engine.io's "headers" listener on a WebSocket transport: only polling emits "headers" (for
  *   each response; ws's upgrade response emits it on the server), a WebSocket transport never;
  * - the listener tables of the Socket, its transport and ws's WebSocket with fast properties
@@ -402,6 +404,8 @@ export function trimOpenSession(socket: EngineSocket): void {
     if (ws) shareEmptyExtensions(ws as WsExtensions);
   }
   shareTransportListeners(socket);
+  shareServerCloseListener(socket);
+  shareWsListeners(transport as unknown as Parameters<typeof shareWsListeners>[0]);
   compactListenerTable(socket);
   compactListenerTable(transport);
   compactListenerTable(ws);
@@ -530,4 +534,87 @@ function shareTransportListeners(socket: EngineSocket): void {
     replaceListener(transport, event, found[i]![0], shared),
   );
   owner.cleanupFn = [sharedListenersCleanup(transport)];
+}
+
+/** engine.io/build/server.js, Server#handshake: its listener on each Socket's "close" (`this` is the server). */
+const SERVER_FORGETS_CLIENT =
+  "() => {\n            delete this.clients[id];\n            this.clientsCount--;\n        }";
+
+/** What SERVER_FORGETS_CLIENT does, for any Socket (`this`): its server's `clients[id]` is this Socket. */
+function forgetClient(this: {
+  id: string;
+  server: { clients: Record<string, unknown>; clientsCount: number };
+}): void {
+  delete this.server.clients[this.id];
+  this.server.clientsCount--;
+}
+
+/**
+ * engine.io's server puts a closure on each Socket's "close" to forget it (about 0.1 KB with its
+ * scope): the same from one function for all, when the closure is engine.io 6.6's (by its source)
+ * and the server holds the Socket under its id (then `id` there is the Socket's `id`).
+ */
+function shareServerCloseListener(socket: EngineSocket): void {
+  const owner = socket as unknown as ListenerTable & {
+    id: string;
+    server?: { clients?: Record<string, unknown> };
+  };
+  if (owner.server?.clients?.[owner.id] !== socket) return;
+  const listener = socket.listeners("close").find((candidate) => String(candidate) === SERVER_FORGETS_CLIENT);
+  if (listener && owner._events) replaceListener(owner, "close", listener, forgetClient);
+}
+
+/** engine.io/build/transports/websocket.js, WebSocket's constructor: its listener on ws's "message". */
+const TRANSPORT_READS_MESSAGE =
+  "(data, isBinary) => {\n            const message = isBinary ? data : data.toString();\n            debug('received \"%s\"', message);\n            super.onData(message);\n        }";
+/** The engine.io transport a ws WebSocket carries, on WebSockets whose listeners are shared. */
+const transportOfWs = Symbol("regio.transportOfWs");
+interface WsTransport {
+  onData(data: unknown): void;
+  onError(...args: unknown[]): void;
+  onClose(...args: unknown[]): void;
+}
+type TransportWs = ListenerTable & {
+  [transportOfWs]?: WsTransport;
+  listeners(event: string): Array<(...args: unknown[]) => unknown>;
+};
+
+// The WebSocket transport's listeners on its ws WebSocket, once for all (`this` is the WebSocket).
+function sharedWsMessage(this: TransportWs, data: Buffer, isBinary: boolean): void {
+  this[transportOfWs]!.onData(isBinary ? data : data.toString());
+}
+function sharedWsError(this: TransportWs, ...args: unknown[]): void {
+  this[transportOfWs]!.onError(...args);
+}
+function sharedWsClose(this: TransportWs, ...args: unknown[]): void {
+  this[transportOfWs]!.onClose(...args);
+}
+
+/**
+ * engine.io's WebSocket transport puts three functions per session on its ws WebSocket: an arrow
+ * for "message" (`super.onData(isBinary ? data : data.toString())`, after a debug log) and its
+ * `onError` and `onClose` bound: about 0.15 KB. The same calls from functions shared by all (they
+ * find the transport on the WebSocket), when the arrow is engine.io 6.6's (by its source), the
+ * transport's `onData` is Transport's own (what `super.onData` calls), and the bound ones are
+ * there once each (by name; after unwrapOnce). Else nothing changes. Gone: the "engine:ws" debug
+ * log of each message received.
+ */
+function shareWsListeners(transport: WsTransport & { name: string; socket?: unknown }): void {
+  const ws = transport.socket as TransportWs | undefined;
+  if (transport.name !== "websocket" || !ws?._events || ws[transportOfWs]) return;
+  const base = Object.getPrototypeOf(Object.getPrototypeOf(transport)) as { onData?: unknown } | null;
+  if (base?.onData !== transport.onData) return;
+  const message = ws.listeners("message").filter((listener) => String(listener) === TRANSPORT_READS_MESSAGE);
+  const error = ws.listeners("error").filter((listener) => listener.name === "bound onError");
+  const close = ws.listeners("close").filter((listener) => listener.name === "bound onClose");
+  if (message.length !== 1 || error.length !== 1 || close.length !== 1) return;
+  const held = (event: string, listener: unknown) => {
+    const entry = ws._events![event];
+    return entry === listener || (Array.isArray(entry) && entry.includes(listener));
+  };
+  if (!held("message", message[0]) || !held("error", error[0]) || !held("close", close[0])) return;
+  ws[transportOfWs] = transport;
+  replaceListener(ws, "message", message[0], sharedWsMessage);
+  replaceListener(ws, "error", error[0], sharedWsError);
+  replaceListener(ws, "close", close[0], sharedWsClose);
 }
