@@ -289,29 +289,41 @@ function closeIfNoSocket(session: ClientSession): void {
 }
 
 /**
- * The socket ids of one session by namespace, usually one: a flat array of (namespace, id) pairs
- * rather than a Map (whose smallest table costs about 200 bytes per session).
+ * The socket ids of one session by namespace, usually one: the first in two fields, any others as
+ * a flat array of (namespace, id) pairs, rather than a Map (whose smallest table costs about 200
+ * bytes per session) or an array for the one.
  */
 export class SessionSockets {
-  private pairs: string[] = [];
+  private nsp: string | undefined;
+  private sid: SocketId | undefined;
+  /** The sockets of further namespaces, (namespace, id) pairs. */
+  private more: string[] | undefined;
 
   get size(): number {
-    return this.pairs.length / 2;
+    return (this.nsp === undefined ? 0 : 1) + (this.more ? this.more.length / 2 : 0);
   }
 
   /** Sets the socket of `nsp` (replacing the one it had). */
   add(nsp: string, sid: SocketId): void {
-    for (let i = 0; i < this.pairs.length; i += 2) {
-      if (this.pairs[i] !== nsp) continue;
-      this.pairs[i + 1] = sid;
+    if (this.nsp === undefined || this.nsp === nsp) {
+      this.nsp = nsp;
+      this.sid = sid;
+      return;
+    }
+    const more = this.more ?? [];
+    for (let i = 0; i < more.length; i += 2) {
+      if (more[i] !== nsp) continue;
+      more[i + 1] = sid;
       return;
     }
     // A new array of just this length (`concat`): `push`, and a spread too, would leave room for
-    // 17 more (0.15 KB per idle client).
-    this.pairs = this.pairs.concat(nsp, sid);
+    // 17 more (0.15 KB per session).
+    this.more = more.concat(nsp, sid);
   }
 
   *[Symbol.iterator](): IterableIterator<[string, SocketId]> {
-    for (let i = 0; i < this.pairs.length; i += 2) yield [this.pairs[i]!, this.pairs[i + 1] as SocketId];
+    if (this.nsp !== undefined) yield [this.nsp, this.sid!];
+    const more = this.more ?? [];
+    for (let i = 0; i < more.length; i += 2) yield [more[i]!, more[i + 1] as SocketId];
   }
 }

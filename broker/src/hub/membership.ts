@@ -263,8 +263,12 @@ class NamespaceView {
   }
 
   addToRoom(room: string, entry: SocketEntry): void {
+    if (room === entry.sid) {
+      // The entry's own string of the id (the room's name came decoded on its own).
+      entry.rooms.add(entry.sid);
+      return;
+    }
     entry.rooms.add(room);
-    if (room === entry.sid) return;
     let members = this.rooms.get(room);
     if (!members) this.rooms.set(room, (members = new Map()));
     members.set(entry.sid, entry);
