@@ -1,6 +1,6 @@
 import type { Handshake, SocketSnapshot } from "@regio/protocol";
 import { describe, expect, it } from "vitest";
-import { shareSessionHandshake, type SessionHandshake } from "../src/hub/shared-handshake.ts";
+import { shareSessionHandshake, sharedIfEmpty, type SessionHandshake } from "../src/hub/shared-handshake.ts";
 
 const handshake: Handshake = {
   url: "/clients/socketio/hubs/chat/?EIO=4&transport=websocket",
@@ -102,8 +102,11 @@ describe("what many sockets' snapshots say alike is held once", () => {
     expect(first.data).toBe(second.data);
     expect(first.handshake.auth).toEqual({});
     expect(first.handshake.auth).toBe(second.handshake.auth);
-    // Nothing on the node may write the shared one.
+    // Nothing on the node may write the shared one; the data an app server sends later shares it too.
     expect(Object.isFrozen(first.data)).toBe(true);
+    expect(sharedIfEmpty({})).toBe(first.data);
+    const named = { name: "ada" };
+    expect(sharedIfEmpty(named)).toBe(named);
 
     const auth = { token: "t" };
     const data = { name: "ada" };

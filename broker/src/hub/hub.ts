@@ -30,7 +30,7 @@ import { SessionRecovery } from "./session-recovery.ts";
 import { OperationExecutor } from "./operations.ts";
 import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
-import { shareSessionHandshake } from "./shared-handshake.ts";
+import { shareSessionHandshake, sharedIfEmpty } from "./shared-handshake.ts";
 import { TickWrites } from "./tick-writes.ts";
 
 export interface HubContext {
@@ -478,7 +478,8 @@ export class Hub {
       case MessageType.SocketData:
         if (this.ownsSocket(link, message.nsp, message.sid)) {
           const { maxDepth, dataBytes } = DEFAULT_SNAPSHOT_BOUNDS;
-          this.index.setData(message.nsp, message.sid, boundedValue(message.data, maxDepth, dataBytes));
+          const data = boundedValue(message.data, maxDepth, dataBytes);
+          this.index.setData(message.nsp, message.sid, sharedIfEmpty(data));
         }
         return;
       case MessageType.Broadcast:

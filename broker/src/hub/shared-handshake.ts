@@ -35,11 +35,11 @@ export function shareSessionHandshake(
   const time = shareHandshakeTime(snapshot.handshake.time);
   return {
     ...snapshot,
-    data: emptyShared(snapshot.data),
+    data: sharedIfEmpty(snapshot.data),
     handshake: {
       ...snapshot.handshake,
       time,
-      auth: emptyShared(snapshot.handshake.auth) as Record<string, unknown>,
+      auth: sharedIfEmpty(snapshot.handshake.auth) as Record<string, unknown>,
       headers: sameHeaders ? own.headers : headers,
       url: sameUrl ? own.url : url,
       address: sameAddress ? own.remoteAddress : address,
@@ -78,8 +78,12 @@ function shareSocketId(snapshot: SocketSnapshot, sid: string): SocketSnapshot {
 /** One empty object for every snapshot's empty `auth` or `data` (frozen: nothing on the node writes them). */
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
 
-/** `EMPTY` for a plain object without properties, else the value itself. */
-function emptyShared(value: unknown): unknown {
+/**
+ * One empty object shared by all for a plain object without properties (socket.io's default
+ * `auth` and `data`), else the value itself: for a snapshot's `auth` and `data`, and the `data` an
+ * app server sends when it changes.
+ */
+export function sharedIfEmpty(value: unknown): unknown {
   if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype)
     return value;
   return Reflect.ownKeys(value).length === 0 ? EMPTY : value;
