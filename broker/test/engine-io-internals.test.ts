@@ -137,6 +137,11 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
       // Idempotent.
       trimOpenSession(socket);
       expect(engine.clientsCount).toBe(1);
+      // The TCP socket's cached peer address is gone, and asked again it is the same.
+      const raw = rawSocketOf(socket)! as unknown as { _peername?: unknown; remoteAddress?: string };
+      expect(raw._peername).toBeUndefined();
+      expect(raw.remoteAddress).toBe("127.0.0.1");
+      expect(socket.remoteAddress).toBe("127.0.0.1");
 
       // Messages both ways, through ws's receiver after releaseReadBuffers.
       const received = new Promise((resolve) => socket.once("message", resolve));

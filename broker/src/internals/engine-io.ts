@@ -384,7 +384,8 @@ interface ReceiverArrays {
  *   (see compactListenerTable);
  * - engine.io's callback arrays without the spare room of their first `push`, ws's receiver's
  *   empty arrays without theirs (see releaseReadBuffers);
- * - ws's empty extensions as one object for all (see shareEmptyExtensions).
+ * - ws's empty extensions as one object for all (see shareEmptyExtensions);
+ * - the TCP socket's cached peer address object (see forgetPeerName).
  *
  * Call it once the session's listeners are in place (a listener added later keeps a table fast;
  * the last one of an event removed makes it a dictionary again), and again after an upgrade.
@@ -402,6 +403,7 @@ export function trimOpenSession(socket: EngineSocket): void {
     ).removeAllListeners("headers");
     unwrapOnce(ws, "close");
     if (ws) shareEmptyExtensions(ws as WsExtensions);
+    forgetPeerName(socket);
   }
   shareTransportListeners(socket);
   shareServerCloseListener(socket);
@@ -617,4 +619,22 @@ function shareWsListeners(transport: WsTransport & { name: string; socket?: unkn
   replaceListener(ws, "message", message[0], sharedWsMessage);
   replaceListener(ws, "error", error[0], sharedWsError);
   replaceListener(ws, "close", close[0], sharedWsClose);
+}
+
+/** Node's net.Socket: the peer address it caches on the first `remoteAddress` (lib/net.js, _getpeername). */
+interface PeerNameCache {
+  _peername?: object;
+  _handle?: { getpeername?: unknown } | null;
+}
+
+/**
+ * Node caches a TCP socket's peer address in an object of its own (`_peername`: address, family,
+ * port) on the first `remoteAddress`; engine.io reads it once, at the handshake, and keeps the
+ * address string on its Socket (`socket.remoteAddress`, what the node uses). Dropped while the
+ * socket's handle can give it again (Node then asks the handle on the next read: the same
+ * address); nothing on the node reads the TCP socket's `remoteAddress` after the handshake.
+ */
+function forgetPeerName(socket: EngineSocket): void {
+  const raw = rawSocketOf(socket) as (Socket & PeerNameCache) | undefined;
+  if (raw?._peername && typeof raw._handle?.getpeername === "function") raw._peername = undefined;
 }
