@@ -96,6 +96,9 @@ function groups(file: string, detail: boolean, retainersOf?: string): Map<string
         ["Array", "Map", "Set", "system / Context", "Object{__proto__}", "Object"].includes(key)
       )
         key += via(n);
+      // An array's elements: also what holds the array (its elements say more than "Array.elements").
+      const r = retainer[n]!;
+      if (key.endsWith("via Array.elements") && r >= 0) key += ` of${via(r)}`;
     }
     const group = result.get(key) ?? { count: 0, bytes: 0 };
     group.count++;

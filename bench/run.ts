@@ -322,20 +322,22 @@ ${row("CPU of their pings (% of a core)", (c) => c.pingCpuShare, pct)}
 
 Issue 11's goal is at most 5 KB of broker heap per idle client with browser-like headers. Where a
 node's goes (\`bench/heap-breakdown.ts\`: heap snapshots of a node with 2,000 such clients and with
-none, self sizes by constructor and by what holds them, per client): about 3.4 KB is what a bare
+none, self sizes by constructor and by what holds them, per client): about 3.3 KB is what a bare
 \`ws\` server keeps per connection (Node's net.Socket with its stream states and TCP handle, ws's
 WebSocket, Receiver (a Writable stream) and Sender; \`bench/heap-breakdown.ts raw-ws\`); about
-3.3 KB is engine.io's on top (its Socket and WebSocket transport, their listener tables, which are
-dictionary-mode objects of 0.25-0.45 KB, four \`once\` wrappers, a dozen bound functions and
-closures per connection, the ping timer); about 1 KB is the client's headers themselves (kept for
-the app server's \`socket.handshake\` and \`fetchSockets()\`); about 1.1 KB is the node's own (its
-ClientSession, the socket's membership entry with its snapshot, which shares the session's headers,
-URL, address, query and socket id). The node keeps neither engine.io's handshake IncomingMessage nor
-its upgrade response, and no closure or Map per session (ADR 0012). Reaching 5 KB means a WebSocket
-server that keeps less per connection than engine.io over ws: Engine.IO over ws directly, with
-shared prototype methods and no emitter per session, would be about 3.4 + 1 + 1.1, 5.5 KB; below
-that, a server that keeps its connections' state outside V8's heap (uWebSockets.js) or a leaner
-frame reader than ws's.`;
+1.2 KB is engine.io's on top (its Socket and WebSocket transport objects, their listener tables,
+arrays and four send callbacks); about 0.4 KB is the client's own header values (its cookie and
+WebSocket key) and its headers object; about 0.85 KB is the node's own (its ClientSession, the
+socket's membership entry with its snapshot). Open sessions keep none of what engine.io and ws make
+per connection for the handshake or for events emitted once: their listeners are functions shared
+by all sessions, in compact tables (ADR 0016), and the node keeps neither the handshake request
+nor its upgrade response (ADR 0012). Header values that browsers send alike (user agent, client
+hints, languages, origin...), a WebSocket URL with its query, the handshake time, an empty auth or
+data are held once per node in bounded tables (ADR 0016): here every client sends the same ones
+but its cookie and key, which saves about 0.7 KB per client; clients whose values all differ hold
+their own, as before. Below this, Engine.IO over ws directly for WebSocket sessions (no engine.io
+Socket and transport) would save about 1 KB more; then a server that keeps its connections' state
+outside V8's heap (uWebSockets.js) or a leaner frame reader than ws's.`;
     },
   },
   // Last: its 100,000 client sockets, bound to 127.0.0.x source addresses, stay in TIME_WAIT for a

@@ -3,7 +3,13 @@ import type { AddressInfo } from "node:net";
 import { Server, type Socket as EngineSocket } from "engine.io";
 import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { rawSocketOf, releaseHandshakeRequest, requestHandshake } from "../src/internals/engine-io.ts";
+import {
+  rawSocketOf,
+  releaseHandshakeRequest,
+  releaseReadBuffers,
+  requestHandshake,
+  trimOpenSession,
+} from "../src/internals/engine-io.ts";
 
 /**
  * releaseHandshakeRequest reaches into engine.io: this notices when an engine.io upgrade changes
@@ -41,6 +47,157 @@ describe("releaseHandshakeRequest on the installed engine.io", () => {
       releaseHandshakeRequest(socket);
       expect(raw.listenerCount("close")).toBe(closeListeners - 1);
       client.close();
+    } finally {
+      engine.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
+
+/** What trimOpenSession changes, seen from outside engine.io (listener tables are Node's `_events`). */
+interface Trimmed {
+  _events: Record<string, unknown>;
+  rawListeners(event: string): Array<{ listener?: unknown }>;
+  listeners(event: string): unknown[];
+  listenerCount(event: string): number;
+}
+const emitterOf = (value: unknown) => value as Trimmed;
+
+/**
+ * trimOpenSession reaches into engine.io and ws: this notices when an upgrade changes what it relies
+ * on (then a session keeps more: memory, not behaviour), and checks that an open session trimmed so
+ * still carries messages both ways and closes as before.
+ */
+describe("trimOpenSession on the installed engine.io and ws", () => {
+  it("drops once wrappers, the WebSocket transport's headers listener and spare room, and the session works as before", async () => {
+    const http = createServer();
+    const engine = new Server();
+    engine.attach(http);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    try {
+      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
+      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
+      const back = new Promise<void>((resolve) =>
+        client.on("message", (data) => {
+          if (String(data) === "4back") resolve();
+        }),
+      );
+      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+      const transport = emitterOf(socket.transport);
+      const ws = emitterOf((socket.transport as unknown as { socket: unknown }).socket);
+      const onces = (emitter: Trimmed, event: string) =>
+        emitter.rawListeners(event).filter((listener) => typeof listener.listener === "function").length;
+      // What engine.io 6.6 and ws 8 put there, that the trim is about.
+      expect(onces(emitterOf(socket), "close")).toBe(1);
+      expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(3);
+      expect(transport.listenerCount("headers")).toBe(1);
+
+      releaseHandshakeRequest(socket);
+      trimOpenSession(socket);
+      expect(onces(emitterOf(socket), "close")).toBe(0);
+      expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(0);
+      expect(transport.listenerCount("headers")).toBe(0);
+      // The Socket's five listeners on its transport are the ones shared by all sessions, with one cleanup.
+      const shared = ["error", "ready", "packet", "drain", "close"].map((event) =>
+        transport.listeners(event),
+      );
+      expect(shared.map((listeners) => listeners.length)).toEqual([1, 1, 1, 1, 1]);
+      expect(shared.flat().map((listener) => (listener as { name: string }).name)).toEqual([
+        "sharedOnError",
+        "sharedOnReady",
+        "sharedOnPacket",
+        "sharedOnDrain",
+        "sharedOnClose",
+      ]);
+      expect((socket as unknown as { cleanupFn: unknown[] }).cleanupFn).toHaveLength(1);
+      // So are the transport's on ws's WebSocket, and the server's on the Socket's "close".
+      const names = (emitter: Trimmed, event: string) =>
+        emitter.listeners(event).map((listener) => (listener as { name: string }).name);
+      expect([...names(ws, "message"), ...names(ws, "error"), ...names(ws, "close")]).toEqual([
+        "sharedWsMessage",
+        "sharedWsError",
+        "sharedWsClose",
+      ]);
+      expect(names(emitterOf(socket), "close")).toContain("forgetClient");
+      // In tables that inherit nothing (as EventEmitter's own), with the same events.
+      for (const emitter of [emitterOf(socket), transport, ws]) {
+        for (const inherited of ["toString", "constructor", "hasOwnProperty", "__proto__"])
+          expect(inherited in emitter._events).toBe(false);
+        expect((emitter as unknown as { eventNames(): unknown[] }).eventNames()).toEqual(
+          Reflect.ownKeys(emitter._events),
+        );
+      }
+      // Any event name works in them, "__proto__" too (an event like any other).
+      const odd = () => {};
+      (socket as unknown as { on(event: string, listener: () => void): void }).on("__proto__", odd);
+      expect(emitterOf(socket).listeners("__proto__")).toEqual([odd]);
+      (socket as unknown as { off(event: string, listener: () => void): void }).off("__proto__", odd);
+      expect(emitterOf(socket).listenerCount("__proto__")).toBe(0);
+      // Idempotent.
+      trimOpenSession(socket);
+      expect(engine.clientsCount).toBe(1);
+      // The TCP socket's cached peer address is gone, and asked again it is the same.
+      const raw = rawSocketOf(socket)! as unknown as { _peername?: unknown; remoteAddress?: string };
+      expect(raw._peername).toBeUndefined();
+      expect(raw.remoteAddress).toBe("127.0.0.1");
+      expect(socket.remoteAddress).toBe("127.0.0.1");
+
+      // Messages both ways, through ws's receiver after releaseReadBuffers.
+      const received = new Promise((resolve) => socket.once("message", resolve));
+      client.send("4hello");
+      expect(await received).toBe("hello");
+      releaseReadBuffers(socket);
+      const receiver = (socket.transport as unknown as { socket: { _receiver: { _mask?: unknown } } }).socket
+        ._receiver;
+      expect(receiver._mask).toBeUndefined();
+      const again = new Promise((resolve) => socket.once("message", resolve));
+      client.send("4again");
+      expect(await again).toBe("again");
+      socket.send("back");
+      await back;
+
+      // The client goes: the session closes once, as "transport close", and the server forgets it.
+      const closes: string[] = [];
+      const closed = new Promise((resolve) =>
+        socket.on("close", (reason: string) => resolve(closes.push(reason))),
+      );
+      client.close();
+      await closed;
+      expect(closes).toEqual(["transport close"]);
+      expect(engine.clientsCount).toBe(0);
+    } finally {
+      engine.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
+
+describe("a trimmed session's transport error", () => {
+  it('closes the session once, as engine.io does ("transport error"), and engine.io forgets it', async () => {
+    const http = createServer();
+    const engine = new Server();
+    engine.attach(http);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    try {
+      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
+      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
+      client.on("error", () => {});
+      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+      releaseHandshakeRequest(socket);
+      trimOpenSession(socket);
+      const closes: string[] = [];
+      const closed = new Promise((resolve) =>
+        socket.on("close", (reason: string) => resolve(closes.push(reason))),
+      );
+      // An unmasked frame from a client: ws's receiver fails ("MASK must be set"), the transport errors.
+      (client as unknown as { _socket: { write(data: Buffer): void } })._socket.write(
+        Buffer.from([0x81, 0x01, 0x34]),
+      );
+      await closed;
+      expect(closes).toEqual(["transport error"]);
+      expect(engine.clientsCount).toBe(0);
     } finally {
       engine.close();
       await new Promise((resolve) => http.close(resolve));

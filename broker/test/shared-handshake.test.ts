@@ -1,6 +1,6 @@
 import type { Handshake, SocketSnapshot } from "@regio/protocol";
 import { describe, expect, it } from "vitest";
-import { shareSessionHandshake, type SessionHandshake } from "../src/hub/shared-handshake.ts";
+import { shareSessionHandshake, sharedIfEmpty, type SessionHandshake } from "../src/hub/shared-handshake.ts";
 
 const handshake: Handshake = {
   url: "/clients/socketio/hubs/chat/?EIO=4&transport=websocket",
@@ -91,5 +91,52 @@ describe("a snapshot's socket id shares the node's string of it", () => {
     const other = shareSessionHandshake(snapshot, session, "s2");
     expect(other.id).toBe("s1");
     expect(other.rooms).toEqual(["red", "s1"]);
+  });
+});
+
+describe("what many sockets' snapshots say alike is held once", () => {
+  it("shares an empty auth and data among snapshots, and keeps any that is not empty", () => {
+    const first = shareSessionHandshake({ ...snapshotWith(handshake.headers), data: {} }, session);
+    const second = shareSessionHandshake({ ...snapshotWith(handshake.headers), data: {} }, session);
+    expect(first.data).toEqual({});
+    expect(first.data).toBe(second.data);
+    expect(first.handshake.auth).toEqual({});
+    expect(first.handshake.auth).toBe(second.handshake.auth);
+    // Nothing on the node may write the shared one; the data an app server sends later shares it too.
+    expect(Object.isFrozen(first.data)).toBe(true);
+    expect(sharedIfEmpty({})).toBe(first.data);
+    const named = { name: "ada" };
+    expect(sharedIfEmpty(named)).toBe(named);
+
+    const auth = { token: "t" };
+    const data = { name: "ada" };
+    const own = shareSessionHandshake(
+      {
+        ...snapshotWith(handshake.headers),
+        data,
+        handshake: { ...snapshotWith(handshake.headers).handshake, auth },
+      },
+      session,
+    );
+    expect(own.data).toBe(data);
+    expect(own.handshake.auth).toBe(auth);
+    for (const value of [null, "text", 1, [], Object.create(null) as object])
+      expect(shareSessionHandshake({ ...snapshotWith(handshake.headers), data: value }, session).data).toBe(
+        value,
+      );
+  });
+
+  // Whether two equal strings are one cannot be seen from JavaScript: this checks the values are kept.
+  it("keeps each snapshot's handshake time as sent (shared with the sockets of the same second)", () => {
+    const time = (text: string) => ({
+      ...snapshotWith(handshake.headers),
+      handshake: { ...snapshotWith(handshake.headers).handshake, time: [text].join("") },
+    });
+    const a = shareSessionHandshake(time("Sat Nov 28 2026 01:30:00 GMT+0000"), session);
+    const b = shareSessionHandshake(time("Sat Nov 28 2026 01:30:00 GMT+0000"), session);
+    const c = shareSessionHandshake(time("Sat Nov 28 2026 01:30:01 GMT+0000"), session);
+    expect(b.handshake.time).toBe("Sat Nov 28 2026 01:30:00 GMT+0000");
+    expect(c.handshake.time).toBe("Sat Nov 28 2026 01:30:01 GMT+0000");
+    expect(a.handshake.time).toBe(b.handshake.time);
   });
 });

@@ -61,6 +61,38 @@ describe("idle client sessions", () => {
     client.disconnect();
   });
 
+  it("gives each client its own handshake when many share their headers and URL (held once on the node)", async () => {
+    broker = await startTestBroker();
+    app = await startAppServer(broker);
+    const options = (cookie: string, room: string) => ({
+      transports: ["websocket"],
+      extraHeaders: { cookie, "user-agent": "Mozilla/5.0 (shared)", "accept-language": "en-US" },
+      query: { room },
+    });
+    const clients = await Promise.all([
+      connected(connect(broker, "/", options("session=1", "lobby"))),
+      connected(connect(broker, "/", options("session=2", "lobby"))),
+      connected(connect(broker, "/", options("session=3", "other"))),
+    ]);
+    const byCookie = new Map(
+      (await app.io.fetchSockets()).map((socket) => [socket.handshake.headers.cookie, socket]),
+    );
+    const rooms = { "session=1": "lobby", "session=2": "lobby", "session=3": "other" };
+    for (const [cookie, room] of Object.entries(rooms)) {
+      const { handshake } = byCookie.get(cookie)!;
+      expect(handshake.headers["user-agent"]).toBe("Mozilla/5.0 (shared)");
+      expect(handshake.headers["accept-language"]).toBe("en-US");
+      expect(handshake.query).toMatchObject({ room, EIO: "4", transport: "websocket" });
+      expect(handshake.url).toContain(`room=${room}`);
+    }
+    // Each client found by its own socket id has its own cookie.
+    for (const [i, client] of clients.entries()) {
+      const [remote] = await app.io.in(client.id!).fetchSockets();
+      expect(remote!.handshake.headers.cookie).toBe(`session=${i + 1}`);
+      client.disconnect();
+    }
+  });
+
   it("keeps serving a session that upgraded from polling to WebSocket, with its handshake", async () => {
     broker = await startTestBroker();
     app = await startAppServer(broker, (io) =>

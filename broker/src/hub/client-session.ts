@@ -4,12 +4,14 @@ import { SendFlags, type Handshake } from "@regio/protocol";
 import {
   rawSocketOf,
   releaseHandshakeRequest,
+  releaseReadBuffers,
   requestHandshake,
   sessionIdOf,
   takesPreEncodedFrames,
   writeFramesDirectly,
 } from "../internals/engine-io.ts";
 import { AckCapture } from "./ack-capture.ts";
+import { shareRequestParts } from "./shared-strings.ts";
 import { HeldUntilConnect } from "./held-until-connect.ts";
 import type { HubStats } from "../telemetry/hub-stats.ts";
 import { RunCursor, type FrameRun } from "./frame-run.ts";
@@ -64,7 +66,8 @@ export class ClientSession implements TickWriter {
   ) {
     this.id = sessionIdOf(engineSocket);
     // What the handshake said is kept in one small object; the request and what holds it go.
-    releaseHandshakeRequest(engineSocket);
+    // Most of it says what other clients' say: equal values are held once per node.
+    releaseHandshakeRequest(engineSocket, shareRequestParts);
     // A client that never connects to a namespace holds a session for nothing (Socket.IO's connectTimeout).
     this.connectTimer = setTimeout(closeIfNoSocket, settings.connectTimeoutMs, this);
     this.connectTimer.unref();
@@ -117,6 +120,8 @@ export class ClientSession implements TickWriter {
 
   addSocket(nsp: string, sid: SocketId): void {
     this.sockets.add(nsp, sid);
+    // Its CONNECT was read: what ws's receiver grew to read it can go (an idle client reads no more).
+    releaseReadBuffers(this.engineSocket);
     if (this.connectTimer) {
       clearTimeout(this.connectTimer);
       this.connectTimer = undefined;
@@ -284,27 +289,41 @@ function closeIfNoSocket(session: ClientSession): void {
 }
 
 /**
- * The socket ids of one session by namespace, usually one: a flat array of (namespace, id) pairs
- * rather than a Map (whose smallest table costs about 200 bytes per session).
+ * The socket ids of one session by namespace, usually one: the first in two fields, any others as
+ * a flat array of (namespace, id) pairs, rather than a Map (whose smallest table costs about 200
+ * bytes per session) or an array for the one.
  */
 export class SessionSockets {
-  private readonly pairs: string[] = [];
+  private nsp: string | undefined;
+  private sid: SocketId | undefined;
+  /** The sockets of further namespaces, (namespace, id) pairs. */
+  private more: string[] | undefined;
 
   get size(): number {
-    return this.pairs.length / 2;
+    return (this.nsp === undefined ? 0 : 1) + (this.more ? this.more.length / 2 : 0);
   }
 
   /** Sets the socket of `nsp` (replacing the one it had). */
   add(nsp: string, sid: SocketId): void {
-    for (let i = 0; i < this.pairs.length; i += 2) {
-      if (this.pairs[i] !== nsp) continue;
-      this.pairs[i + 1] = sid;
+    if (this.nsp === undefined || this.nsp === nsp) {
+      this.nsp = nsp;
+      this.sid = sid;
       return;
     }
-    this.pairs.push(nsp, sid);
+    const more = this.more ?? [];
+    for (let i = 0; i < more.length; i += 2) {
+      if (more[i] !== nsp) continue;
+      more[i + 1] = sid;
+      return;
+    }
+    // A new array of just this length (`concat`): `push`, and a spread too, would leave room for
+    // 17 more (0.15 KB per session).
+    this.more = more.concat(nsp, sid);
   }
 
   *[Symbol.iterator](): IterableIterator<[string, SocketId]> {
-    for (let i = 0; i < this.pairs.length; i += 2) yield [this.pairs[i]!, this.pairs[i + 1] as SocketId];
+    if (this.nsp !== undefined) yield [this.nsp, this.sid!];
+    const more = this.more ?? [];
+    for (let i = 0; i < more.length; i += 2) yield [more[i]!, more[i + 1] as SocketId];
   }
 }

@@ -21,7 +21,7 @@ import { HubStats } from "../telemetry/hub-stats.ts";
 import type { HeartbeatSchedule } from "./heartbeats.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession, type SessionSettings } from "./client-session.ts";
-import { releaseHandshakeRequest, sessionIdOf } from "../internals/engine-io.ts";
+import { releaseHandshakeRequest, sessionIdOf, trimOpenSession } from "../internals/engine-io.ts";
 import { MembershipIndex, type SocketEntry, type SocketOwner } from "./membership.ts";
 import { OperationIntake } from "./operation-intake.ts";
 import { OrderedSends } from "./ordered-sends.ts";
@@ -30,7 +30,7 @@ import { SessionRecovery } from "./session-recovery.ts";
 import { OperationExecutor } from "./operations.ts";
 import { preparePacket } from "./prepared-packet.ts";
 import { ServerSideEmitRequests } from "./server-side-emit.ts";
-import { shareSessionHandshake } from "./shared-handshake.ts";
+import { shareSessionHandshake, sharedIfEmpty } from "./shared-handshake.ts";
 import { TickWrites } from "./tick-writes.ts";
 
 export interface HubContext {
@@ -342,6 +342,8 @@ export class Hub {
     socket.on("upgrade", this.clientListeners.upgrade);
     // engine.io emits "close" once (Socket#onClose runs once): no `once` wrapper needed.
     socket.on("close", this.clientListeners.close);
+    // Its listeners are in place: what engine.io and ws made for it can shrink (same behaviour).
+    trimOpenSession(socket);
   }
 
   /** The listeners this hub puts on each of its client sockets (engine.io calls them with the socket as `this`). */
@@ -363,7 +365,10 @@ export class Hub {
       upgrade(transport) {
         const session = sessionOf(this);
         // The WebSocket's upgrade request and response are not needed any more either.
-        if (session) releaseHandshakeRequest(this);
+        if (session) {
+          releaseHandshakeRequest(this);
+          trimOpenSession(this);
+        }
         session?.link.send({
           type: MessageType.SessionUpgraded,
           sessionId: session.id,
@@ -473,7 +478,8 @@ export class Hub {
       case MessageType.SocketData:
         if (this.ownsSocket(link, message.nsp, message.sid)) {
           const { maxDepth, dataBytes } = DEFAULT_SNAPSHOT_BOUNDS;
-          this.index.setData(message.nsp, message.sid, boundedValue(message.data, maxDepth, dataBytes));
+          const data = boundedValue(message.data, maxDepth, dataBytes);
+          this.index.setData(message.nsp, message.sid, sharedIfEmpty(data));
         }
         return;
       case MessageType.Broadcast:

@@ -1,4 +1,5 @@
 import type { NodeId, Recovery, SessionId, SocketId, SocketSnapshot, Target } from "@regio/protocol";
+import { SocketRooms } from "./socket-rooms.ts";
 
 /** Where a Socket.IO socket lives: the node that holds its client session, and the app server link that owns it. */
 export interface SocketOwner {
@@ -13,7 +14,7 @@ export interface SocketEntry {
   nsp: string;
   sid: SocketId;
   owner: SocketOwner;
-  rooms: Set<string>;
+  rooms: SocketRooms;
   snapshot: SocketSnapshot | undefined;
   /** Set when the socket may be recovered after its session is lost (connection state recovery). */
   recovery?: Recovery;
@@ -59,7 +60,7 @@ export class MembershipIndex {
     const view = this.view(nsp);
     let entry = view.sockets.get(sid);
     if (!entry) {
-      entry = { nsp, sid, owner, rooms: new Set(), snapshot, seenAt: Date.now() };
+      entry = { nsp, sid, owner, rooms: new SocketRooms(), snapshot, seenAt: Date.now() };
       view.sockets.set(sid, entry);
       view.addToRoom(sid, entry);
     }
@@ -262,8 +263,12 @@ class NamespaceView {
   }
 
   addToRoom(room: string, entry: SocketEntry): void {
+    if (room === entry.sid) {
+      // The entry's own string of the id (the room's name came decoded on its own).
+      entry.rooms.add(entry.sid);
+      return;
+    }
     entry.rooms.add(room);
-    if (room === entry.sid) return;
     let members = this.rooms.get(room);
     if (!members) this.rooms.set(room, (members = new Map()));
     members.set(entry.sid, entry);

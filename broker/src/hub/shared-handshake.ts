@@ -1,4 +1,5 @@
 import type { Handshake, SocketSnapshot } from "@regio/protocol";
+import { shareHandshakeTime } from "./shared-strings.ts";
 
 /** What the node itself knows of a session's handshake, to share with its sockets' snapshots. */
 export interface SessionHandshake {
@@ -12,6 +13,8 @@ export interface SessionHandshake {
  * (socket.io builds `socket.handshake` from it): the same headers, URL, address and query, decoded
  * into new strings and objects. Kept as they come, every client of the node would hold them twice.
  * Each part equal to the session's own is shared with it instead; anything else is kept as sent.
+ * The handshake's time (one value per second) is shared with the sockets that joined in the same
+ * second, and an empty `auth` or `data` (what most clients send, socket.io's default) with all.
  * Equal values only: what the snapshot says is unchanged.
  */
 export function shareSessionHandshake(
@@ -27,11 +30,16 @@ export function shareSessionHandshake(
   const sameUrl = url === own.url;
   const sameAddress = address === own.remoteAddress;
   const sameQuery = sameValues(query, session.query);
-  if (!sameHeaders && !sameUrl && !sameAddress && !sameQuery) return snapshot;
+  // Always a new handshake object: its time is shared too (strings compare by value, so whether
+  // shareHandshakeTime gave another string cannot be told; one object per join is cheap).
+  const time = shareHandshakeTime(snapshot.handshake.time);
   return {
     ...snapshot,
+    data: sharedIfEmpty(snapshot.data),
     handshake: {
       ...snapshot.handshake,
+      time,
+      auth: sharedIfEmpty(snapshot.handshake.auth) as Record<string, unknown>,
       headers: sameHeaders ? own.headers : headers,
       url: sameUrl ? own.url : url,
       address: sameAddress ? own.remoteAddress : address,
@@ -65,4 +73,18 @@ function shareSocketId(snapshot: SocketSnapshot, sid: string): SocketSnapshot {
     rooms[own] = sid;
   }
   return { ...snapshot, id: snapshot.id === sid ? sid : snapshot.id, rooms };
+}
+
+/** One empty object for every snapshot's empty `auth` or `data` (frozen: nothing on the node writes them). */
+const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
+
+/**
+ * One empty object shared by all for a plain object without properties (socket.io's default
+ * `auth` and `data`), else the value itself: for a snapshot's `auth` and `data`, and the `data` an
+ * app server sends when it changes.
+ */
+export function sharedIfEmpty(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Object.getPrototypeOf(value) !== Object.prototype)
+    return value;
+  return Reflect.ownKeys(value).length === 0 ? EMPTY : value;
 }
