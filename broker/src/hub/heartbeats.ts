@@ -13,16 +13,24 @@ export interface HeartbeatTimes {
   pingTimeoutMs: number;
 }
 
-/** One WebSocket session's heartbeat: waiting to be pinged, or waiting for its pong. */
+/**
+ * One WebSocket session's heartbeat: waiting to be pinged, or waiting for its pong. Kept small (one
+ * per idle client): the two flags in one integer, "closed" as no socket.
+ */
 interface Beat {
-  readonly socket: EngineSocket;
-  /** The slot it is due in (-1: in none, being fired). */
+  /** The session; undefined once it closed (the beat may still be listed in a slot: skipped there). */
+  socket: EngineSocket | undefined;
+  /** The slot it is due in (NOT_DUE: in none, being fired or closed). Listed in other slots: stale. */
   slot: number;
-  awaitingPong: boolean;
-  /** Whether a packet other than the pong has already extended the wait for this ping (once, as engine.io). */
-  extended: boolean;
-  closed: boolean;
+  /** AWAITING_PONG and EXTENDED bits. */
+  state: number;
 }
+
+const NOT_DUE = -1;
+/** A ping was sent and its pong has not come. */
+const AWAITING_PONG = 1;
+/** A packet other than the pong has already extended the wait for this ping (once, as engine.io). */
+const EXTENDED = 2;
 
 /** The granularity of the schedule, as a share of the shorter of pingInterval and pingTimeout. */
 const SLOTS_PER_PERIOD = 10;
@@ -50,8 +58,12 @@ const MAX_SLOT_MS = 250;
  */
 export class HeartbeatSchedule {
   private readonly slotMs: number;
-  /** Sessions by the slot (time / slotMs, rounded up) they are due in. */
-  private readonly slots = new Map<number, Set<Beat>>();
+  /**
+   * Sessions by the slot (time / slotMs, rounded up) they are due in. A session that moves to
+   * another slot is not taken out of the list it was in (an array entry, where a Set's would cost
+   * several times as much per idle client): a listed beat whose `slot` is another is skipped.
+   */
+  private readonly slots = new Map<number, Beat[]>();
   /** The first slot not visited yet. */
   private nextSlot = 0;
   /** The sessions whose heartbeat is kept here. */
@@ -128,7 +140,7 @@ export class HeartbeatSchedule {
   private takeOver(socket: EngineSocket, awaitingPong: boolean, dueAt: number): void {
     takeOverHeartbeat(socket);
     readPongsDirectly(socket);
-    const beat: Beat = { socket, slot: -1, awaitingPong, extended: false, closed: false };
+    const beat: Beat = { socket, slot: NOT_DUE, state: awaitingPong ? AWAITING_PONG : 0 };
     this.beats.set(socket, beat);
     if (this.beats.size === 1) this.start();
     this.place(beat, dueAt);
@@ -141,10 +153,10 @@ export class HeartbeatSchedule {
     const beat = this.beats.get(socket);
     if (!beat) return;
     if (packet.type === "pong") {
-      beat.awaitingPong = false;
+      beat.state = 0;
       this.place(beat, this.now() + this.times.pingIntervalMs);
-    } else if (beat.awaitingPong && !beat.extended) {
-      beat.extended = true;
+    } else if (beat.state === AWAITING_PONG) {
+      beat.state = AWAITING_PONG | EXTENDED;
       this.place(beat, this.now() + this.times.pingTimeoutMs);
     }
   }
@@ -153,27 +165,20 @@ export class HeartbeatSchedule {
     const beat = this.beats.get(socket);
     if (!beat) return;
     this.beats.delete(socket);
-    beat.closed = true;
-    this.unplace(beat);
+    // Still listed in a slot maybe, until that slot is visited: not holding the session meanwhile.
+    beat.socket = undefined;
+    beat.slot = NOT_DUE;
     if (this.beats.size === 0) this.stop();
   }
 
   private place(beat: Beat, dueAt: number): void {
-    this.unplace(beat);
     // Rounded up: never early. A time already past is due in the next slot visited.
     const slot = Math.max(Math.ceil(dueAt / this.slotMs), this.nextSlot);
-    let due = this.slots.get(slot);
-    if (!due) this.slots.set(slot, (due = new Set()));
-    due.add(beat);
+    if (beat.slot === slot) return;
     beat.slot = slot;
-  }
-
-  private unplace(beat: Beat): void {
-    if (beat.slot < 0) return;
-    const due = this.slots.get(beat.slot);
-    due?.delete(beat);
-    if (due?.size === 0) this.slots.delete(beat.slot);
-    beat.slot = -1;
+    const due = this.slots.get(slot);
+    if (due) due.push(beat);
+    else this.slots.set(slot, [beat]);
   }
 
   private start(): void {
@@ -187,6 +192,8 @@ export class HeartbeatSchedule {
   private stop(): void {
     clearInterval(this.timer);
     this.timer = undefined;
+    // No session left: whatever is still listed is stale.
+    this.slots.clear();
   }
 
   private visitDue(): void {
@@ -196,22 +203,24 @@ export class HeartbeatSchedule {
       if (!due) continue;
       this.slots.delete(this.nextSlot);
       for (const beat of due) {
-        beat.slot = -1;
+        // Listed here but due elsewhere (it moved), listed twice (it moved and came back), or closed.
+        if (beat.slot !== this.nextSlot) continue;
+        beat.slot = NOT_DUE;
         this.fire(beat);
       }
     }
   }
 
   private fire(beat: Beat): void {
-    if (beat.closed) return;
-    if (beat.awaitingPong) {
+    const socket = beat.socket;
+    if (!socket) return;
+    if (beat.state & AWAITING_PONG) {
       // engine.io's "ping timeout"; its "close" drops the session from the schedule.
-      closeForPingTimeout(beat.socket);
+      closeForPingTimeout(socket);
       return;
     }
-    beat.awaitingPong = true;
-    beat.extended = false;
+    beat.state = AWAITING_PONG;
     this.place(beat, this.now() + this.times.pingTimeoutMs);
-    sendPing(beat.socket);
+    sendPing(socket);
   }
 }
