@@ -22,7 +22,7 @@ import type { HeartbeatSchedule } from "./heartbeats.ts";
 import type { AppLink } from "./app-link.ts";
 import { ClientSession, type SessionSettings } from "./client-session.ts";
 import { releaseHandshakeRequest, sessionIdOf, trimOpenSession } from "../internals/engine-io.ts";
-import { MembershipIndex, type SocketEntry, type SocketOwner } from "./membership.ts";
+import { MembershipIndex, secondsNow, type SocketEntry, type SocketOwner } from "./membership.ts";
 import { OperationIntake } from "./operation-intake.ts";
 import { OrderedSends } from "./ordered-sends.ts";
 import type { PersistedSocket } from "./persisted-sessions.ts";
@@ -259,7 +259,8 @@ export class Hub {
    * membership can arrive before its first heartbeat.
    */
   sweepOrphans(isAlive: (nodeId: NodeId, incarnation: string) => boolean, graceMs: number): number {
-    const deadline = Date.now() - graceMs;
+    // In whole seconds, rounded so that an entry counts as seen graceMs ago only once it was.
+    const deadline = secondsNow() - Math.ceil(graceMs / 1000);
     const orphans = [...this.index.all()].filter(
       (e) =>
         e.owner.nodeId !== this.ctx.nodeId &&

@@ -23,8 +23,16 @@ export interface SocketEntry {
    * (its offset tag), the last seq the client already received. Those events are not written again.
    */
   received?: Map<string, number>;
-  /** When this node first learned of the socket (ms). */
+  /** When this node first learned of the socket (see secondsNow). */
   seenAt: number;
+}
+
+/**
+ * Whole seconds on the process's monotonic clock: a small integer, held in the entry itself, where a
+ * millisecond timestamp is a boxed number of 16 bytes per socket of the view.
+ */
+export function secondsNow(): number {
+  return Math.floor(performance.now() / 1000);
 }
 
 /**
@@ -60,7 +68,7 @@ export class MembershipIndex {
     const view = this.view(nsp);
     let entry = view.sockets.get(sid);
     if (!entry) {
-      entry = { nsp, sid, owner, rooms: new SocketRooms(), snapshot, seenAt: Date.now() };
+      entry = { nsp, sid, owner, rooms: new SocketRooms(), snapshot, seenAt: secondsNow() };
       view.sockets.set(sid, entry);
       view.addToRoom(sid, entry);
     }
