@@ -4,11 +4,21 @@
  * and idle WebSocket clients with a browser's headers in child processes, each connecting to one node
  * from its own 127.0.0.x address. Reports how many got in, the nodes' and app server's memory, and the
  * CPU their pings cost over one ping interval (read from /proc: Linux).
+ *
+ * `npm run bench -- connections` runs it at full size (100,000 clients on 6 nodes, about 8 minutes,
+ * the whole machine). To iterate on a smaller region without writing docs/benchmarks.md:
+ *
+ *   npx tsx --conditions=@regio/source bench/connections.ts [clients] [nodes]
+ *
+ * prints the result as JSON, with the nodes' CPU per ping in µs (e.g. `33000 2`: the per-node load
+ * of the full run in about 3 minutes; what depends on the region's size, such as each node's view
+ * of every socket, is smaller).
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { setTimeout as delay } from "node:timers/promises";
 import { clientPath } from "@regio/protocol";
 import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
@@ -33,8 +43,10 @@ export interface ConnectionsResult {
   nodePingCpuShare: number;
   appPingCpuShare: number;
   connectSeconds: number;
-  /** CPU of the nodes and app server with no client, as a share of one core. */
+  /** CPU of the nodes and app server with no client, as a share of one core (the baseline). */
   idleCpuShare: number;
+  /** The same over the first interval after start (the baseline of runs before 2026-11-28 02:00). */
+  firstIdleCpuShare: number;
 }
 
 const PING_INTERVAL_MS = 25_000;
@@ -102,6 +114,10 @@ export async function manyConnections(clients = 100_000, nodeCount = 6): Promise
 
     // What the nodes and the app server cost with no client at all (Kafka polls, heartbeats, timers),
     // over the same interval: the pings' cost is what clients add to it.
+    // The first interval after start costs more (V8 compiling, Kafka's first fetches and group
+    // joins): 2 nodes measured 9.6, 8.6, 7.4 and 7.4 % of a core in four intervals in a row. The
+    // baseline is the second one; the first is reported too (earlier runs subtracted it).
+    const firstIdle = await cpuOverPingInterval(nodes, app);
     const idle = await cpuOverPingInterval(nodes, app);
     const nodesBefore = nodesStats(nodes);
     const appBefore = await measure(app, "measure");
@@ -145,6 +161,7 @@ export async function manyConnections(clients = 100_000, nodeCount = 6): Promise
       nodePingCpuShare: loaded.nodes - idle.nodes,
       appPingCpuShare: loaded.app - idle.app,
       idleCpuShare: idle.nodes + idle.app,
+      firstIdleCpuShare: firstIdle.nodes + firstIdle.app,
       connectSeconds,
     };
   } finally {
@@ -154,4 +171,21 @@ export async function manyConnections(clients = 100_000, nodeCount = 6): Promise
     await kafka?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [clients = "33000", nodeCount = "2"] = process.argv.slice(2);
+  const result = await manyConnections(Number(clients), Number(nodeCount));
+  const pingsPerSecond = result.connected / (PING_INTERVAL_MS / 1000);
+  console.log(
+    JSON.stringify(
+      {
+        ...result,
+        nodeMicrosPerPing: (result.nodePingCpuShare * 1e6) / pingsPerSecond,
+        appMicrosPerPing: (result.appPingCpuShare * 1e6) / pingsPerSecond,
+      },
+      null,
+      2,
+    ),
+  );
 }

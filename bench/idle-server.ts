@@ -55,7 +55,9 @@ async function serve(role: string): Promise<{ url?: string; path?: string }> {
       return { url: await listen(http), path: "/socket.io" };
     }
     case "broker": {
-      const broker = await startBroker({ accessKey: BENCH_ACCESS_KEY, port: 0 });
+      // REGIO_BENCH_PING_INTERVAL (ms): bench/ping-cost.ts pings more often than the default 25 s.
+      const pingInterval = Number(process.env.REGIO_BENCH_PING_INTERVAL) || undefined;
+      const broker = await startBroker({ accessKey: BENCH_ACCESS_KEY, port: 0, pingInterval });
       return { url: broker.url };
     }
     case "app": {
@@ -67,7 +69,7 @@ async function serve(role: string): Promise<{ url?: string; path?: string }> {
     }
     case "raw-ws": {
       // bench/heap-breakdown.ts: what a bare ws server keeps per connection (the floor under engine.io).
-      const raw = await startRawWsServer();
+      const raw = await startRawWsServer(Number(process.env.REGIO_BENCH_PING_INTERVAL) || undefined);
       return { url: raw.url, path: raw.path };
     }
     default:

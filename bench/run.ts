@@ -372,7 +372,8 @@ process) over one Kafka, one app server linked to the region, and ${r.clients.to
 browser's headers in ${r.nodes} child processes, each connecting to one node from its own 127.0.0.x address
 (bench/idle-clients.ts: just enough Engine.IO and Socket.IO to join and answer pings). Memory is
 resident memory (from /proc) per connected client; CPU is what the clients add over one ping interval
-(25 s) to what the same processes use with no client at all.
+(25 s) to what the same processes use with no client at all, over the second interval after they
+started (the first costs more: V8 compiling, Kafka's first fetches).
 
 | figure | value |
 | --- | --- |
@@ -380,7 +381,7 @@ resident memory (from /proc) per connected client; CPU is what the clients add o
 | broker nodes' RSS per client (all ${r.nodes} together) | ${kb(r.nodeRssPerClient)} KB |
 | app server's RSS / V8 heap per client | ${kb(r.appRssPerClient)} / ${kb(r.appHeapPerClient)} KB |
 | CPU of the clients' pings, nodes / app server (% of one core) | ${pct(r.nodePingCpuShare)} / ${pct(r.appPingCpuShare)} |
-| CPU of nodes and app server with no client (% of one core) | ${pct(r.idleCpuShare)} |
+| CPU of nodes and app server with no client (% of one core), the baseline / the interval before it | ${pct(r.idleCpuShare)} / ${pct(r.firstIdleCpuShare)} |
 
 Issue 11's goal: 100,000 concurrent idle clients on one machine of this kind, their pings costing
 less than 10 % of one core.`;

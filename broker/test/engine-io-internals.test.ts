@@ -5,9 +5,11 @@ import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import {
   rawSocketOf,
+  readPongsDirectly,
   releaseHandshakeRequest,
   releaseReadBuffers,
   requestHandshake,
+  takeOverHeartbeat,
   trimOpenSession,
 } from "../src/internals/engine-io.ts";
 
@@ -204,3 +206,72 @@ describe("a trimmed session's transport error", () => {
     }
   });
 });
+
+/**
+ * readPongsDirectly reaches into engine.io, ws and Node's net.Socket: this notices when an upgrade
+ * changes what it relies on (then pongs would go through ws again: CPU, not behaviour), and checks
+ * that pongs and messages reach engine.io as before, in order, alone in a read or not.
+ */
+describe("readPongsDirectly on the installed engine.io, ws and Node", () => {
+  it("takes lone pongs before the TCP socket's Readable and passes everything else on in order", async () => {
+    const http = createServer();
+    const engine = new Server();
+    engine.attach(http);
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as AddressInfo;
+    try {
+      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
+      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
+      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+      takeOverHeartbeat(socket);
+      readPongsDirectly(socket);
+      const raw = rawSocketOf(socket)!;
+      const readCallback = Object.getOwnPropertySymbols(raw).find(
+        (symbol) => symbol.description === "kBufferCb",
+      )!;
+      expect(typeof (raw as unknown as Record<symbol, unknown>)[readCallback]).toBe("function");
+
+      const seen: string[] = [];
+      let onSeen = () => {};
+      socket.on("packet", (packet: { type: string; data?: string }) => {
+        seen.push(
+          packet.type === "message"
+            ? `message:${packet.data!.length}:${packet.data!.slice(0, 5)}`
+            : packet.type,
+        );
+        onSeen();
+      });
+      const until = (count: number) =>
+        new Promise<void>((resolve) => {
+          onSeen = () => seen.length >= count && resolve();
+          onSeen();
+        });
+      // A lone pong (one read), then a pong and a message in one write (most likely one read),
+      // then a message larger than a read, then a lone pong again.
+      client.send("3");
+      await until(1);
+      (client as unknown as { _socket: { write(data: Buffer): void } })._socket.write(
+        Buffer.concat([maskedTextFrame("3"), maskedTextFrame("4hello")]),
+      );
+      await until(3);
+      const large = "4" + "x".repeat(200_000);
+      client.send(large);
+      await until(4);
+      client.send("3");
+      await until(5);
+      expect(seen).toEqual(["pong", "pong", "message:5:hello", `message:200000:xxxxx`, "pong"]);
+      client.close();
+    } finally {
+      engine.close();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
+
+/** A client's text frame of a short `text` (under 126 bytes), masked as clients must. */
+function maskedTextFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = Buffer.from([0x12, 0x34, 0x56, 0x78]);
+  const masked = payload.map((byte, i) => byte ^ mask[i % 4]!);
+  return Buffer.concat([Buffer.from([0x81, 0x80 | payload.length]), mask, masked]);
+}

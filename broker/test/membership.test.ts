@@ -98,3 +98,37 @@ describe("MembershipIndex: a socket's own room (named by its id, kept without a 
     expect(index.roomSize("/", "b1")).toBe(2);
   });
 });
+
+describe("MembershipIndex: the owners of the sockets in the view", () => {
+  const owners = (index: MembershipIndex) =>
+    [...index.owners()].map((o) => `${o.nodeId}/${o.incarnation}`).sort();
+
+  it("lists each node start that owns a socket in the view once, as sockets come, go, are suspended and come back", () => {
+    const index = new MembershipIndex();
+    expect(owners(index)).toEqual([]);
+    index.join("/", SocketId("a1"), owner("a"), []);
+    index.join("/chat", SocketId("a2"), owner("a"), ["red"]);
+    index.join("/", SocketId("b1"), owner("b", "i1"), []);
+    index.join("/", SocketId("b2"), owner("b", "i2"), []);
+    // Joining rooms of a known socket adds no owner.
+    index.join("/", SocketId("a1"), owner("a"), ["blue"]);
+    expect(owners(index)).toEqual(["a/i1", "b/i1", "b/i2"]);
+
+    index.remove("/", SocketId("a1"));
+    expect(owners(index)).toEqual(["a/i1", "b/i1", "b/i2"]);
+    index.remove("/chat", SocketId("a2"));
+    expect(owners(index)).toEqual(["b/i1", "b/i2"]);
+    // Removing what is not there changes nothing.
+    index.remove("/chat", SocketId("a2"));
+    expect(owners(index)).toEqual(["b/i1", "b/i2"]);
+
+    index.suspendOwnedBy(NodeId("b"));
+    expect(owners(index)).toEqual([]);
+    index.reinstate(NodeId("b"), "i2");
+    expect(owners(index)).toEqual(["b/i2"]);
+
+    // Another node announcing a socket as its own takes it over.
+    index.replace("/", SocketId("b2"), owner("c"), []);
+    expect(owners(index)).toEqual(["c/i1"]);
+  });
+});

@@ -261,12 +261,15 @@ export class Hub {
   sweepOrphans(isAlive: (nodeId: NodeId, incarnation: string) => boolean, graceMs: number): number {
     // In whole seconds, rounded so that an entry counts as seen graceMs ago only once it was.
     const deadline = secondsNow() - Math.ceil(graceMs / 1000);
-    const orphans = [...this.index.all()].filter(
-      (e) =>
-        e.owner.nodeId !== this.ctx.nodeId &&
-        e.seenAt < deadline &&
-        !isAlive(e.owner.nodeId, e.owner.incarnation),
-    );
+    // Whether a socket's owner is alive depends on its node and incarnation only: the sockets are
+    // visited only when some owner is not (every 5 s, visiting them all cost each node about 8 ms
+    // per 100,000 sockets of the region).
+    const ownerGone = (owner: { nodeId: NodeId; incarnation: string }) =>
+      owner.nodeId !== this.ctx.nodeId && !isAlive(owner.nodeId, owner.incarnation);
+    const anyGone = [...this.index.owners()].some(ownerGone);
+    const orphans = anyGone
+      ? [...this.index.all()].filter((e) => e.seenAt < deadline && ownerGone(e.owner))
+      : [];
     this.recovery.nodeLost(orphans);
     for (const entry of orphans) this.index.remove(entry.nsp, entry.sid);
     this.recovery.expire();

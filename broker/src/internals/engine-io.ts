@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import type { Socket as EngineSocket } from "engine.io";
 import { SessionId } from "@regio/protocol";
+import { hookReads } from "./node-net.ts";
 
 /** The session id engine.io hands to the client (declared private in its types). */
 export function sessionIdOf(socket: EngineSocket): SessionId {
@@ -211,31 +212,41 @@ const CLOSE_OPCODE = 0x08;
 /** The engine.io transport a receiver reads for, on receivers whose pongs are read directly. */
 const pongTransport = Symbol("regio.pongTransport");
 type PongReceiver = ReceiverInternals & {
-  [pongTransport]: { onData(data: string): void; socket: WsInternals };
+  [pongTransport]: { onData(data: string): void; socket: WsInternals & { _receiver?: ReceiverInternals } };
 };
 
+/** A client's pong frame: 2 bytes of header, a 4-byte mask, 1 byte of payload. */
+const LONE_PONG_BYTES = 7;
 /**
- * A client's pong as it comes, alone in a TCP read: the frame of engine.io's "3" (FIN + text
- * opcode, masked, 1 byte of payload), its 4-byte mask, and "3" masked with the mask's first byte.
+ * A client's pong as it comes, alone in a TCP read of `length` bytes (the first `length` of
+ * `chunk`): the frame of engine.io's "3" (FIN + text opcode, masked, 1 byte of payload), its 4-byte
+ * mask, and "3" masked with the mask's first byte.
  */
-function isLonePong(chunk: Buffer): boolean {
-  return chunk.length === 7 && chunk[0] === 0x81 && chunk[1] === 0x81 && (chunk[6]! ^ chunk[2]!) === 0x33;
+function isLonePong(chunk: Buffer, length: number): boolean {
+  return (
+    length === LONE_PONG_BYTES && chunk[0] === 0x81 && chunk[1] === 0x81 && (chunk[6]! ^ chunk[2]!) === 0x33
+  );
+}
+
+/** Whether a pong read now may skip ws's Receiver: it is between frames, with nothing buffered or queued. */
+function receiverBetweenFrames(receiver: ReceiverInternals | undefined, ws: WsInternals): boolean {
+  return (
+    receiver !== undefined &&
+    receiver._state === RECEIVER_BETWEEN_FRAMES &&
+    receiver._bufferedBytes === 0 &&
+    receiver._fragmented === 0 &&
+    receiver._opcode !== CLOSE_OPCODE &&
+    !receiver._errored &&
+    receiver.writableLength === 0 &&
+    !receiver.writableEnded &&
+    !receiver.destroyed &&
+    ws.readyState === WS_OPEN
+  );
 }
 
 function writeReadingPongsDirectly(this: PongReceiver, chunk: Buffer, ...rest: unknown[]): boolean {
   const transport = this[pongTransport];
-  if (
-    isLonePong(chunk) &&
-    this._state === RECEIVER_BETWEEN_FRAMES &&
-    this._bufferedBytes === 0 &&
-    this._fragmented === 0 &&
-    this._opcode !== CLOSE_OPCODE &&
-    !this._errored &&
-    this.writableLength === 0 &&
-    !this.writableEnded &&
-    !this.destroyed &&
-    transport.socket.readyState === WS_OPEN
-  ) {
+  if (isLonePong(chunk, chunk.length) && receiverBetweenFrames(this, transport.socket)) {
     // What ws and engine.io's WebSocket transport would do with it, without the stream machinery:
     // ws emits the text message "3", the transport decodes it (engine.io's Transport#onData).
     transport.onData("3");
@@ -244,11 +255,38 @@ function writeReadingPongsDirectly(this: PongReceiver, chunk: Buffer, ...rest: u
   return Object.getPrototypeOf(this).write.call(this, chunk, ...rest) as boolean;
 }
 
+/** The engine.io transport whose pongs a TCP socket's read hook takes (see readPongsDirectly). */
+type PongSocket = Socket & { [pongTransport]?: PongReceiver[typeof pongTransport] };
+
+/**
+ * A TCP read (node-net's hook, before the socket's Readable) that is a lone pong, at a point where
+ * nothing read earlier still waits (the Readable empty and flowing, ws's Receiver between frames):
+ * handed to the transport as ws would hand it. Anything else goes on through the Readable and ws.
+ * The socket's "data" listeners do not see it: on the node that is ws's alone (socketOnData, which
+ * hands the read to the Receiver, as writeReadingPongsDirectly does).
+ */
+function readPongAtSocket(socket: Socket, buffer: Buffer, length: number): boolean {
+  const transport = (socket as PongSocket)[pongTransport];
+  if (
+    !isLonePong(buffer, length) ||
+    transport === undefined ||
+    socket.readableLength > 0 ||
+    socket.readableFlowing !== true ||
+    !receiverBetweenFrames(transport.socket._receiver, transport.socket)
+  ) {
+    return false;
+  }
+  transport.onData("3");
+  return true;
+}
+
 /**
  * Reads a WebSocket session's pongs (the client's answer to each ping) without ws's Receiver
  * stream when a TCP read holds a pong frame and nothing else, at a frame boundary: engine.io gets
  * the same packet ("pong") through the same path from its transport on. Anything else (other
  * frames, a pong sharing a read, a receiver mid-frame, closing or errored) goes through ws as before.
+ * Where Node allows (see node-net's hookReads), the read is taken before the TCP socket's Readable
+ * too, into a buffer shared by all sockets instead of an allocation per read; else at ws's Receiver.
  */
 export function readPongsDirectly(socket: EngineSocket): void {
   const transport = socket.transport as unknown as {
@@ -260,6 +298,9 @@ export function readPongsDirectly(socket: EngineSocket): void {
   if (transport.name !== "websocket" || typeof receiver?.write !== "function") return;
   (receiver as PongReceiver)[pongTransport] = transport as PongReceiver[typeof pongTransport];
   receiver.write = writeReadingPongsDirectly;
+  const raw = transport.socket?._socket as PongSocket | undefined;
+  if (raw && hookReads(raw, readPongAtSocket))
+    raw[pongTransport] = transport as PongReceiver[typeof pongTransport];
 }
 
 /** An EventEmitter's listener table (`_events`, Node's; documented only by its use in the wild). */
