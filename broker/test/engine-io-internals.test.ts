@@ -122,6 +122,12 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
         "sharedWsClose",
       ]);
       expect(names(emitterOf(socket), "close")).toContain("forgetClient");
+      // Its send callbacks are not there until it sends through engine.io (below).
+      const callbacks = () =>
+        ["_doSend", "_doSendLast", "_onSent", "_onSentLast"].map(
+          (name) => typeof (transport as unknown as Record<string, unknown>)[name],
+        );
+      expect(callbacks()).toEqual(["undefined", "undefined", "undefined", "undefined"]);
       // In tables that inherit nothing (as EventEmitter's own), with the same events.
       for (const emitter of [emitterOf(socket), transport, ws]) {
         for (const inherited of ["toString", "constructor", "hasOwnProperty", "__proto__"])
@@ -156,8 +162,13 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
       const again = new Promise((resolve) => socket.once("message", resolve));
       client.send("4again");
       expect(await again).toBe("again");
+      // Sent through engine.io: the callbacks are made, the write ends, the transport is writable again.
+      const drained = new Promise((resolve) => socket.once("drain", resolve));
       socket.send("back");
       await back;
+      await drained;
+      expect(callbacks()).toEqual(["function", "function", "function", "function"]);
+      expect(socket.transport.writable).toBe(true);
 
       // The client goes: the session closes once, as "transport close", and the server forgets it.
       const closes: string[] = [];

@@ -449,6 +449,7 @@ export function trimOpenSession(socket: EngineSocket): void {
   shareTransportListeners(socket);
   shareServerCloseListener(socket);
   shareWsListeners(transport as unknown as Parameters<typeof shareWsListeners>[0]);
+  sendCallbacksOnDemand(transport as unknown as SendingTransport);
   compactListenerTable(socket);
   compactListenerTable(transport);
   compactListenerTable(ws);
@@ -660,6 +661,67 @@ function shareWsListeners(transport: WsTransport & { name: string; socket?: unkn
   replaceListener(ws, "message", message[0], sharedWsMessage);
   replaceListener(ws, "error", error[0], sharedWsError);
   replaceListener(ws, "close", close[0], sharedWsClose);
+}
+
+/** engine.io/build/transports/websocket.js, WebSocket's constructor: the four callbacks of its `send`. */
+const SEND_CALLBACK_SOURCES = {
+  _doSend: "(data) => {\n            this.socket.send(data, this._onSent);\n        }",
+  _doSendLast: "(data) => {\n            this.socket.send(data, this._onSentLast);\n        }",
+  _onSent:
+    '(err) => {\n            if (err) {\n                this.onError("write error", err.stack);\n            }\n        }',
+  _onSentLast:
+    '(err) => {\n            if (err) {\n                this.onError("write error", err.stack);\n            }\n            else {\n                this.emit("drain");\n                this.writable = true;\n                this.emit("ready");\n            }\n        }',
+} as const;
+type SendCallbackName = keyof typeof SEND_CALLBACK_SOURCES;
+
+/** engine.io's WebSocket transport as its `send` and the callbacks it passes on use it. */
+type SendingTransport = { [name in SendCallbackName]: ((arg: unknown) => void) | undefined } & {
+  name: string;
+  socket: { send(data: unknown, callback: unknown): void };
+  writable: boolean;
+  onError(reason: string, description?: string): void;
+  emit(event: string): void;
+  send(packets: unknown[]): void;
+};
+
+/** The callbacks as engine.io's constructor makes them (same calls, same order). */
+function makeSendCallbacks(transport: SendingTransport): void {
+  transport._doSend = (data) => transport.socket.send(data, transport._onSent);
+  transport._doSendLast = (data) => transport.socket.send(data, transport._onSentLast);
+  transport._onSent = (err) => {
+    if (err) transport.onError("write error", (err as Error).stack);
+  };
+  transport._onSentLast = (err) => {
+    if (err) {
+      transport.onError("write error", (err as Error).stack);
+    } else {
+      transport.emit("drain");
+      transport.writable = true;
+      transport.emit("ready");
+    }
+  };
+}
+
+/** engine.io's own `send`, once its callbacks are there again (they are, from the first send on). */
+function sendMakingCallbacks(this: SendingTransport, packets: unknown[]): void {
+  if (this._onSentLast === undefined) makeSendCallbacks(this);
+  (Object.getPrototypeOf(this) as SendingTransport).send.call(this, packets);
+}
+
+/**
+ * engine.io's WebSocket transport makes four closures per session for its `send` (two that encode
+ * and write a packet, two that hear the write's end): about 0.25 KB with their context, on every
+ * session, though a session that is only pinged and written to directly (see writeFramesDirectly)
+ * never calls that `send`. Made on the first call instead: `send` is engine.io's own, preceded by
+ * making the same four closures when they are not there. Only when the four are engine.io 6.6's (by
+ * their source) and `send` is its prototype's; else nothing changes.
+ */
+function sendCallbacksOnDemand(transport: SendingTransport): void {
+  if (transport.name !== "websocket" || Object.hasOwn(transport, "send")) return;
+  const names = Object.keys(SEND_CALLBACK_SOURCES) as SendCallbackName[];
+  if (names.some((name) => String(transport[name]) !== SEND_CALLBACK_SOURCES[name])) return;
+  for (const name of names) transport[name] = undefined;
+  transport.send = sendMakingCallbacks;
 }
 
 /** Node's net.Socket: the peer address it caches on the first `remoteAddress` (lib/net.js, _getpeername). */
