@@ -325,8 +325,9 @@ node's goes (\`bench/heap-breakdown.ts\`: heap snapshots of a node with 2,000 su
 none, self sizes by constructor and by what holds them, per client): about 3.3 KB is what a bare
 \`ws\` server keeps per connection (Node's net.Socket with its stream states and TCP handle, ws's
 WebSocket, Receiver (a Writable stream) and Sender; \`bench/heap-breakdown.ts raw-ws\`); about
-1.2 KB is engine.io's on top (its Socket and WebSocket transport objects, their listener tables,
-arrays and four send callbacks); about 0.4 KB is the client's own header values (its cookie and
+0.95 KB is engine.io's on top (its Socket and WebSocket transport objects, their listener tables
+and arrays; its four send callbacks are made on a session's first send through engine.io, which
+an idle one never makes); about 0.4 KB is the client's own header values (its cookie and
 WebSocket key) and its headers object; about 0.85 KB is the node's own (its ClientSession, the
 socket's membership entry with its snapshot). Open sessions keep none of what engine.io and ws make
 per connection for the handshake or for events emitted once: their listeners are functions shared
@@ -336,7 +337,7 @@ hints, languages, origin...), a WebSocket URL with its query, the handshake time
 data are held once per node in bounded tables (ADR 0016): here every client sends the same ones
 but its cookie and key, which saves about 0.7 KB per client; clients whose values all differ hold
 their own, as before. Below this, Engine.IO over ws directly for WebSocket sessions (no engine.io
-Socket and transport) would save about 1 KB more; then a server that keeps its connections' state
+Socket and transport) would save most of engine.io's 0.95 KB; then a server that keeps its connections' state
 outside V8's heap (uWebSockets.js) or a leaner frame reader than ws's.`;
     },
   },
