@@ -95,9 +95,24 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
       expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(3);
       expect(transport.listenerCount("headers")).toBe(1);
 
+      // An event of several listeners, a `once` one first, that the trim copies as they are.
+      const heard: string[] = [];
+      const on = socket as unknown as {
+        on(e: string, l: () => void): void;
+        once(e: string, l: () => void): void;
+      };
+      on.once("custom", () => heard.push("once"));
+      on.on("custom", () => heard.push("second"));
+      on.on("custom", () => heard.push("third"));
+
       releaseHandshakeRequest(socket);
       trimOpenSession(socket);
       expect(onces(emitterOf(socket), "close")).toBe(0);
+      // Each heard once, none skipped when the `once` one leaves during the emit (Node 22+ counts
+      // the emits in progress on the listeners' array: a copy must keep that count).
+      (socket as unknown as { emit(e: string): void }).emit("custom");
+      (socket as unknown as { emit(e: string): void }).emit("custom");
+      expect(heard).toEqual(["once", "second", "third", "second", "third"]);
       expect(onces(transport, "error") + onces(transport, "close") + onces(ws, "close")).toBe(0);
       expect(transport.listenerCount("headers")).toBe(0);
       // The Socket's five listeners on its transport are the ones shared by all sessions, with one cleanup.

@@ -314,7 +314,8 @@ type OnceWrapper = ((...args: unknown[]) => unknown) & { listener: (...args: unk
 function isOnceWrapper(listener: unknown): listener is OnceWrapper {
   return (
     typeof listener === "function" &&
-    listener.name === "bound onceWrapper" &&
+    // Node 20's once wrapper is a bound `onceWrapper`, Node 22 and 24's a closure named `wrapper`.
+    (listener.name === "bound onceWrapper" || listener.name === "wrapper") &&
     typeof (listener as Partial<OnceWrapper>).listener === "function"
   );
 }
@@ -362,9 +363,22 @@ function compactListenerTable(emitter: unknown): void {
   for (const key of Reflect.ownKeys(events)) {
     const listeners = events[key];
     // An event's third listener grew its array to room for 19 (EventEmitter's `push`): as long as it is.
-    compact[key] = Array.isArray(listeners) ? listeners.slice() : listeners;
+    compact[key] = Array.isArray(listeners) ? exactListeners(listeners) : listeners;
   }
   table!._events = compact;
+}
+
+/**
+ * An event's listeners in an array without spare room, with the array's own symbol-keyed state:
+ * Node 22 and later count on the array the emits iterating it (`kEmitting`), and a listener
+ * removed meanwhile (a `once` one) makes them a new array rather than shift this one under the emit.
+ * A copy without that count had the emit skip the listener after a `once` one (Node 24).
+ */
+function exactListeners(listeners: unknown[]): unknown[] {
+  const copy = listeners.slice() as unknown[] & Record<symbol, unknown>;
+  for (const key of Object.getOwnPropertySymbols(listeners))
+    copy[key] = (listeners as unknown as Record<symbol, unknown>)[key];
+  return copy;
 }
 
 /** ws's negotiated extensions, one object shared by a WebSocket, its Receiver and Sender (ws/lib/websocket.js). */
