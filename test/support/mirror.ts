@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel, type Consumer, type Producer } from "kafkajs";
 import { topicSpecs, type TopicNames } from "@regio/broker";
+import { stopIdleRequestChecks } from "../../broker/src/internals/kafkajs.ts";
+
+// As a node does (ADR 0018): without it each kafkajs connection here wakes this process every ms.
+stopIdleRequestChecks();
 
 /**
  * A stand-in for MirrorMaker 2 in tests: copies every record (keys, values, headers, tombstones)

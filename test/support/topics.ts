@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
 import { topicSpecs, type TopicNames } from "@regio/broker";
+import { stopIdleRequestChecks } from "../../broker/src/internals/kafkajs.ts";
+
+// As a node does (ADR 0018): without it each kafkajs connection here wakes this process every ms.
+stopIdleRequestChecks();
 
 /** Topic names of their own for one test: the Kafka clusters are shared by the whole run. */
 export function uniqueTopics(prefix: string): { events: string; membership: string; nodes: string } {
