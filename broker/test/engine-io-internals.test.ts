@@ -14,45 +14,63 @@ import {
 } from "../src/internals/engine-io.ts";
 
 /**
+ * An engine.io server on 127.0.0.1 and one raw WebSocket client connected to it (`query` after
+ * `?EIO=4&transport=websocket`): `test` gets the server's Socket, the client and the server; the
+ * server is closed after, whatever happens.
+ */
+async function withSession(
+  test: (socket: EngineSocket, client: WebSocket, engine: Server) => Promise<void>,
+  options: { query?: string; headers?: Record<string, string> } = {},
+): Promise<void> {
+  const http = createServer();
+  const engine = new Server();
+  engine.attach(http);
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const { port } = http.address() as AddressInfo;
+  try {
+    const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
+    const url = `ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket${options.query ?? ""}`;
+    const client = new WebSocket(url, { headers: options.headers });
+    // Tests that break the connection on purpose assert on the server's side.
+    client.on("error", () => {});
+    const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+    await test(socket, client, engine);
+  } finally {
+    engine.close();
+    await new Promise((resolve) => http.close(resolve));
+  }
+}
+
+/**
  * releaseHandshakeRequest reaches into engine.io: this notices when an engine.io upgrade changes
  * what it relies on (then a session would keep its request and response again: memory, not behaviour).
  */
 describe("releaseHandshakeRequest on the installed engine.io", () => {
   it("keeps what the handshake said and lets go of the request, its response and the pre-session error listener", async () => {
-    const http = createServer();
-    const engine = new Server();
-    engine.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    const { port } = http.address() as AddressInfo;
-    try {
-      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
-      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket&x=1`, {
-        headers: { cookie: "a=b" },
-      });
-      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
-      expect(socket.request).toBeInstanceOf(IncomingMessage);
-      const raw = rawSocketOf(socket)!;
-      const closeListeners = raw.listenerCount("close");
-      const ws = (socket.transport as unknown as { socket: WebSocket }).socket;
-      expect(ws.listeners("error").map((listener) => listener.name)).toContain("onUpgradeError");
+    await withSession(
+      async (socket, client) => {
+        expect(socket.request).toBeInstanceOf(IncomingMessage);
+        const raw = rawSocketOf(socket)!;
+        const closeListeners = raw.listenerCount("close");
+        const ws = (socket.transport as unknown as { socket: WebSocket }).socket;
+        expect(ws.listeners("error").map((listener) => listener.name)).toContain("onUpgradeError");
 
-      releaseHandshakeRequest(socket);
-      expect(socket.request).not.toBeInstanceOf(IncomingMessage);
-      expect(raw.listenerCount("close")).toBe(closeListeners - 1);
-      expect(ws.listeners("error").map((listener) => listener.name)).not.toContain("onUpgradeError");
-      const kept = requestHandshake(socket);
-      expect(kept.url).toBe("/engine.io/?EIO=4&transport=websocket&x=1");
-      expect(kept.headers.cookie).toBe("a=b");
-      expect(kept.query).toEqual({ EIO: "4", transport: "websocket", x: "1" });
-      expect(kept.secure).toBe(false);
-      // Idempotent.
-      releaseHandshakeRequest(socket);
-      expect(raw.listenerCount("close")).toBe(closeListeners - 1);
-      client.close();
-    } finally {
-      engine.close();
-      await new Promise((resolve) => http.close(resolve));
-    }
+        releaseHandshakeRequest(socket);
+        expect(socket.request).not.toBeInstanceOf(IncomingMessage);
+        expect(raw.listenerCount("close")).toBe(closeListeners - 1);
+        expect(ws.listeners("error").map((listener) => listener.name)).not.toContain("onUpgradeError");
+        const kept = requestHandshake(socket);
+        expect(kept.url).toBe("/engine.io/?EIO=4&transport=websocket&x=1");
+        expect(kept.headers.cookie).toBe("a=b");
+        expect(kept.query).toEqual({ EIO: "4", transport: "websocket", x: "1" });
+        expect(kept.secure).toBe(false);
+        // Idempotent.
+        releaseHandshakeRequest(socket);
+        expect(raw.listenerCount("close")).toBe(closeListeners - 1);
+        client.close();
+      },
+      { query: "&x=1", headers: { cookie: "a=b" } },
+    );
   });
 });
 
@@ -72,20 +90,12 @@ const emitterOf = (value: unknown) => value as Trimmed;
  */
 describe("trimOpenSession on the installed engine.io and ws", () => {
   it("drops once wrappers, the WebSocket transport's headers listener and spare room, and the session works as before", async () => {
-    const http = createServer();
-    const engine = new Server();
-    engine.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    const { port } = http.address() as AddressInfo;
-    try {
-      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
-      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
+    await withSession(async (socket, client, engine) => {
       const back = new Promise<void>((resolve) =>
         client.on("message", (data) => {
           if (String(data) === "4back") resolve();
         }),
       );
-      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
       const transport = emitterOf(socket.transport);
       const ws = emitterOf((socket.transport as unknown as { socket: unknown }).socket);
       const onces = (emitter: Trimmed, event: string) =>
@@ -194,25 +204,13 @@ describe("trimOpenSession on the installed engine.io and ws", () => {
       await closed;
       expect(closes).toEqual(["transport close"]);
       expect(engine.clientsCount).toBe(0);
-    } finally {
-      engine.close();
-      await new Promise((resolve) => http.close(resolve));
-    }
+    });
   });
 });
 
 describe("a trimmed session's transport error", () => {
   it('closes the session once, as engine.io does ("transport error"), and engine.io forgets it', async () => {
-    const http = createServer();
-    const engine = new Server();
-    engine.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    const { port } = http.address() as AddressInfo;
-    try {
-      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
-      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
-      client.on("error", () => {});
-      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+    await withSession(async (socket, client, engine) => {
       releaseHandshakeRequest(socket);
       trimOpenSession(socket);
       const closes: string[] = [];
@@ -226,10 +224,7 @@ describe("a trimmed session's transport error", () => {
       await closed;
       expect(closes).toEqual(["transport error"]);
       expect(engine.clientsCount).toBe(0);
-    } finally {
-      engine.close();
-      await new Promise((resolve) => http.close(resolve));
-    }
+    });
   });
 });
 
@@ -240,15 +235,7 @@ describe("a trimmed session's transport error", () => {
  */
 describe("readPongsDirectly on the installed engine.io, ws and Node", () => {
   it("takes lone pongs before the TCP socket's Readable and passes everything else on in order", async () => {
-    const http = createServer();
-    const engine = new Server();
-    engine.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    const { port } = http.address() as AddressInfo;
-    try {
-      const opened = new Promise<EngineSocket>((resolve) => engine.once("connection", resolve));
-      const client = new WebSocket(`ws://127.0.0.1:${port}/engine.io/?EIO=4&transport=websocket`);
-      const [socket] = await Promise.all([opened, new Promise((resolve) => client.once("open", resolve))]);
+    await withSession(async (socket, client) => {
       takeOverHeartbeat(socket);
       readPongsDirectly(socket);
       const raw = rawSocketOf(socket)!;
@@ -287,10 +274,7 @@ describe("readPongsDirectly on the installed engine.io, ws and Node", () => {
       await until(5);
       expect(seen).toEqual(["pong", "pong", "message:5:hello", `message:200000:xxxxx`, "pong"]);
       client.close();
-    } finally {
-      engine.close();
-      await new Promise((resolve) => http.close(resolve));
-    }
+    });
   });
 });
 
