@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { trackChild } from "./children.ts";
-import { KAFKA_JVM_FLAGS, javaBinary, kafkaClasspath } from "./java.ts";
+import { javaBinary, kafkaClasspath, kafkaJvmFlags, type KafkaCollector } from "./java.ts";
 
 export interface ExitInfo {
   code: number | null;
@@ -15,6 +15,7 @@ export interface JvmLaunch {
   propsFile: string;
   log4jFile: string;
   logFile: string;
+  collector?: KafkaCollector;
 }
 
 /**
@@ -49,7 +50,7 @@ export class KafkaJvm {
       const child = spawn(
         javaBinary(),
         [
-          ...KAFKA_JVM_FLAGS,
+          ...kafkaJvmFlags(l.collector),
           `-Dlog4j.configuration=file:${l.log4jFile}`,
           "-cp",
           kafkaClasspath(l.libsDir),

@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ensureKafkaJars } from "./jars.ts";
+import type { KafkaCollector } from "./java.ts";
 import { KafkaJvm, type ExitInfo } from "./jvm-process.ts";
 import { summarizeLog } from "./log-tail.ts";
 import { findFreePort } from "./ports.ts";
@@ -22,6 +23,8 @@ export interface StartKafkaOptions {
   readyTimeoutMs?: number;
   /** How long stop() waits after SIGTERM before SIGKILL. Default 20 s. */
   stopTimeoutMs?: number;
+  /** The JVM's garbage collector: "serial" (default) or "low-pause" for latency measurements. */
+  collector?: KafkaCollector;
 }
 
 export interface KafkaHandle {
@@ -56,6 +59,7 @@ interface ResolvedConfig {
   log4jFile: string;
   readyTimeoutMs: number;
   stopTimeoutMs: number;
+  collector: KafkaCollector;
 }
 
 /** Starts a single-node KRaft Kafka (broker + controller in one JVM) and resolves once it serves clients. */
@@ -141,6 +145,7 @@ async function resolveConfig(opts: StartKafkaOptions): Promise<ResolvedConfig> {
     log4jFile: join(dataDir, "log4j.properties"),
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 20_000,
+    collector: opts.collector ?? "serial",
   };
 }
 

@@ -1,4 +1,5 @@
 import { Kafka, Partitioners, logLevel } from "kafkajs";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -144,6 +145,26 @@ describe("startKafka", () => {
       const lastPid = second.pid;
       await second.stop();
       expect(() => process.kill(lastPid, 0)).toThrow();
+    },
+    TIMEOUT_MS,
+  );
+
+  it(
+    "runs the collector asked for: serial by default, ZGC for low-pause, and serves with either",
+    async () => {
+      const collectorOf = (pid: number) =>
+        readFileSync(`/proc/${pid}/cmdline`, "utf8")
+          .split("\0")
+          .filter((arg) => /^-XX:\+Use\w+GC$/.test(arg));
+      const [plain, lowPause] = await Promise.all([
+        startKafka({ port: 0 }),
+        startKafka({ port: 0, collector: "low-pause" }),
+      ]);
+      handles.push(plain, lowPause);
+      expect(collectorOf(plain.pid)).toEqual(["-XX:+UseSerialGC"]);
+      expect(collectorOf(lowPause.pid)).toEqual(["-XX:+UseZGC"]);
+      await createTopicAndProduce(lowPause.brokers, "low-pause");
+      expect(await readAll(lowPause.brokers, 1)).toEqual(["low-pause"]);
     },
     TIMEOUT_MS,
   );
