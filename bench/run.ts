@@ -70,7 +70,7 @@ The Kafkas run ZGC (\`startKafka({ collector: "low-pause" })\`), as a latency-se
 Kafka would: with the serial collector the tests' Kafkas use, each young collection stopped every
 request for 18-25 ms, one every ~3 s at this rate, and those pauses were this table's p99. A/B on
 this machine, added p99 in ms: serial 7.0, 12.7, 10.8, 11.1, 13.8; ZGC 6.3, 7.0, 6.4, 13.0, 7.6, 8.0, 6.3, 6.4
-(a warm-up burst of 200 instead of the paced one had added 15-18 ms).
+(a warm-up burst of 200 instead of the paced one had added 15-18 ms; docs/adr/0019).
 
 | path | p50 (ms) | p99 (ms) | max (ms) |
 | --- | --- | --- | --- |
