@@ -176,23 +176,42 @@ describe("heartbeat", () => {
   });
 
   it("extends the wait for the pong once when another packet comes meanwhile, as engine.io does", async () => {
-    // Longer here: the test's own two sends must come before the first timeout, even on a busy machine.
     const timeout = 1000;
-    const { broker, disconnects } = await start(timeout);
-    const { ws, pings: received } = await silentClient(broker);
-    ws.send("40");
-    await until(() => received.length === 1, "the first ping");
-    // Two packets while the pong is awaited: the first extends the wait to pingTimeout from then,
-    // the second does not.
-    await new Promise((resolve) => setTimeout(resolve, timeout / 2));
-    const extendedAt = performance.now();
-    ws.send('42["hello"]');
-    await new Promise((resolve) => setTimeout(resolve, timeout / 2));
-    ws.send('42["again"]');
-    await once(ws, "close", 10_000);
-    const closedAt = performance.now();
-    expect(await disconnects).toBe("ping timeout");
-    expect(closedAt - extendedAt).toBeGreaterThanOrEqual(timeout - 5);
+    const broker = await startTestBroker({ pingInterval: PING_INTERVAL, pingTimeout: timeout });
+    brokers.push(broker);
+    const reasons: string[] = [];
+    apps.push(
+      await startAppServer(broker, (io) =>
+        io.on("connection", (socket: ServerSocket) =>
+          socket.on("disconnect", (reason: string) => reasons.push(reason)),
+        ),
+      ),
+    );
+    // The first packet must reach the node well before the pong's deadline: an attempt where this
+    // process was held up past that point (a loaded machine) shows nothing, and is made again with a
+    // new client. Only a timely attempt is checked.
+    for (let attempt = 1; ; attempt++) {
+      const { ws, pings: received } = await silentClient(broker);
+      ws.send("40");
+      await until(() => received.length === 1, "the first ping");
+      // Two packets while the pong is awaited: the first extends the wait to pingTimeout from then,
+      // the second does not.
+      await new Promise((resolve) => setTimeout(resolve, timeout / 2));
+      const extendedAt = performance.now();
+      ws.send('42["hello"]');
+      const timely = extendedAt - received[0]! <= timeout * 0.8;
+      await new Promise((resolve) => setTimeout(resolve, timeout / 2));
+      ws.send('42["again"]');
+      await once(ws, "close", 10_000);
+      const closedAt = performance.now();
+      await until(() => reasons.length === attempt, "the app server saw the disconnect");
+      expect(reasons[attempt - 1]).toBe("ping timeout");
+      if (timely) {
+        expect(closedAt - extendedAt).toBeGreaterThanOrEqual(timeout - 5);
+        return;
+      }
+      if (attempt === 5) throw new Error("5 attempts in a row were held up past the pong's deadline");
+    }
   });
 
   it("closes a client upgraded from polling that stops answering with 'ping timeout'", async () => {
