@@ -1,7 +1,8 @@
 /**
  * Child process of bench/idle-memory.ts and bench/echo.ts: one server process, so that its heap,
  * RSS and CPU are its own; every socket answers "echo" with an ack of what it carried. `plain`: a socket.io Server on an HTTP server. `broker`: a Regio broker node. `app`: an app
- * server linked to the broker at REGIO_BENCH_BROKER. `raw-ws`: bench/raw-ws-server.ts. Prints one JSON line (`{url, path, control}`);
+ * server linked to the broker at REGIO_BENCH_BROKER. `broker-with-app`: both in this one process
+ * (bench/echo-cost.ts). `raw-ws`: bench/raw-ws-server.ts. Prints one JSON line (`{url, path, control}`);
  * `GET control/measure` answers heap (after two full collections: run with --expose-gc), RSS and
  * the CPU time used so far; `GET control/cpu` the same without collecting first.
  */
@@ -47,6 +48,15 @@ async function listen(server: ReturnType<typeof createServer>): Promise<string> 
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+/** An app server answering echoes, linked to the broker node at `brokerUrl`; its clients' path. */
+async function serveApp(brokerUrl: string): Promise<string> {
+  const io = new Server();
+  io.on("connection", answerEchoes);
+  const connectionString = formatConnectionString(brokerUrl, BENCH_ACCESS_KEY);
+  await useRegio(io, { hub: "bench", connectionString }).whenReady(30_000);
+  return clientPath("bench");
+}
+
 async function serve(role: string): Promise<{ url?: string; path?: string }> {
   switch (role) {
     case "plain": {
@@ -60,12 +70,12 @@ async function serve(role: string): Promise<{ url?: string; path?: string }> {
       const broker = await startBroker({ accessKey: BENCH_ACCESS_KEY, port: 0, pingInterval });
       return { url: broker.url };
     }
-    case "app": {
-      const io = new Server();
-      io.on("connection", answerEchoes);
-      const connectionString = formatConnectionString(process.env.REGIO_BENCH_BROKER!, BENCH_ACCESS_KEY);
-      await useRegio(io, { hub: "bench", connectionString }).whenReady(30_000);
-      return { path: clientPath("bench") };
+    case "app":
+      return { path: await serveApp(process.env.REGIO_BENCH_BROKER!) };
+    case "broker-with-app": {
+      // Still linked over a WebSocket on 127.0.0.1: what a second process costs, without the process.
+      const broker = await startBroker({ accessKey: BENCH_ACCESS_KEY, port: 0 });
+      return { url: broker.url, path: await serveApp(broker.url) };
     }
     case "raw-ws": {
       // bench/heap-breakdown.ts: what a bare ws server keeps per connection (the floor under engine.io).

@@ -15,34 +15,21 @@
  * `--cpu-prof --cpu-prof-dir=/tmp/prof`.
  */
 import { fork } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { clientPath } from "@regio/protocol";
 import { browserHeaders } from "./idle-memory.ts";
 import type { IdleClientCommand, IdleClientReport } from "./idle-clients.ts";
+import { processCpuMs } from "./proc-usage.ts";
 import { startChild, stopAll, type Child } from "./server-process.ts";
-
-/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
-/** A process's user and system CPU so far, in ms. */
-function cpuMs(pid: number): { user: number; system: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return {
-    user: (Number(fields[11]) * 1000) / TICKS_PER_SECOND,
-    system: (Number(fields[12]) * 1000) / TICKS_PER_SECOND,
-  };
-}
 
 /** user and system CPU (ms) of the processes over `ms` of wall time, per second of it. */
 async function cpuOver(pids: number[], ms: number): Promise<Array<{ user: number; system: number }>> {
-  const from = pids.map(cpuMs);
+  const from = pids.map(processCpuMs);
   const started = performance.now();
   await delay(ms);
   const seconds = (performance.now() - started) / 1000;
   return pids.map((pid, i) => {
-    const to = cpuMs(pid);
+    const to = processCpuMs(pid);
     return { user: (to.user - from[i]!.user) / seconds, system: (to.system - from[i]!.system) / seconds };
   });
 }

@@ -11,7 +11,7 @@ import { fanout, fanoutSweep, type FanoutResult } from "./fanout.ts";
 import { fanoutChart } from "./fanout-chart.ts";
 import { fanoutGoals, fanoutMessages, fanoutSection } from "./fanout-report.ts";
 import { idleMemory, type ServerCost } from "./idle-memory.ts";
-import { echo } from "./echo.ts";
+import { echo, IN_FLIGHT_TOTAL, IN_FLIGHT_WARM_UP } from "./echo.ts";
 import { manyConnections } from "./connections.ts";
 import { recoveryAfterLoss } from "./recovery.ts";
 import { regionFailover } from "./region-failover.ts";
@@ -276,7 +276,12 @@ servers share its 2 cores while hundreds of clients reconnect and are restored i
 One WebSocket socket.io-client emits "echo" with 100 bytes and waits for the app's ack: through
 plain socket.io, or through Regio (a broker node and an app server, each in its own process, as
 deployed: the echo crosses the app link both ways). First one at a time (${"2,000"} echoes), then
-${load(plain).concurrency} in flight (${"20,000"} echoes): round trip, echoes per second, and the server processes' CPU per echo.
+${load(plain).concurrency} in flight (${IN_FLIGHT_TOTAL.toLocaleString("en-US")} echoes, after ${IN_FLIGHT_WARM_UP.toLocaleString("en-US")} not counted): round trip, echoes per second, and the server
+processes' CPU per echo. The warm-up is long because V8 takes longer to optimise Regio's path (two
+processes, more code per echo) than plain socket.io's: after 10,000, 30,000 and 60,000 echoes
+Regio's CPU per echo was 1.77, 1.40 and 1.13 times plain's (one run each; a single run varies by
+about 20 % here), whose own stays flat from 10,000 on.
+A long-running server pays the steady state.
 
 | figure | plain socket.io | Regio | Regio - plain or Regio / plain |
 | --- | --- | --- | --- |
@@ -294,7 +299,17 @@ server -> node -> client), each a WebSocket frame to decode and encode. The link
 event-loop turn leave in one write each way (docs/adr/0013), and the client messages a node reads in
 one turn cross the link in one frame, as the app server's answers of one tick come back in one
 (docs/adr/0017): a write to a process that sleeps wakes it, and costs both, so the system calls per
-echo are counted too (Linux's /proc/self/io).`;
+echo are counted too (Linux's /proc/self/io).
+
+Where the rest goes, process by process (\`bench/echo-cost.ts\`: 100,000 echoes after 30,000, µs per
+echo, two rounds on a quiet machine): plain socket.io user 6.2-6.6, system 5.5-6.1; Regio's broker
+user 4.9-5.4, system 2.4-2.8, and its app server user 5.4-5.6, system 1.3-1.7: 14.7-14.8 in all,
+1.20-1.21 times plain's, at 0.86-0.90 times its echoes per second. System time is lower
+than plain's already (fewer, larger writes); what is left is JavaScript on both ends of the app link:
+decoding and encoding each message once more on each side. With the app server in the node's process
+(still linked over a WebSocket on 127.0.0.1) the same rounds gave 14.0 µs against plain's 12.2-12.3
+(1.14 and 1.16), and 0.94-0.98 times plain's echoes per second: the second process, not the node, is
+most of the difference.`;
     },
   },
   {
