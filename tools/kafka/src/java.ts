@@ -26,6 +26,11 @@ const COLLECTOR_FLAGS: Record<KafkaCollector, readonly string[]> = {
   "low-pause": ["-XX:+UseZGC"],
 };
 
+/** Whether `value` names a collector startKafka knows (it may come from JavaScript, untyped). */
+export function isKafkaCollector(value: unknown): value is KafkaCollector {
+  return typeof value === "string" && Object.hasOwn(COLLECTOR_FLAGS, value);
+}
+
 /**
  * JVM flags for a Kafka that shares a 2-core machine with other Kafkas, brokers and tests: a small
  * fixed heap, the given collector and C1-only JIT, which starts noticeably faster and is plenty for

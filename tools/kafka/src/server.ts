@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { ensureKafkaJars } from "./jars.ts";
-import type { KafkaCollector } from "./java.ts";
+import { isKafkaCollector, type KafkaCollector } from "./java.ts";
 import { KafkaJvm, type ExitInfo } from "./jvm-process.ts";
 import { summarizeLog } from "./log-tail.ts";
 import { findFreePort } from "./ports.ts";
@@ -130,6 +130,10 @@ class KafkaServer implements KafkaHandle {
 }
 
 async function resolveConfig(opts: StartKafkaOptions): Promise<ResolvedConfig> {
+  const collector = opts.collector ?? "serial";
+  if (!isKafkaCollector(collector)) {
+    throw new Error(`unknown collector ${JSON.stringify(collector)}: use "serial" or "low-pause"`);
+  }
   const libsDir = await ensureKafkaJars();
   const ownsDataDir = opts.dataDir === undefined;
   const dataDir = resolve(opts.dataDir ?? (await mkdtemp(join(tmpdir(), "regio-kafka-"))));
@@ -145,7 +149,7 @@ async function resolveConfig(opts: StartKafkaOptions): Promise<ResolvedConfig> {
     log4jFile: join(dataDir, "log4j.properties"),
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 20_000,
-    collector: opts.collector ?? "serial",
+    collector,
   };
 }
 

@@ -165,6 +165,10 @@ describe("startKafka", () => {
       expect(collectorOf(lowPause.pid)).toEqual(["-XX:+UseZGC"]);
       await createTopicAndProduce(lowPause.brokers, "low-pause");
       expect(await readAll(lowPause.brokers, 1)).toEqual(["low-pause"]);
+      // A collector it does not know (from untyped JavaScript) is refused before anything starts.
+      await expect(startKafka({ port: 0, collector: "g1" as "serial" })).rejects.toThrow(
+        /unknown collector "g1": use "serial" or "low-pause"/,
+      );
     },
     TIMEOUT_MS,
   );
