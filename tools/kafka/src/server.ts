@@ -169,7 +169,7 @@ async function launchUntilReady(c: ResolvedConfig): Promise<KafkaJvm> {
   const jvm = KafkaJvm.launch(c);
   const processGone = new AbortController();
   void jvm.exited.then(() => processGone.abort());
-  const ready = await pollUntilReady(brokers, clusterId, deadline, processGone.signal);
+  const ready = await pollUntilReady(c.port, clusterId, deadline, processGone.signal);
   if (ready) return jvm;
 
   const exit = jvm.exit;

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startKafka, type KafkaHandle } from "../src/index.ts";
+import { requestMetadata } from "../src/metadata-request.ts";
 
 // Real JVMs on a small shared machine: allow for slow starts, far above the usual 2-5 s.
 const TIMEOUT_MS = 180_000;
@@ -81,24 +82,11 @@ async function readAll(brokers: string, expectedCount: number): Promise<string[]
 }
 
 /** One metadata round trip with no retries: does Kafka answer right now? */
-async function answers(brokers: string): Promise<boolean> {
-  const kafka = new Kafka({
-    brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    requestTimeout: 2_000,
-    retry: { retries: 0 },
-  });
-  const admin = kafka.admin({ retry: { retries: 0 } });
-  try {
-    await admin.connect();
-    await admin.describeCluster();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+async function answers(port: number): Promise<boolean> {
+  return requestMetadata("127.0.0.1", port, 2_000).then(
+    () => true,
+    () => false,
+  );
 }
 
 function isRunning(pid: number): boolean {
@@ -178,15 +166,24 @@ describe("startKafka", () => {
     async () => {
       const kafka = await startKafka({ port: 0 });
       handles.push(kafka);
-      expect(await answers(kafka.brokers)).toBe(true);
+      expect(await answers(kafka.port)).toBe(true);
+      // Readiness's own request reads the cluster id this Kafka's storage was formatted with.
+      const recorded = /^cluster\.id=(.+)$/m.exec(
+        readFileSync(join(kafka.dataDir, "logs", "meta.properties"), "utf8"),
+      )?.[1];
+      expect(await requestMetadata("127.0.0.1", kafka.port, 3_000)).toEqual({
+        clusterId: recorded,
+        brokerCount: 1,
+        controllerId: 1,
+      });
 
       // A second Kafka on the same port must not mistake the first one's answers for its own.
       await expect(startKafka({ port: kafka.port })).rejects.toThrow(/Address already in use/);
 
       kafka.pause();
-      expect(await answers(kafka.brokers)).toBe(false);
+      expect(await answers(kafka.port)).toBe(false);
       kafka.resume();
-      expect(await answers(kafka.brokers)).toBe(true);
+      expect(await answers(kafka.port)).toBe(true);
 
       kafka.pause();
       const pid = kafka.pid;
@@ -220,4 +217,60 @@ describe("startKafka", () => {
     },
     TIMEOUT_MS,
   );
+});
+
+describe("readiness's Metadata request, to a peer that is not a ready Kafka", () => {
+  const servers: Server[] = [];
+  afterAll(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve)))));
+
+  /** A TCP server on 127.0.0.1 that does `answer` with each connection's first bytes. */
+  async function peer(answer: (socket: import("node:net").Socket) => void): Promise<number> {
+    const server = createServer((socket) => socket.once("data", () => answer(socket)));
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as { port: number }).port;
+  }
+  /** A Metadata answer's frame: size, correlation id, throttle, no broker, then `rest`. */
+  const frame = (rest: Buffer, correlationId = 1) => {
+    const body = Buffer.concat([Buffer.from([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), rest]);
+    body.writeInt32BE(correlationId, 0);
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(body.length, 0);
+    return Buffer.concat([size, body]);
+  };
+
+  it("rejects, naming why: closed, silent, not Kafka, cut short, another request's answer", async () => {
+    const [closes, silent, http, cutShort, otherId] = await Promise.all([
+      peer((socket) => socket.destroy()),
+      peer(() => undefined),
+      peer((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n")),
+      // No broker, then a cluster id whose length says 9 bytes but only 2 follow.
+      peer((socket) => socket.end(frame(Buffer.from([0, 9, 0x61, 0x62])))),
+      peer((socket) => socket.end(frame(Buffer.from([0xff, 0xff, 0, 0, 0, 1, 0, 0, 0, 0]), 7))),
+    ]);
+    await expect(requestMetadata("127.0.0.1", closes, 2_000)).rejects.toThrow(
+      /closed the connection before answering/,
+    );
+    await expect(requestMetadata("127.0.0.1", silent, 200)).rejects.toThrow(
+      /no Metadata answer .* in 200 ms/,
+    );
+    await expect(requestMetadata("127.0.0.1", http, 2_000)).rejects.toThrow(
+      /-byte frame: not a Kafka broker/,
+    );
+    await expect(requestMetadata("127.0.0.1", cutShort, 2_000)).rejects.toThrow(
+      /Metadata answer cut short in cluster_id/,
+    );
+    await expect(requestMetadata("127.0.0.1", otherId, 2_000)).rejects.toThrow(/for correlation id 7, not 1/);
+  });
+
+  it("reads a well-formed answer with no cluster id and no controller yet", async () => {
+    const port = await peer((socket) =>
+      socket.end(frame(Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]))),
+    );
+    expect(await requestMetadata("127.0.0.1", port, 2_000)).toEqual({
+      clusterId: null,
+      brokerCount: 0,
+      controllerId: -1,
+    });
+  });
 });
