@@ -9,6 +9,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -213,6 +214,40 @@ describe("the packed packages", () => {
     expect(packed.find((p) => p.name === "@regio/broker")!.files.map((f) => f.path)).toContain(
       "bin/regio.mjs",
     );
+  });
+
+  it("import nothing their manifests do not declare (a package that works only when hoisted beside another fails under pnpm or alone)", () => {
+    const builtins = new Set(builtinModules);
+    for (const [i, pkg] of packed.entries()) {
+      const manifest = JSON.parse(readFileSync(join(REPO, PACKAGES[i]!, "package.json"), "utf8")) as {
+        dependencies?: Record<string, string>;
+        peerDependencies?: Record<string, string>;
+      };
+      const declared = new Set([
+        pkg.name,
+        ...Object.keys(manifest.dependencies ?? {}),
+        ...Object.keys(manifest.peerDependencies ?? {}),
+      ]);
+      const undeclared = pkg.files
+        .filter((f) => /\.(js|mjs|d\.ts)$/.test(f.path))
+        .flatMap((f) => {
+          const code = readFileSync(join(REPO, PACKAGES[i]!, f.path), "utf8");
+          const specifiers = [
+            ...code.matchAll(/^\s*(?:import|export)\b[^;]*?\bfrom\s*["']([^"']+)["']/gm),
+            ...code.matchAll(/^\s*import\s*["']([^"']+)["']/gm),
+            ...code.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g),
+          ].map((match) => match[1]!);
+          return (
+            specifiers
+              // "#…": the package's own subpath imports (its manifest's "imports").
+              .filter((s) => !s.startsWith(".") && !s.startsWith("node:") && !s.startsWith("#"))
+              .map((s) => (s.startsWith("@") ? s.split("/").slice(0, 2) : s.split("/").slice(0, 1)).join("/"))
+              .filter((name) => !builtins.has(name) && !declared.has(name))
+              .map((name) => `${f.path} imports ${name}`)
+          );
+        });
+      expect(undeclared, pkg.name).toEqual([]);
+    }
   });
 
   it("are public, licensed, described, and say which Node.js they need", () => {
