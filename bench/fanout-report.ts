@@ -111,6 +111,7 @@ export function fanoutGoals(results: FanoutResult[]): Goal[] {
         target: `at least ${target.toFixed(1)}`,
         measured: value.toFixed(2),
         met: value >= target,
+        beyondIssue: mode === "regio-one-process",
       });
     }
     const ratios = results
@@ -126,6 +127,7 @@ export function fanoutGoals(results: FanoutResult[]): Goal[] {
       target: "at least 1.0",
       measured: `${lowest.value.toFixed(2)} (${lowest.r.clients.toLocaleString("en-US")} clients, ${lowest.r.perTick} per tick)`,
       met: lowest.value >= 1,
+      beyondIssue: mode === "regio-one-process",
     });
   }
   return goals;
