@@ -465,7 +465,7 @@ for (const scenario of scenarios) {
   }
   console.log(`bench: ${scenario.name}...`);
   const started = Date.now();
-  // A scenario that fails costs its own section, not the others' (a full run takes half an hour).
+  // A scenario that fails costs its own section, not the others' (a full run takes about 15 minutes).
   const body = await scenario.run().catch((error: unknown) => {
     failed.push(scenario.name);
     console.error(`bench: ${scenario.name} failed:`, error);
