@@ -7,10 +7,15 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { startKafka, type KafkaHandle } from "../src/index.ts";
 import { requestMetadata } from "../src/metadata-request.ts";
+import { stopIdleRequestChecks } from "../../../broker/src/internals/kafkajs.ts";
 
 // Real JVMs on a small shared machine: allow for slow starts, far above the usual 2-5 s.
 const TIMEOUT_MS = 180_000;
 const TOPIC = "runtime-check";
+
+// As a node does (ADR 0018): without it each kafkajs connection of this test re-arms a timer with a
+// negative delay after every response (a TimeoutNegativeWarning on Node 24).
+stopIdleRequestChecks();
 
 const handles: KafkaHandle[] = [];
 const dirs: string[] = [];
