@@ -255,12 +255,9 @@ servers share its 2 cores while hundreds of clients reconnect and are restored i
         return `| ${f.name} | ${number(median(rounds.map((r) => f.of(r.plain))), f.digits)} | ${number(median(rounds.map((r) => f.of(r.regio))), f.digits)} | ${shown(f, median(each))}${f.added ? " ms" : ""} | ${each.map((v) => shown(f, v)).join(", ")} |`;
       });
       const medianOf = (name: string) => median(compared(figures.find((f) => f.name.startsWith(name))!));
-      for (const [how, key] of [
-        ["one at a time", "one at a time"],
-        [`${concurrency} in flight`, `${concurrency} in flight`],
-      ] as const) {
-        const p50 = medianOf(`${key}, p50`);
-        const p99 = medianOf(`${key}, p99`);
+      for (const how of ["one at a time", `${concurrency} in flight`]) {
+        const p50 = medianOf(`${how}, p50`);
+        const p99 = medianOf(`${how}, p99`);
         goals.push(
           {
             scenario: "echo",

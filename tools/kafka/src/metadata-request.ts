@@ -6,8 +6,9 @@ import { connect } from "node:net";
  * of this package, and its connections re-arm a timer with a negative delay after every response,
  * which Node 24 reports as a TimeoutNegativeWarning; see docs/adr/0018.)
  *
- * Wire format (https://kafka.apache.org/protocol#The_Messages_Metadata), version 4: the oldest one
- * Kafka 4 still serves and the newest before the "flexible" encodings, so fixed-width fields only.
+ * Wire format (https://kafka.apache.org/protocol#The_Messages_Metadata), version 4: it carries the
+ * cluster id and the controller, every Kafka from 0.11 to 4.x serves it (Kafka 4.0: versions 0-13),
+ * and it predates the "flexible" encodings (version 9), so its fields are fixed-width.
  *
  *   request   size:int32 | api_key:int16 = 3 | api_version:int16 = 4 | correlation_id:int32
  *             | client_id:string | topics:array = [] | allow_auto_topic_creation:int8 = 0
@@ -57,9 +58,8 @@ export function requestMetadata(host: string, port: number, timeoutMs: number): 
       }
       if (received.length < 4 + size) return;
       try {
-        const metadata = parseMetadataResponse(received.subarray(4, 4 + size));
+        resolve(parseMetadataResponse(received.subarray(4, 4 + size)));
         socket.destroy();
-        resolve(metadata);
       } catch (error) {
         fail(error as Error);
       }
@@ -83,7 +83,7 @@ function metadataRequest(): Buffer {
 }
 
 /** A Metadata answer (the bytes after its size field); throws an Error naming the field that does not fit. */
-export function parseMetadataResponse(frame: Buffer): ClusterMetadata {
+function parseMetadataResponse(frame: Buffer): ClusterMetadata {
   let at = 0;
   const need = (bytes: number, what: string) => {
     if (at + bytes > frame.length) throw new Error(`Metadata answer cut short in ${what}`);
