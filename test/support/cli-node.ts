@@ -1,3 +1,4 @@
+import { untilEveryThreadStopped } from "@regio/dev-kafka";
 import { spawn, type ChildProcess } from "node:child_process";
 import { regioArgs } from "./regio-command.ts";
 import { ACCESS_KEY } from "./regio-harness.ts";
@@ -51,4 +52,14 @@ export async function killNode(node: CliNode): Promise<void> {
   const exited = new Promise((resolve) => node.child.once("exit", resolve));
   node.child.kill("SIGKILL");
   await exited;
+}
+
+/**
+ * SIGSTOPs a process (a hung node) and resolves once every one of its threads has stopped: kill(2)
+ * only queues the signal, and a loaded machine's other threads, the event loop's among them, can
+ * go on answering for milliseconds after it returned.
+ */
+export async function pauseProcess(child: ChildProcess): Promise<void> {
+  child.kill("SIGSTOP");
+  await untilEveryThreadStopped(child.pid!, 10_000);
 }

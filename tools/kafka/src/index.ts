@@ -8,4 +8,5 @@ export type { KafkaCollector } from "./java.ts";
 export { withDirLock } from "./lock.ts";
 export { runCommand, lastLines } from "./run.ts";
 export { trackChild } from "./children.ts";
+export { untilEveryThreadStopped } from "./stopped-threads.ts";
 export { javaBinary } from "./java.ts";

@@ -2,6 +2,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { trackChild } from "./children.ts";
 import { javaBinary, kafkaClasspath, kafkaJvmFlags, type KafkaCollector } from "./java.ts";
+import { untilEveryThreadStopped } from "./stopped-threads.ts";
+
+/** How long pause() waits for the JVM's threads to stop: far above the milliseconds it takes. */
+const STOP_TIMEOUT_MS = 10_000;
 
 export interface ExitInfo {
   code: number | null;
@@ -86,8 +90,11 @@ export class KafkaJvm {
     await this.exited;
   }
 
-  pause(): void {
-    if (this.signal("SIGSTOP")) this.paused = true;
+  /** SIGSTOP, resolved once every thread of the JVM has stopped (see untilEveryThreadStopped). */
+  async pause(): Promise<void> {
+    if (!this.signal("SIGSTOP")) return;
+    this.paused = true;
+    await untilEveryThreadStopped(this.pid, STOP_TIMEOUT_MS, () => this.paused && !this.exitInfo);
   }
 
   resume(): void {

@@ -40,8 +40,8 @@ export interface KafkaHandle {
   stop(): Promise<void>;
   /** SIGKILL and wait for exit: a crash, for fault tests. restart() afterwards recovers the log. */
   kill(): Promise<void>;
-  /** SIGSTOP: Kafka stays up but answers nothing, like a hung node. */
-  pause(): void;
+  /** SIGSTOP: Kafka stays up but answers nothing, like a hung node. Resolves once it has stopped. */
+  pause(): Promise<void>;
   /** SIGCONT after pause(). */
   resume(): void;
   /** Stops (if running) and starts again on the same ports and dataDir; resolves when ready. */
@@ -112,8 +112,8 @@ class KafkaServer implements KafkaHandle {
     return this.jvm.kill();
   }
 
-  pause(): void {
-    this.jvm.pause();
+  pause(): Promise<void> {
+    return this.jvm.pause();
   }
 
   resume(): void {
