@@ -7,7 +7,7 @@ import { startKafka, type KafkaHandle } from "@regio/dev-kafka";
 import type { RegionStatus } from "@regio/broker";
 import { connect, startAppServer, stopAppServer, type AppServer } from "../support/regio-harness.ts";
 import { killNode, startCliNode, type CliNode } from "../support/cli-node.ts";
-import { startCliGlobal, stopProcess, type CliGlobal } from "../support/cli-global.ts";
+import { measuresNearer, startCliGlobal, stopProcess, type CliGlobal } from "../support/cli-global.ts";
 import { startDelayProxy } from "../support/delay-proxy.ts";
 import { collect, connected, until } from "../support/events.ts";
 
@@ -132,6 +132,12 @@ describe("regio global: a lost region's clients come back in the other region", 
     await until(
       async () => (await servesItself(eastNodes[0]!)) && (await servesItself(eastNodes[1]!)),
       "both east nodes serve new sessions themselves",
+      30_000,
+    );
+    // ...and once the endpoint measures it nearer again (a restarted node's first probes can be slow).
+    await until(
+      () => measuresNearer(globalUrl, "eastus", "westeurope"),
+      "the endpoint measures eastus nearer again",
       30_000,
     );
     const newcomers = await Promise.all(

@@ -13,7 +13,7 @@ import {
   type AppServer,
 } from "../support/regio-harness.ts";
 import { killNode, startCliNode, type CliNode } from "../support/cli-node.ts";
-import { startCliGlobal, stopProcess, type CliGlobal } from "../support/cli-global.ts";
+import { measuresNearer, startCliGlobal, stopProcess, type CliGlobal } from "../support/cli-global.ts";
 import { startDelayProxy } from "../support/delay-proxy.ts";
 import { connected, until } from "../support/events.ts";
 import { uniqueTopics } from "../support/topics.ts";
@@ -107,6 +107,11 @@ describe("recovery when a whole region is lost", () => {
     );
     closers.push(() => stopAppServer(local));
 
+    // The endpoint sends new clients to the region it measures nearest: eastus, once its probes say so.
+    await until(
+      () => measuresNearer(global!.url, "eastus", "westeurope"),
+      "the endpoint measures eastus nearer",
+    );
     const watched: Array<{ client: ClientSocket; received: number[]; firstId: string }> = [];
     for (let i = 0; i < 6; i++) {
       const transports = i % 2 === 0 ? ["websocket"] : ["polling"];

@@ -1,4 +1,6 @@
+import type { RegionStatus } from "@regio/broker";
 import { spawn, type ChildProcess } from "node:child_process";
+import { RTT_TIE_MS } from "../../broker/src/global/route-picker.ts";
 import { regioArgs } from "./regio-command.ts";
 
 export interface CliGlobal {
@@ -32,6 +34,18 @@ export async function startCliGlobal(flags: string[]): Promise<CliGlobal> {
     child.once("exit", onExit);
   });
   return { child, url };
+}
+
+/**
+ * Whether the global endpoint at `url` measures region `near` nearer than `far` by more than a tie,
+ * so that it sends new clients there. Its round-trip times are smoothed over several probes, and a
+ * node just started (or restarted) on a loaded machine can answer its first probes slowly: a test
+ * that expects clients in the nearer region waits for this first.
+ */
+export async function measuresNearer(url: string, near: string, far: string): Promise<boolean> {
+  const { regions } = (await (await fetch(`${url}/regions`)).json()) as { regions: RegionStatus[] };
+  const rtt = (name: string) => regions.find((region) => region.name === name)?.rttMs ?? Infinity;
+  return rtt(near) + RTT_TIE_MS < rtt(far);
 }
 
 /** SIGKILLs a process (a SIGSTOPped one too) and waits until it is gone. */
