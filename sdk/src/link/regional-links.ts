@@ -157,27 +157,32 @@ export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links 
 
   /** Round-trip time to a region's /readyz, best of `tries`; Infinity when it is not ready. */
   private async measure(region: RegionEndpoint, tries = 3): Promise<number> {
-    let best = Infinity;
-    for (let i = 0; i < tries; i++) {
-      const started = performance.now();
-      try {
-        const response = await fetch(new URL("/readyz", region.endpoint), {
-          signal: AbortSignal.timeout(1000),
-        });
-        await response.arrayBuffer();
-        if (!response.ok) return Infinity;
-        best = Math.min(best, performance.now() - started);
-      } catch {
-        return Infinity;
-      }
+    return (await this.measureAll([region], tries))[0]!;
+  }
+
+  /**
+   * Round-trip times to the regions' /readyz, best of `tries` each (Infinity: not ready). The
+   * regions are asked in rounds, all at once in each: a stall of this process (a busy machine, a
+   * collection) then lands on every region's sample alike instead of on one region's, and cannot
+   * make the nearer of two equally near regions look farther than the tie.
+   */
+  private async measureAll(regions: RegionEndpoint[], tries: number): Promise<number[]> {
+    const best = regions.map(() => Infinity);
+    const ready = regions.map(() => true);
+    for (let round = 0; round < tries; round++) {
+      const times = await Promise.all(regions.map((region, i) => (ready[i] ? roundTrip(region) : Infinity)));
+      times.forEach((time, i) => {
+        if (Number.isFinite(time)) best[i] = Math.min(best[i]!, time);
+        else ready[i] = false;
+      });
     }
-    return best;
+    return best.map((time, i) => (ready[i] ? time : Infinity));
   }
 
   /** Healthy regions, nearest first (optionally leaving one out). */
   private async ranked(except?: RegionEndpoint, tries = 3): Promise<RegionEndpoint[]> {
     const candidates = this.options.regions.filter((region) => region !== except);
-    const times = await Promise.all(candidates.map((region) => this.measure(region, tries)));
+    const times = await this.measureAll(candidates, tries);
     return nearestFirst(
       candidates.map((region, i) => ({ region, rtt: times[i]! })).filter((r) => Number.isFinite(r.rtt)),
     );
@@ -231,5 +236,17 @@ export class RegionalLinks extends EventEmitter<LinkSetEvents> implements Links 
     } finally {
       this.probing = false;
     }
+  }
+}
+
+/** One GET of a region's /readyz: its round-trip time in ms, or Infinity when it is not ready. */
+async function roundTrip(region: RegionEndpoint): Promise<number> {
+  const started = performance.now();
+  try {
+    const response = await fetch(new URL("/readyz", region.endpoint), { signal: AbortSignal.timeout(1000) });
+    await response.arrayBuffer();
+    return response.ok ? performance.now() - started : Infinity;
+  } catch {
+    return Infinity;
   }
 }
