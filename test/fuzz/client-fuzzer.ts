@@ -241,17 +241,26 @@ async function pollingSession(
   const url = `${base}&sid=${encodeURIComponent(sid)}`;
   const state = newClientSessionState();
   const reading = new AbortController();
+  // The reader stops waiting at the abort itself: in one run on Node.js 20 (undici 6) a session's
+  // reader was still waiting on its GET long after the abort (nodejs/undici#4089 and
+  // nodejs/node#56917 report fetch bodies that never settle after an abort).
+  const readingAborted = new Promise<undefined>((resolve) =>
+    reading.signal.addEventListener("abort", () => resolve(undefined), { once: true }),
+  );
   let closed = false;
   let wake: () => void = () => {};
   // The GET loop: what the server writes (CONNECT answers, ack requests) shapes the next packets.
   const reader = (async () => {
     while (!closed) {
-      const response = await fetch(url, { signal: reading.signal }).catch(() => undefined);
+      const response = await Promise.race([
+        fetch(url, { signal: reading.signal }).catch(() => undefined),
+        readingAborted,
+      ]);
       if (!response?.ok) {
-        await response?.arrayBuffer().catch(() => undefined);
+        await Promise.race([response?.arrayBuffer().catch(() => undefined), readingAborted]);
         break;
       }
-      const payload = await response.text().catch(() => "");
+      const payload = (await Promise.race([response.text().catch(() => ""), readingAborted])) ?? "";
       for (const packet of payload.split("\u001e")) {
         if (packet === "2") void post(url, "3");
         if (packet === "1") closed = true;
