@@ -99,7 +99,10 @@ describe("Kafka and node faults", () => {
       // session timeout later); what the buffer refused comes with the SDK's next re-sends.
       await until(() => atWest.length > 100, "the west client gets broadcasts again", 8_000);
       const resumedMs = Date.now() - kafkaBackAt;
-      await until(() => atWest.length >= 300, "the west client got every broadcast", 20_000);
+      // All of them: 12-15 s here on a quiet machine (the SDK re-sends what the node refused every
+      // 3 s, and the node's bounded buffer takes part of it each time), over 20 s beside a busy
+      // process. This checks that nothing is lost, not how fast the backlog drains.
+      await until(() => atWest.length >= 300, "the west client got every broadcast", 60_000);
       console.log(
         `after Kafka restarted: delivery resumed in ${resumedMs} ms, all delivered in ${Date.now() - kafkaBackAt} ms`,
       );
