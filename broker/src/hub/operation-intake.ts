@@ -54,6 +54,8 @@ export class OperationIntake {
   private readonly tags = new Map<string, string>();
   /** Operations (stream, seq) handed to the replicator and not yet accepted. */
   private readonly publishing = new Set<string>();
+  /** Links to tell which operation the replicator refused for now (the lowest of the moment's). */
+  private readonly refusals = new Map<AppLink, { seq: number; error: RegioError }>();
   private readonly throttle = new LogThrottle();
 
   constructor(
@@ -210,6 +212,31 @@ export class OperationIntake {
     return this.ctx.tracing.hop(`process ${destination}`, SpanKind.CONSUMER, record.trace, attributes);
   }
 
+  /**
+   * Tells the SDK the lowest operation refused for now (retriable), once per link for all that the
+   * replicator refused together (one frame's or one re-send's operations: the replicator refuses a
+   * stream's later operations too, until that one comes again). The SDK sends it again on the next
+   * ack, when the log has taken something and there is room, instead of at its periodic re-send.
+   */
+  private refusedForNow(link: AppLink, seq: number, error: unknown): void {
+    const refusal = this.refusals.get(link);
+    if (refusal) {
+      refusal.seq = Math.min(refusal.seq, seq);
+      return;
+    }
+    if (this.refusals.size === 0) queueMicrotask(() => this.sendRefusals());
+    const retriable =
+      error instanceof RegioError
+        ? error
+        : new RegioError(ErrorCode.LinkDown, `not replicated: ${String(error)}`);
+    this.refusals.set(link, { seq, error: retriable });
+  }
+
+  private sendRefusals(): void {
+    for (const [link, { seq, error }] of this.refusals) link.sendError(error, { seq });
+    this.refusals.clear();
+  }
+
   private tag(stream: string): string {
     let tag = this.tags.get(stream);
     if (tag === undefined) this.tags.set(stream, (tag = streamTag(StreamId(stream))));
@@ -218,8 +245,9 @@ export class OperationIntake {
 
   /**
    * The ack waits for the replicator: until then the SDK keeps the operation and re-sends it, so an
-   * operation is never lost between node and log. A full buffer rejects; the SDK re-sends later. One
-   * re-sent while its first copy still waits for the log is answered by the first copy's ack.
+   * operation is never lost between node and log. A full buffer rejects; the SDK hears which one
+   * (see refusedForNow) and re-sends it as acks free room. One re-sent while its first copy still
+   * waits for the log is answered by the first copy's ack.
    */
   private publish(link: AppLink, record: ReplicatedRecord): void {
     const key = `${record.stream}\u0000${record.seq}`;
@@ -233,8 +261,9 @@ export class OperationIntake {
       (error: unknown) => {
         this.publishing.delete(key);
         // Refused for good (the log will never take it): the SDK drops it and the app hears why.
-        // Otherwise (a full buffer, a log that is down) the SDK re-sends it later.
+        // Otherwise (a full buffer) the SDK hears which, and re-sends it when there is room.
         if (error instanceof RegioError && !error.retriable) link.sendError(error, { seq: record.seq });
+        else this.refusedForNow(link, record.seq, error);
         // Said once per interval: a log that is down refuses every operation until it is back.
         const kind = `not accepted:${error instanceof RegioError ? error.code : "other"}`;
         this.throttle.log(kind, (suppressed) =>

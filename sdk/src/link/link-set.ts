@@ -4,6 +4,7 @@ import { MessageType, RegioError, type Hello, type Message, StreamId } from "@re
 import type { SessionWriter } from "../engine/virtual-connection.ts";
 import { brokerError, DEFAULT_MAX_OPERATION_BYTES, NodeLink, type NodeLinkOptions } from "./node-link.ts";
 import { DEFAULT_OUTBOX_OPTIONS, Outbox, type OutboxOptions, type UnsequencedOperation } from "./outbox.ts";
+import { RefusedResend } from "./refused-resend.ts";
 
 export type { UnsequencedOperation } from "./outbox.ts";
 
@@ -66,8 +67,9 @@ export interface LinkSetOptions extends Omit<NodeLinkOptions, "endpoint" | "stre
  * operations and requests go to one node at a time (the primary: the first link that is up, in
  * the order the nodes were learned). The set never loses an operation: each gets a sequence number,
  * stays in the outbox until some node acknowledges it (after replicating it), and is re-sent to the
- * primary whenever the primary changes or comes back, and periodically while unacknowledged; nodes
- * execute each number once. Requests (fetchSockets, serverCount) are re-sent too.
+ * primary whenever the primary changes or comes back, on the primary's acknowledgements after it
+ * refused it for now (RefusedResend), and periodically while unacknowledged; nodes execute each
+ * number once. Requests (fetchSockets, serverCount) are re-sent too.
  */
 export class LinkSet extends EventEmitter<LinkSetEvents> {
   private readonly links = new Map<string, NodeLink>();
@@ -76,6 +78,8 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   /** URLs found to lead to a node already linked under another URL. */
   private readonly aliases = new Set<string>();
   private readonly resendTimer: NodeJS.Timeout;
+  /** What the primary refused for now goes again as its acknowledgements free room. */
+  private readonly refusedResend: RefusedResend;
   private closed = false;
 
   private replayPending: boolean;
@@ -86,6 +90,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   ) {
     super();
     this.state = state;
+    this.refusedResend = new RefusedResend(state.outbox);
     this.replayPending = options.replay === true;
     const resendAfterMs = options.resendAfterMs ?? 3000;
     this.resendTimer = setInterval(() => this.resendStale(resendAfterMs), resendAfterMs / 2);
@@ -235,6 +240,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     const up = [...this.links.values()].filter((link) => link.isUp);
     this.primary = up.find((link) => !link.draining) ?? up[0];
     const primary = this.primary;
+    this.refusedResend.reset();
     if (!primary) return;
     if (this.replayPending) {
       this.replayPending = false;
@@ -252,14 +258,25 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
 
   private receive(message: Message, link: NodeLink): void {
     switch (message.type) {
-      case MessageType.OpAck:
+      case MessageType.OpAck: {
         this.state.outbox.acknowledge(message.seq);
+        if (link !== this.primary) return;
+        const refused = this.refusedResend.acknowledged();
+        if (refused) {
+          refused.sentAt = Date.now();
+          link.sendFrame(refused.frame);
+        }
         return;
+      }
       case MessageType.Error: {
         if (message.seq !== undefined) {
-          // Refused for good (too large, out of range): it will never be delivered; the app hears why.
-          if (!message.retriable && this.state.outbox.refuse(message.seq))
+          // Refused for now (the node's buffer for its log is full): it goes again when there is room.
+          if (message.retriable) {
+            if (link === this.primary) this.refusedResend.refused(message.seq);
+          } else if (this.state.outbox.refuse(message.seq)) {
+            // Refused for good (too large, out of range): it will never be delivered; the app hears why.
             this.emit("error", brokerError(message));
+          }
           return;
         }
         const request =

@@ -114,6 +114,24 @@ export class Outbox {
     return entry !== undefined;
   }
 
+  /** Whether `seq` is numbered and not acknowledged yet. */
+  holds(seq: number): boolean {
+    return this.pending.has(seq);
+  }
+
+  /**
+   * The unacknowledged operation with the lowest seq from `seq` on, looking past at most `maxSkipped`
+   * acknowledged ones (undefined past them, or when there is none).
+   */
+  firstUnacknowledgedFrom(seq: number, maxSkipped: number): OutboxEntry | undefined {
+    const last = Math.min(this.numbered, seq + maxSkipped);
+    for (let next = seq; next <= last; next++) {
+      const entry = this.pending.get(next);
+      if (entry) return entry;
+    }
+    return undefined;
+  }
+
   /** Unacknowledged operations in order. */
   unacknowledged(): IterableIterator<OutboxEntry> {
     return this.pending.values();

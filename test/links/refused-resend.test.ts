@@ -1,0 +1,107 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeMessage, ErrorCode, MessageType, type Message } from "@regio/protocol";
+import { LinkSet, newLinkState, type LinkState } from "../../sdk/src/link/link-set.ts";
+import type { UnsequencedOperation } from "../../sdk/src/link/outbox.ts";
+import { ACCESS_KEY, HUB } from "../support/regio-harness.ts";
+import { startScriptedNode, type ScriptedLink, type ScriptedNode } from "../support/scripted-node.ts";
+import { until } from "../support/events.ts";
+
+const broadcast = (n: number): UnsequencedOperation => ({
+  type: MessageType.Broadcast,
+  target: { nsp: "/", rooms: [], except: [] },
+  packet: [`2["n",${n}]`],
+  flags: 0,
+});
+
+/**
+ * A node whose buffer for its log is full refuses operations for now and says which (an Error with
+ * the seq, retriable): the SDK sends them again as the node's acknowledgements free room, one per
+ * acknowledgement and in order, not at its periodic re-send (10 minutes here, so only the refusal
+ * can explain a re-send). The node is scripted: what it refuses and acknowledges is the test's.
+ */
+describe("a LinkSet whose node refuses operations for now", () => {
+  let node: ScriptedNode;
+  let state: LinkState;
+  let links: LinkSet;
+  let link: ScriptedLink;
+  /** Every operation's seq the node received, in order, re-sends included. */
+  let received: number[];
+
+  beforeEach(async () => {
+    node = await startScriptedNode();
+    state = newLinkState("refused-resend");
+    links = new LinkSet(
+      {
+        endpoint: new URL(node.url),
+        hub: HUB,
+        accessKey: ACCESS_KEY,
+        appServerId: "refused-resend",
+        resendAfterMs: 600_000,
+      },
+      state,
+    );
+    links.start();
+    link = await node.nextLink();
+    received = [];
+    link.ws.on("message", (data: Buffer) => {
+      const message = decodeMessage(data);
+      if (message.type === MessageType.Broadcast) received.push(message.seq);
+    });
+    for (let n = 1; n <= 6; n++) links.sendOperation(broadcast(n));
+    await until(() => received.length === 6, "the node got operations 1-6");
+  });
+  afterEach(async () => {
+    await links.close();
+    await node.close();
+  });
+
+  const refuse = (seq: number): Message => ({
+    type: MessageType.Error,
+    code: ErrorCode.LinkDown,
+    message: "replication buffer is full",
+    retriable: true,
+    seq,
+  });
+  const ack = (seq: number): Message => ({ type: MessageType.OpAck, seq });
+
+  it("sends the refused operations again one per acknowledgement, in order, until none is left", async () => {
+    link.send(refuse(3));
+    link.send(ack(1));
+    await until(() => received.length === 7, "operation 3 went again after the first ack");
+    link.send(ack(2));
+    await until(() => received.length === 8, "operation 4 went again after the second ack");
+    link.send(ack(3));
+    link.send(ack(4));
+    await until(() => received.length === 10, "operations 5 and 6 went again");
+    link.send(ack(5));
+    link.send(ack(6));
+    await until(() => state.outbox.size.operations === 0, "every operation acknowledged");
+    // The acks of 5 and 6 found nothing refused: a request sent now is the next thing on the link.
+    links.request(
+      (requestId) => ({ type: MessageType.ServerCount, requestId }),
+      () => true,
+    );
+    await link.next(MessageType.ServerCount);
+    expect(received).toEqual([1, 2, 3, 4, 5, 6, 3, 4, 5, 6]);
+  });
+
+  it("sends nothing early without a refusal, and ignores one of an operation it does not hold", async () => {
+    link.send(ack(1));
+    // Operation 1 is acknowledged: a refusal of it is not one of an operation the SDK holds.
+    link.send(refuse(1));
+    link.send(ack(2));
+    link.send(refuse(4));
+    link.send(ack(3));
+    await until(
+      () => received.length === 7,
+      "operation 4 went again after the ack that followed its refusal",
+    );
+    await until(() => state.outbox.size.operations === 3, "operations 1-3 acknowledged");
+    links.request(
+      (requestId) => ({ type: MessageType.ServerCount, requestId }),
+      () => true,
+    );
+    await link.next(MessageType.ServerCount);
+    expect(received).toEqual([1, 2, 3, 4, 5, 6, 4]);
+  });
+});
