@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { decodeMessage, ErrorCode, MessageType, type Message } from "@regio/protocol";
 import { LinkSet, newLinkState, type LinkState } from "../../sdk/src/link/link-set.ts";
 import type { UnsequencedOperation } from "../../sdk/src/link/outbox.ts";
@@ -27,7 +27,8 @@ describe("a LinkSet whose node refuses operations for now", () => {
   /** Every operation's seq the node received, in order, re-sends included. */
   let received: number[];
 
-  beforeEach(async () => {
+  /** A LinkSet linked to the scripted node, that has sent operations 1-6 and had them received. */
+  async function linkedWithSix(resendAfterMs: number): Promise<void> {
     node = await startScriptedNode();
     state = newLinkState("refused-resend");
     links = new LinkSet(
@@ -36,7 +37,7 @@ describe("a LinkSet whose node refuses operations for now", () => {
         hub: HUB,
         accessKey: ACCESS_KEY,
         appServerId: "refused-resend",
-        resendAfterMs: 600_000,
+        resendAfterMs,
       },
       state,
     );
@@ -49,7 +50,7 @@ describe("a LinkSet whose node refuses operations for now", () => {
     });
     for (let n = 1; n <= 6; n++) links.sendOperation(broadcast(n));
     await until(() => received.length === 6, "the node got operations 1-6");
-  });
+  }
   afterEach(async () => {
     await links.close();
     await node.close();
@@ -65,6 +66,7 @@ describe("a LinkSet whose node refuses operations for now", () => {
   const ack = (seq: number): Message => ({ type: MessageType.OpAck, seq });
 
   it("sends the refused operations again one per acknowledgement, in order, until none is left", async () => {
+    await linkedWithSix(600_000);
     link.send(refuse(3));
     link.send(ack(1));
     await until(() => received.length === 7, "operation 3 went again after the first ack");
@@ -86,6 +88,7 @@ describe("a LinkSet whose node refuses operations for now", () => {
   });
 
   it("sends nothing early without a refusal, and ignores one of an operation it does not hold", async () => {
+    await linkedWithSix(600_000);
     link.send(ack(1));
     // Operation 1 is acknowledged: a refusal of it is not one of an operation the SDK holds.
     link.send(refuse(1));
@@ -103,5 +106,21 @@ describe("a LinkSet whose node refuses operations for now", () => {
     );
     await link.next(MessageType.ServerCount);
     expect(received).toEqual([1, 2, 3, 4, 5, 6, 4]);
+  });
+
+  it("re-sends only the first refused operation periodically while the node refuses, and all again once it acknowledges", async () => {
+    // Stale after 1 s, looked at every 0.5 s: the refusal below arrives long before the first look.
+    await linkedWithSix(1000);
+    link.send(refuse(3));
+    await until(() => received.filter((seq) => seq === 3).length === 3, "operation 3 re-sent twice", 10_000);
+    // Not 1 and 2 (the node holds them, waiting for its log), nor 4-6 (it refuses them until it takes 3).
+    expect(received.filter((seq) => seq !== 3)).toEqual([1, 2, 4, 5, 6]);
+    // An acknowledgement: the node has room again, and the periodic re-send sends every stale one.
+    link.send(ack(1));
+    await until(
+      () => [2, 4, 5, 6].every((seq) => received.filter((s) => s === seq).length === 2),
+      "operations 2, 4, 5 and 6 re-sent once the node acknowledged",
+      10_000,
+    );
   });
 });

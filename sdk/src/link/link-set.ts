@@ -302,12 +302,15 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     }
   }
 
-  /** A node that could not accept an operation yet (its log is down, its buffer full) gets it again. */
+  /**
+   * A node that could not accept an operation yet (its log is down, its buffer full) gets it again;
+   * while it says it refuses them, only the first refused one (see RefusedResend.periodic).
+   */
   private resendStale(afterMs: number): void {
     const primary = this.primary;
     if (!primary) return;
     const stale = Date.now() - afterMs;
-    for (const entry of this.state.outbox.unacknowledged()) {
+    for (const entry of this.refusedResend.periodic()) {
       if (entry.sentAt > stale) continue;
       entry.sentAt = Date.now();
       primary.sendFrame(entry.frame);

@@ -11,26 +11,46 @@ const MAX_SKIPPED = 1024;
 
 /**
  * Re-sends what the primary refused for now (its replication buffer was full) as soon as it has room
- * again, instead of at the next periodic re-send: the node says which operation it refused (an Error
- * with its `seq`, retriable), and from then on each acknowledgement it sends (an operation of this
- * stream left its buffer for the log, freeing room for about one more) sends the next refused
- * operation again, in order. Without acknowledgements (the log is still down, or only other app
- * servers' operations fill the buffer) nothing goes early, and the periodic re-send still comes.
+ * again, and not before: the node says which operation it refused (an Error with its `seq`,
+ * retriable), and from then on each acknowledgement it sends (an operation of this stream left its
+ * buffer for the log, freeing room for about one more) sends the next refused operation again, in
+ * order. Until an acknowledgement comes (the log is still down, or only other app servers'
+ * operations fill the buffer), the periodic re-send sends the first refused operation alone (see
+ * `periodic`): the node would refuse every later one, and a backlog of thousands re-sent every
+ * few seconds only to be refused again kept a node busy through a Kafka outage (100,000 operations:
+ * 62-81 % of a core).
  */
 export class RefusedResend {
   /** The operation that goes again on the next acknowledgement; undefined when nothing is refused. */
   private resumeAt: number | undefined;
+  /** The primary's last word was a refusal, not an acknowledgement: it has no room now. */
+  private refusing = false;
 
   constructor(private readonly outbox: Outbox) {}
+
+  /**
+   * What the periodic re-send may send again: while the primary refuses, the first refused
+   * operation alone (the node takes none after it before it takes it, and holds the ones before it
+   * already); otherwise, or when that one is not found, every unacknowledged operation.
+   */
+  periodic(): Iterable<OutboxEntry> {
+    if (this.refusing && this.resumeAt !== undefined) {
+      const first = this.outbox.firstUnacknowledgedFrom(this.resumeAt, MAX_SKIPPED);
+      if (first) return [first];
+    }
+    return this.outbox.unacknowledged();
+  }
 
   /** The primary refused `seq` for now. A seq the outbox does not hold is not one it was sent. */
   refused(seq: number): void {
     if (!this.outbox.holds(seq)) return;
+    this.refusing = true;
     if (this.resumeAt === undefined || seq < this.resumeAt) this.resumeAt = seq;
   }
 
   /** The primary acknowledged an operation: the refused one to send again now, if any. */
   acknowledged(): OutboxEntry | undefined {
+    this.refusing = false;
     if (this.resumeAt === undefined) return undefined;
     const entry = this.outbox.firstUnacknowledgedFrom(this.resumeAt, MAX_SKIPPED);
     this.resumeAt = entry === undefined ? undefined : entry.seq + 1;
@@ -40,5 +60,6 @@ export class RefusedResend {
   /** Everything unacknowledged goes to a new primary anyway. */
   reset(): void {
     this.resumeAt = undefined;
+    this.refusing = false;
   }
 }
