@@ -1,0 +1,85 @@
+/**
+ * What a Kafka outage with a backlog costs, and how fast the backlog drains: a tool behind ADR
+ * 0020's numbers, not a scenario of `npm run bench`. Two regions in this process (a Kafka, a node
+ * and an app server each), a socket.io-client on westeurope's node. eastus's Kafka is killed, its
+ * app server broadcasts `backlog` messages of 100 bytes (the node buffers `buffer` bytes of them
+ * and refuses the rest for now), then: this process's CPU for `rounds` rounds of 6 s (the SDK
+ * re-sending and the node refusing; nothing else runs), and, once eastus's Kafka is restarted, how
+ * long until the westeurope client has every message.
+ *
+ *   npx tsx --conditions=@regio/source bench/kafka-outage.ts [backlog] [buffer] [rounds]
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Server } from "socket.io";
+import { io as connectClient } from "socket.io-client";
+import { startLocalCluster } from "@regio/broker";
+import { startKafka } from "@regio/dev-kafka";
+import { clientPath, formatConnectionString } from "@regio/protocol";
+import { useRegio } from "@regio/sdk";
+import { BENCH_ACCESS_KEY } from "./server-process.ts";
+
+const [backlogArg = "100000", bufferArg = "65536", roundsArg = "3"] = process.argv.slice(2);
+const backlog = Number(backlogArg);
+const HUB = "chat";
+const DRAIN_DEADLINE_MS = 240_000;
+
+const dataDirs = [mkdtempSync(join(tmpdir(), "regio-outage-")), mkdtempSync(join(tmpdir(), "regio-outage-"))];
+const [eastKafka, westKafka] = await Promise.all(dataDirs.map((dataDir) => startKafka({ port: 0, dataDir })));
+const prefix = `outage${Date.now()}`;
+const cluster = await startLocalCluster({
+  accessKey: BENCH_ACCESS_KEY,
+  kafka: { eastus: eastKafka!.brokers, westeurope: westKafka!.brokers },
+  nodesPerRegion: 1,
+  topics: { events: `${prefix}.events`, membership: `${prefix}.membership`, nodes: `${prefix}.nodes` },
+  maxBufferBytes: Number(bufferArg),
+  logLevel: "silent",
+});
+const eastNode = cluster.regions.get("eastus")![0]!;
+const westNode = cluster.regions.get("westeurope")![0]!;
+
+async function serve(url: string) {
+  const io = new Server();
+  const regio = useRegio(io, { hub: HUB, connectionString: formatConnectionString(url, BENCH_ACCESS_KEY) });
+  await regio.ready;
+  return { io, regio };
+}
+const apps = [await serve(eastNode.url), await serve(westNode.url)];
+const client = connectClient(westNode.url, { path: clientPath(HUB), transports: ["websocket"] });
+try {
+  await new Promise<void>((resolve) => client.once("connect", resolve));
+  let received = 0;
+  client.on("n", () => received++);
+
+  await eastKafka!.kill();
+  const payload = "x".repeat(100);
+  for (let i = 0; i < backlog; i++) apps[0]!.io.emit("n", i, payload);
+  // Not measured: the broadcasts reaching the node, and its first refusals.
+  await new Promise((resolve) => setTimeout(resolve, 6000));
+  for (let round = 1; round <= Number(roundsArg); round++) {
+    const before = process.cpuUsage();
+    const started = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 6000));
+    const used = process.cpuUsage(before);
+    const percent = (100 * (used.user + used.system)) / 1000 / (performance.now() - started);
+    console.log(`Kafka down, ${backlog} messages waiting: ${percent.toFixed(1)} % of a core (6 s)`);
+  }
+
+  await eastKafka!.restart();
+  const restartedAt = Date.now();
+  while (received < backlog && Date.now() - restartedAt < DRAIN_DEADLINE_MS) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  const ms = Date.now() - restartedAt;
+  console.log(`Kafka restarted: ${received} of ${backlog} messages at westeurope ${ms} ms later`);
+} finally {
+  client.disconnect();
+  for (const { io, regio } of apps) {
+    await io.close();
+    await regio.close();
+  }
+  await cluster.close();
+  await Promise.all([eastKafka!.stop(), westKafka!.stop()]);
+  for (const dataDir of dataDirs) rmSync(dataDir, { recursive: true, force: true });
+}
