@@ -52,6 +52,8 @@ interface Batch {
 const STALL_MS = 2000;
 /** Kafka's own framing per record (lengths, offsets, timestamp delta), roughly, for the byte budget. */
 const RECORD_OVERHEAD_BYTES = 64;
+/** Streams whose highest accepted seq is kept (one per app server process; the oldest go first). */
+const MAX_TRACKED_STREAMS = 10_000;
 
 /**
  * What a node accepted but Kafka has not durably taken yet. Events keep their order and are bounded
@@ -69,6 +71,8 @@ export class PublishBuffer {
   private events: PendingEvent[] = [];
   /** Per stream, the first event refused for lack of room: later ones wait behind it. */
   private readonly refused = new Map<string, number>();
+  /** Per stream, the highest seq accepted: a refused seq at or below it is a copy (see publishEvent). */
+  private readonly highestAccepted = new Map<string, number>();
   private eventBytes = 0;
   private latest = new Map<string, Latest>();
   /** After a record fault: how many head events, and which latest keys, to send one at a time. */
@@ -104,7 +108,10 @@ export class PublishBuffer {
    * record is refused for good (PAYLOAD_TOO_LARGE, not retriable) and blocks nothing. When the
    * buffer is full the event is refused for now (retriable), and the stream's later events are
    * refused too until the refused one comes again and is accepted: a stream never reaches Kafka
-   * with a hole that a re-send could have filled.
+   * with a hole that a re-send could have filled. A refused copy of an event the stream had
+   * accepted already (a re-send that crossed its acknowledgement) holds nothing back: it fills no
+   * hole, and the SDK, which has its acknowledgement, never sends it again, so the stream would wait
+   * behind it for good.
    */
   publishEvent(
     message: KafkaMessage,
@@ -124,16 +131,32 @@ export class PublishBuffer {
     const firstRefused = this.refused.get(order.stream);
     const full = this.eventBytes + bytes > this.options.maxBufferedBytes;
     if (full || (firstRefused !== undefined && order.seq > firstRefused)) {
-      if (firstRefused === undefined || order.seq < firstRefused) this.refused.set(order.stream, order.seq);
-      const waiting = `${this.eventBytes} bytes waiting for Kafka`;
-      return Promise.reject(new RegioError(ErrorCode.LinkDown, `replication buffer is full (${waiting})`));
+      const copy = order.seq <= (this.highestAccepted.get(order.stream) ?? 0);
+      if (!copy && (firstRefused === undefined || order.seq < firstRefused))
+        this.refused.set(order.stream, order.seq);
+      const reason = full
+        ? `replication buffer is full (${this.eventBytes} bytes waiting for Kafka)`
+        : `seq ${firstRefused} of this stream was refused for lack of room, and goes first`;
+      return Promise.reject(new RegioError(ErrorCode.LinkDown, reason));
     }
     if (firstRefused === order.seq) this.refused.delete(order.stream);
+    this.accepted(order);
     return new Promise((resolve, reject) => {
       this.events.push({ message, traced, bytes, resolve, reject, since: Date.now() });
       this.eventBytes += bytes;
       this.schedule(0);
     });
+  }
+
+  private accepted({ stream, seq }: { stream: string; seq: number }): void {
+    const highest = this.highestAccepted.get(stream);
+    if (highest === undefined) {
+      this.highestAccepted.set(stream, seq);
+      if (this.highestAccepted.size > MAX_TRACKED_STREAMS)
+        this.highestAccepted.delete(this.highestAccepted.keys().next().value!);
+    } else if (seq > highest) {
+      this.highestAccepted.set(stream, seq);
+    }
   }
 
   publishLatest(topic: string, message: KafkaMessage): void {
