@@ -48,6 +48,30 @@ function kafkaWithLimit(limit: number) {
   };
 }
 
+/**
+ * A Kafka stand-in whose writes wait for the test: `writing()` resolves once the buffer's write is
+ * in flight, `release()` lets Kafka take it (its events' first bytes go to `sent`).
+ */
+function gatedKafka() {
+  const sent: number[] = [];
+  const inFlight: Array<() => void> = [];
+  const waiting: Array<() => void> = [];
+  return {
+    sent,
+    send: (batches: TopicBatch[]) =>
+      new Promise<void>((resolve) => {
+        inFlight.push(() => {
+          for (const b of batches) for (const m of b.messages) sent.push(m.value![0]!);
+          resolve();
+        });
+        waiting.shift()?.();
+      }),
+    writing: () =>
+      inFlight.length > 0 ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve)),
+    release: () => inFlight.shift()!(),
+  };
+}
+
 describe("PublishBuffer", () => {
   it("keeps accepted events until Kafka takes them, in order, retrying failures", async () => {
     const sent: number[] = [];
@@ -67,32 +91,15 @@ describe("PublishBuffer", () => {
   });
 
   it("refuses when full, and refuses the stream's later events until the refused one is accepted", async () => {
-    // Each send waits for the test to release it; `sending` resolves when the buffer calls send.
-    let release: () => void = () => {};
-    let sending!: Promise<void>;
-    let sendCalled: () => void = () => {};
-    const nextSend = () => (sending = new Promise<void>((resolve) => (sendCalled = resolve)));
-    nextSend();
-    const sent: number[] = [];
-    const publisher = buffer({
-      send: (batches) =>
-        new Promise<void>((resolve) => {
-          release = () => {
-            for (const b of batches) for (const m of b.messages) sent.push(m.value![0]!);
-            resolve();
-          };
-          sendCalled();
-        }),
-      maxBufferedBytes: 250, // room for two 103-byte events
-    });
+    const kafka = gatedKafka();
+    const publisher = buffer({ send: kafka.send, maxBufferedBytes: 250 }); // room for two 103-byte events
     const one = publisher.publishEvent(event(1), { stream: "app", seq: 1 });
     const two = publisher.publishEvent(event(2), { stream: "app", seq: 2 });
     await expect(publisher.publishEvent(event(3), { stream: "app", seq: 3 })).rejects.toThrow(
       /buffer is full/,
     );
-    await sending; // the flush of 1 and 2 is in flight
-    nextSend();
-    release();
+    await kafka.writing(); // the flush of 1 and 2 is in flight
+    kafka.release();
     await Promise.all([one, two]);
     // Room again, but 4 must not overtake the refused 3.
     await expect(publisher.publishEvent(event(4), { stream: "app", seq: 4 })).rejects.toThrow(
@@ -100,37 +107,21 @@ describe("PublishBuffer", () => {
     );
     const three = publisher.publishEvent(event(3), { stream: "app", seq: 3 });
     const four = publisher.publishEvent(event(4), { stream: "app", seq: 4 });
-    await sending;
-    release();
+    await kafka.writing();
+    kafka.release();
     await Promise.all([three, four]);
-    expect(sent).toEqual([1, 2, 3, 4]);
+    expect(kafka.sent).toEqual([1, 2, 3, 4]);
     publisher.close();
   });
 
   it("lets a refused copy of an accepted event hold nothing back: the stream goes on once there is room", async () => {
     // A re-send that crossed its acknowledgement: the SDK never sends that seq again, so a stream
     // waiting behind it would wait for good (seen: a drain stuck with an empty buffer).
-    let release: () => void = () => {};
-    let sending!: Promise<void>;
-    let sendCalled: () => void = () => {};
-    const nextSend = () => (sending = new Promise<void>((resolve) => (sendCalled = resolve)));
-    nextSend();
-    const sent: number[] = [];
-    const publisher = buffer({
-      send: (batches) =>
-        new Promise<void>((resolve) => {
-          release = () => {
-            for (const b of batches) for (const m of b.messages) sent.push(m.value![0]!);
-            resolve();
-          };
-          sendCalled();
-        }),
-      maxBufferedBytes: 250, // room for two 103-byte events
-    });
+    const kafka = gatedKafka();
+    const publisher = buffer({ send: kafka.send, maxBufferedBytes: 250 }); // room for two 103-byte events
     const one = publisher.publishEvent(event(1), { stream: "app", seq: 1 });
-    await sending;
-    nextSend();
-    release();
+    await kafka.writing();
+    kafka.release();
     await one; // 1 is in Kafka, and acknowledged
     const two = publisher.publishEvent(event(2), { stream: "app", seq: 2 });
     const three = publisher.publishEvent(event(3), { stream: "app", seq: 3 });
@@ -138,16 +129,15 @@ describe("PublishBuffer", () => {
     await expect(publisher.publishEvent(event(1), { stream: "app", seq: 1 })).rejects.toThrow(
       /buffer is full/,
     );
-    await sending;
-    nextSend();
-    release();
+    await kafka.writing();
+    kafka.release();
     await Promise.all([two, three]);
     // Room again: 4 goes, though 1 was refused after 3.
     const four = publisher.publishEvent(event(4), { stream: "app", seq: 4 });
-    await Promise.race([sending, four]); // a refused 4 fails here, with its reason
-    release();
+    await Promise.race([kafka.writing(), four]); // a refused 4 fails here, with its reason
+    kafka.release();
     await four;
-    expect(sent).toEqual([1, 2, 3, 4]);
+    expect(kafka.sent).toEqual([1, 2, 3, 4]);
     publisher.close();
   });
 
