@@ -56,6 +56,8 @@ export class OperationIntake {
   private readonly publishing = new Set<string>();
   /** Links to tell which operation the replicator refused for now (the lowest of the moment's). */
   private readonly refusals = new Map<AppLink, { seq: number; error: RegioError }>();
+  /** Per link, the highest seq acknowledged: a refused seq at or below it is a copy (see refusedForNow). */
+  private readonly highestAcked = new WeakMap<AppLink, number>();
   private readonly throttle = new LogThrottle();
 
   constructor(
@@ -217,8 +219,13 @@ export class OperationIntake {
    * replicator refused together (one frame's or one re-send's operations: the replicator refuses a
    * stream's later operations too, until that one comes again). The SDK sends it again on the next
    * ack, when the log has taken something and there is room, instead of at its periodic re-send.
+   * A copy of an operation this link had acknowledged (a re-send that crossed its ack) is not
+   * named: the SDK no longer holds it and would ignore the whole notice, leaving the moment's
+   * genuine refusals to its periodic re-send. The stream's order makes the test sound: a later
+   * seq is acknowledged only after every earlier one was taken.
    */
   private refusedForNow(link: AppLink, seq: number, error: unknown): void {
+    if (seq <= (this.highestAcked.get(link) ?? 0)) return;
     const refusal = this.refusals.get(link);
     if (refusal) {
       refusal.seq = Math.min(refusal.seq, seq);
@@ -256,6 +263,7 @@ export class OperationIntake {
     this.ctx.replicator.publish(record).then(
       () => {
         this.publishing.delete(key);
+        if (record.seq > (this.highestAcked.get(link) ?? 0)) this.highestAcked.set(link, record.seq);
         link.send({ type: MessageType.OpAck, seq: record.seq });
       },
       (error: unknown) => {
