@@ -5,6 +5,7 @@ import type { UnsequencedOperation } from "../../sdk/src/link/outbox.ts";
 import { ACCESS_KEY, HUB } from "../support/regio-harness.ts";
 import { startScriptedNode, type ScriptedLink, type ScriptedNode } from "../support/scripted-node.ts";
 import { until } from "../support/events.ts";
+import { MAX_RESEND_AFTER_MS, ResendBackoff } from "../../sdk/src/link/resend-backoff.ts";
 
 const broadcast = (n: number): UnsequencedOperation => ({
   type: MessageType.Broadcast,
@@ -19,13 +20,15 @@ const broadcast = (n: number): UnsequencedOperation => ({
  * acknowledgement and in order, not at its periodic re-send (10 minutes here, so only the refusal
  * can explain a re-send). The node is scripted: what it refuses and acknowledges is the test's.
  */
-describe("a LinkSet whose node refuses operations for now", () => {
+describe("a LinkSet whose node refuses operations for now, or acknowledges nothing", () => {
   let node: ScriptedNode;
   let state: LinkState;
   let links: LinkSet;
   let link: ScriptedLink;
   /** Every operation's seq the node received, in order, re-sends included. */
   let received: number[];
+  /** When the node received each of them (ms), in the same order. */
+  let receivedAt: number[];
 
   /** A LinkSet linked to the scripted node, that has sent operations 1-6 and had them received. */
   async function linkedWithSix(resendAfterMs: number): Promise<void> {
@@ -44,9 +47,12 @@ describe("a LinkSet whose node refuses operations for now", () => {
     links.start();
     link = await node.nextLink();
     received = [];
+    receivedAt = [];
     link.ws.on("message", (data: Buffer) => {
       const message = decodeMessage(data);
-      if (message.type === MessageType.Broadcast) received.push(message.seq);
+      if (message.type !== MessageType.Broadcast) return;
+      received.push(message.seq);
+      receivedAt.push(Date.now());
     });
     for (let n = 1; n <= 6; n++) links.sendOperation(broadcast(n));
     await until(() => received.length === 6, "the node got operations 1-6");
@@ -127,5 +133,46 @@ describe("a LinkSet whose node refuses operations for now", () => {
       "operations 2, 4, 5 and 6 re-sent once the node acknowledged",
       10_000,
     );
+  });
+
+  it("waits longer between periodic re-sends while the node acknowledges nothing, and not once it does", async () => {
+    await linkedWithSix(200); // stale after 0.2 s, looked at every 0.1 s
+    // The node took 1-6 and acknowledges nothing (its log is down): each periodic re-send finds it
+    // silent and doubles the wait, 0.2, 0.4, 0.8, 1.6, 3.2 s.
+    const resendsOf6 = () => receivedAt.filter((_, i) => received[i] === 6);
+    await until(() => resendsOf6().length === 6, "operation 6 sent and re-sent five times", 20_000);
+    const times = resendsOf6();
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // Lower bounds only (timers never fire early), with room for when each copy was read: every
+    // 0.1-0.2 s, as before, would be under 1 s.
+    expect(gaps[4]).toBeGreaterThan(2000);
+    expect(gaps[4]).toBeGreaterThan(gaps[0]! * 4);
+    // An acknowledgement: the log takes operations again, and the net is as tight as at first. The
+    // next re-send comes within about 0.3 s, not the 6.4 s the next doubled wait would be.
+    const acknowledgedAt = Date.now();
+    link.send(ack(1));
+    await until(() => resendsOf6().length === 7, "operation 6 re-sent after the acknowledgement", 20_000);
+    expect(resendsOf6()[6]! - acknowledgedAt).toBeLessThan(gaps[4]!);
+  });
+});
+
+describe("ResendBackoff", () => {
+  it("doubles the wait with each re-send while nothing is acknowledged, up to its bound, and starts over on an acknowledgement", () => {
+    const backoff = new ResendBackoff(3000);
+    const waits: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      waits.push(backoff.staleAfterMs);
+      backoff.resent();
+    }
+    expect(waits).toEqual([3000, 6000, 12_000, 24_000, 30_000, 30_000, 30_000]);
+    expect(MAX_RESEND_AFTER_MS).toBe(30_000);
+    backoff.acknowledged();
+    expect(backoff.staleAfterMs).toBe(3000);
+  });
+
+  it("never waits less than the configured wait, even past the bound", () => {
+    const backoff = new ResendBackoff(60_000);
+    backoff.resent();
+    expect(backoff.staleAfterMs).toBe(60_000);
   });
 });

@@ -5,6 +5,7 @@ import type { SessionWriter } from "../engine/virtual-connection.ts";
 import { brokerError, DEFAULT_MAX_OPERATION_BYTES, NodeLink, type NodeLinkOptions } from "./node-link.ts";
 import { DEFAULT_OUTBOX_OPTIONS, Outbox, type OutboxOptions, type UnsequencedOperation } from "./outbox.ts";
 import { RefusedResend } from "./refused-resend.ts";
+import { ResendBackoff } from "./resend-backoff.ts";
 
 export type { UnsequencedOperation } from "./outbox.ts";
 
@@ -80,6 +81,8 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   private readonly resendTimer: NodeJS.Timeout;
   /** What the primary refused for now goes again as its acknowledgements free room. */
   private readonly refusedResend: RefusedResend;
+  /** How long the periodic re-send waits: longer while the primary acknowledges nothing. */
+  private readonly backoff: ResendBackoff;
   private closed = false;
 
   private replayPending: boolean;
@@ -93,6 +96,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     this.refusedResend = new RefusedResend(state.outbox);
     this.replayPending = options.replay === true;
     const resendAfterMs = options.resendAfterMs ?? 3000;
+    this.backoff = new ResendBackoff(resendAfterMs);
     this.resendTimer = setInterval(() => this.resendStale(resendAfterMs), resendAfterMs / 2);
     this.resendTimer.unref();
   }
@@ -241,6 +245,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
     this.primary = up.find((link) => !link.draining) ?? up[0];
     const primary = this.primary;
     this.refusedResend.reset();
+    this.backoff.acknowledged();
     if (!primary) return;
     if (this.replayPending) {
       this.replayPending = false;
@@ -261,6 +266,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
       case MessageType.OpAck: {
         this.state.outbox.acknowledge(message.seq);
         if (link !== this.primary) return;
+        this.backoff.acknowledged();
         const refused = this.refusedResend.acknowledged();
         if (refused) {
           refused.sentAt = Date.now();
@@ -304,17 +310,30 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
 
   /**
    * A node that could not accept an operation yet (its log is down, its buffer full) gets it again;
-   * while it says it refuses them, only the first refused one (see RefusedResend.periodic).
+   * while it says it refuses them, only the first refused one, every `afterMs` (see
+   * RefusedResend.firstWhileRefusing); otherwise every operation older than the backoff's wait,
+   * which grows while the primary acknowledges nothing (see ResendBackoff).
    */
   private resendStale(afterMs: number): void {
     const primary = this.primary;
     if (!primary) return;
-    const stale = Date.now() - afterMs;
-    for (const entry of this.refusedResend.periodic()) {
-      if (entry.sentAt > stale) continue;
-      entry.sentAt = Date.now();
-      primary.sendFrame(entry.frame);
+    const now = Date.now();
+    const refused = this.refusedResend.firstWhileRefusing();
+    if (refused) {
+      if (refused.sentAt > now - afterMs) return;
+      refused.sentAt = now;
+      primary.sendFrame(refused.frame);
+      return;
     }
+    const stale = now - this.backoff.staleAfterMs;
+    let sent = false;
+    for (const entry of this.state.outbox.unacknowledged()) {
+      if (entry.sentAt > stale) continue;
+      entry.sentAt = now;
+      primary.sendFrame(entry.frame);
+      sent = true;
+    }
+    if (sent) this.backoff.resent();
   }
 }
 

@@ -16,7 +16,7 @@ const MAX_SKIPPED = 1024;
  * buffer for the log, freeing room for about one more) sends the next refused operation again, in
  * order. Until an acknowledgement comes (the log is still down, or only other app servers'
  * operations fill the buffer), the periodic re-send sends the first refused operation alone (see
- * `periodic`): the node would refuse every later one, and a backlog of thousands re-sent every
+ * `firstWhileRefusing`): the node would refuse every later one, and a backlog of thousands re-sent every
  * few seconds only to be refused again kept a node busy through a Kafka outage (100,000 operations:
  * 62-81 % of a core).
  */
@@ -29,16 +29,14 @@ export class RefusedResend {
   constructor(private readonly outbox: Outbox) {}
 
   /**
-   * What the periodic re-send may send again: while the primary refuses, the first refused
-   * operation alone (the node takes none after it before it takes it, and holds the ones before it
-   * already); otherwise, or when that one is not found, every unacknowledged operation.
+   * While the primary refuses, the first refused operation: the one thing the periodic re-send
+   * sends then (the node takes none after it before it takes it, and holds the ones before it
+   * already). Undefined otherwise, or when that one is not found: every unacknowledged operation
+   * may go.
    */
-  periodic(): Iterable<OutboxEntry> {
-    if (this.refusing && this.resumeAt !== undefined) {
-      const first = this.outbox.firstUnacknowledgedFrom(this.resumeAt, MAX_SKIPPED);
-      if (first) return [first];
-    }
-    return this.outbox.unacknowledged();
+  firstWhileRefusing(): OutboxEntry | undefined {
+    if (!this.refusing || this.resumeAt === undefined) return undefined;
+    return this.outbox.firstUnacknowledgedFrom(this.resumeAt, MAX_SKIPPED);
   }
 
   /** The primary refused `seq` for now. A seq the outbox does not hold is not one it was sent. */
