@@ -5,9 +5,11 @@
  * app server broadcasts `backlog` messages of 100 bytes (the node buffers `buffer` bytes of them
  * and refuses the rest for now), then: this process's CPU for `rounds` rounds of 6 s (the SDK
  * re-sending and the node refusing; nothing else runs), and, once eastus's Kafka is restarted, how
- * long until the westeurope client has every message.
+ * long until the westeurope client has every message. With `appServers` above 1, eastus has that
+ * many app servers sharing its node's buffer, each broadcasting its share of the backlog in turn (the
+ * first fills the buffer; the others' operations are all refused).
  *
- *   npx tsx --conditions=@regio/source bench/kafka-outage.ts [backlog] [buffer] [rounds]
+ *   npx tsx --conditions=@regio/source bench/kafka-outage.ts [backlog] [buffer] [rounds] [appServers]
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -20,7 +22,8 @@ import { clientPath, formatConnectionString } from "@regio/protocol";
 import { useRegio } from "@regio/sdk";
 import { BENCH_ACCESS_KEY } from "./server-process.ts";
 
-const [backlogArg = "100000", bufferArg = "65536", roundsArg = "3"] = process.argv.slice(2);
+const [backlogArg = "100000", bufferArg = "65536", roundsArg = "3", appServersArg = "1"] =
+  process.argv.slice(2);
 const backlog = Number(backlogArg);
 const HUB = "chat";
 const DRAIN_DEADLINE_MS = 240_000;
@@ -45,7 +48,9 @@ async function serve(url: string) {
   await regio.ready;
   return { io, regio };
 }
-const apps = [await serve(eastNode.url), await serve(westNode.url)];
+const eastApps = [];
+for (let i = 0; i < Number(appServersArg); i++) eastApps.push(await serve(eastNode.url));
+const apps = [...eastApps, await serve(westNode.url)];
 const client = connectClient(westNode.url, { path: clientPath(HUB), transports: ["websocket"] });
 try {
   await new Promise<void>((resolve) => client.once("connect", resolve));
@@ -54,7 +59,8 @@ try {
 
   await eastKafka!.kill();
   const payload = "x".repeat(100);
-  for (let i = 0; i < backlog; i++) apps[0]!.io.emit("n", i, payload);
+  for (let i = 0; i < backlog; i++)
+    eastApps[Math.floor((i * eastApps.length) / backlog)]!.io.emit("n", i, payload);
   // Not measured: the broadcasts reaching the node, and its first refusals.
   await new Promise((resolve) => setTimeout(resolve, 6000));
   for (let round = 1; round <= Number(roundsArg); round++) {
