@@ -7,9 +7,13 @@
  * re-sending and the node refusing; nothing else runs), and, once eastus's Kafka is restarted, how
  * long until the westeurope client has every message. With `appServers` above 1, eastus has that
  * many app servers sharing its node's buffer, each broadcasting its share of the backlog in turn (the
- * first fills the buffer; the others' operations are all refused).
+ * first fills the buffer; the others' operations are all refused). With `live` above 0, the first
+ * eastus app server goes on broadcasting after Kafka's restart, `live` messages every 100 ms for
+ * 10 s, as a busy app would while the backlog drains; each of them must arrive too.
  *
- *   npx tsx --conditions=@regio/source bench/kafka-outage.ts [backlog] [buffer] [rounds] [appServers]
+ *   npx tsx --conditions=@regio/source bench/kafka-outage.ts [backlog] [buffer] [rounds] [appServers] [live]
+ *
+ * REGIO_LOG_LEVEL=warn shows the nodes' warnings (a sequence gate that skipped a gap says so).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +26,7 @@ import { clientPath, formatConnectionString } from "@regio/protocol";
 import { useRegio } from "@regio/sdk";
 import { BENCH_ACCESS_KEY } from "./server-process.ts";
 
-const [backlogArg = "100000", bufferArg = "65536", roundsArg = "3", appServersArg = "1"] =
+const [backlogArg = "100000", bufferArg = "65536", roundsArg = "3", appServersArg = "1", liveArg = "0"] =
   process.argv.slice(2);
 const backlog = Number(backlogArg);
 const HUB = "chat";
@@ -37,7 +41,7 @@ const cluster = await startLocalCluster({
   nodesPerRegion: 1,
   topics: { events: `${prefix}.events`, membership: `${prefix}.membership`, nodes: `${prefix}.nodes` },
   maxBufferBytes: Number(bufferArg),
-  logLevel: "silent",
+  logLevel: (process.env.REGIO_LOG_LEVEL as "silent" | undefined) ?? "silent",
 });
 const eastNode = cluster.regions.get("eastus")![0]!;
 const westNode = cluster.regions.get("westeurope")![0]!;
@@ -48,14 +52,18 @@ async function serve(url: string) {
   await regio.ready;
   return { io, regio };
 }
-const eastApps = [];
+const eastApps: Array<Awaited<ReturnType<typeof serve>>> = [];
 for (let i = 0; i < Number(appServersArg); i++) eastApps.push(await serve(eastNode.url));
 const apps = [...eastApps, await serve(westNode.url)];
 const client = connectClient(westNode.url, { path: clientPath(HUB), transports: ["websocket"] });
 try {
   await new Promise<void>((resolve) => client.once("connect", resolve));
+  const seen = new Set<number>();
   let received = 0;
-  client.on("n", () => received++);
+  client.on("n", (n: number) => {
+    received++;
+    seen.add(n);
+  });
 
   await eastKafka!.kill();
   const payload = "x".repeat(100);
@@ -74,11 +82,21 @@ try {
 
   await eastKafka!.restart();
   const restartedAt = Date.now();
-  while (received < backlog && Date.now() - restartedAt < DRAIN_DEADLINE_MS) {
+  let total = backlog;
+  const live = setInterval(() => {
+    if (Date.now() - restartedAt > 10_000) return clearInterval(live);
+    for (let i = 0; i < Number(liveArg); i++) eastApps[0]!.io.emit("n", total++, payload);
+  }, 100);
+  if (Number(liveArg) === 0) clearInterval(live);
+  while (seen.size < total && Date.now() - restartedAt < DRAIN_DEADLINE_MS) {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+  clearInterval(live);
   const ms = Date.now() - restartedAt;
-  console.log(`Kafka restarted: ${received} of ${backlog} messages at westeurope ${ms} ms later`);
+  console.log(
+    `Kafka restarted: ${seen.size} of ${total} messages at westeurope ${ms} ms later` +
+      (received > seen.size ? ` (and ${received - seen.size} twice)` : ""),
+  );
 } finally {
   client.disconnect();
   for (const { io, regio } of apps) {

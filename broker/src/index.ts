@@ -1,5 +1,6 @@
 export { startBroker, type BrokerHandle, type BrokerOptions } from "./broker.ts";
 export { InProcessBus } from "./replication/in-process.ts";
+export { RefusedForNow } from "./replication/replicator.ts";
 export type { Replicator, ReplicatedRecord, ReplicatedOperation } from "./replication/replicator.ts";
 export { KafkaReplicator, type KafkaReplicatorOptions } from "./replication/kafka/kafka-replicator.ts";
 export { topicNames, topicSpecs, type TopicNames, type TopicSpec } from "./replication/kafka/topics.ts";

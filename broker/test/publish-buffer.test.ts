@@ -6,6 +6,7 @@ import {
   type PublishBufferOptions,
   type TopicBatch,
 } from "../src/replication/kafka/publish-buffer.ts";
+import { RefusedForNow } from "../src/replication/replicator.ts";
 
 const event = (seq: number, bytes = 100) => ({ key: Buffer.from("app"), value: Buffer.alloc(bytes, seq) });
 const latest = (key: string, bytes = 100) => ({ key: Buffer.from(key), value: Buffer.alloc(bytes, 7) });
@@ -111,6 +112,47 @@ describe("PublishBuffer", () => {
     kafka.release();
     await Promise.all([three, four]);
     expect(kafka.sent).toEqual([1, 2, 3, 4]);
+    publisher.close();
+  });
+
+  it("takes the refused events back lowest first: a new event does not overtake one refused for order", async () => {
+    // A backlog drains while the app goes on broadcasting: 3 and 4 were refused; 3 comes again and is
+    // taken; 5, new, comes before 4's re-send. Taken, 5 would reach Kafka before 4, which the other
+    // regions' sequence gates take for a gap, and skip.
+    const kafka = kafkaWithLimit(Infinity);
+    const publisher = buffer({ send: kafka.send, maxBufferedBytes: 250 }); // room for two 103-byte events
+    const publish = (seq: number) => publisher.publishEvent(event(seq), { stream: "app", seq });
+    const firstTwo = [publish(1), publish(2)];
+    await expect(publish(3)).rejects.toThrow(/buffer is full/);
+    await expect(publish(4)).rejects.toThrow(/buffer is full/);
+    await Promise.all(firstTwo);
+    const three = publish(3);
+    const refusedFive = await publish(5).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusedFive).toBeInstanceOf(RefusedForNow);
+    expect(refusedFive).toMatchObject({
+      message: "seq 4 of this stream was refused for lack of room, and goes first",
+      resumeFrom: 4, // what the node names to the SDK: where to re-send from
+    });
+    await Promise.all([three, publish(4)]);
+    await publish(5);
+    expect(kafka.stored.map((record) => record.first)).toEqual([1, 2, 3, 4, 5]);
+    publisher.close();
+  });
+
+  it("forgets a stream's refused events when its app server unlinks: it comes back from its own lowest", async () => {
+    // The app server moved to another node, which took 3; back here, it never sends 3 again.
+    const kafka = kafkaWithLimit(Infinity);
+    const publisher = buffer({ send: kafka.send, maxBufferedBytes: 250 }); // room for two 103-byte events
+    const publish = (seq: number) => publisher.publishEvent(event(seq), { stream: "app", seq });
+    const firstTwo = [publish(1), publish(2)];
+    await expect(publish(3)).rejects.toThrow(/buffer is full/);
+    await Promise.all(firstTwo);
+    publisher.forgetRefused("app");
+    await publish(4);
+    expect(kafka.stored.map((record) => record.first)).toEqual([1, 2, 4]);
     publisher.close();
   });
 

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { InProcessBus, type BrokerHandle, type ReplicatedRecord, type Replicator } from "@regio/broker";
+import {
+  InProcessBus,
+  RefusedForNow,
+  type BrokerHandle,
+  type ReplicatedRecord,
+  type Replicator,
+} from "@regio/broker";
 import {
   appLinkPath,
   decodeMessage,
@@ -16,9 +22,10 @@ import { ACCESS_KEY, HUB, startTestBroker } from "../support/regio-harness.ts";
 import { until } from "../support/events.ts";
 
 /** A lone node's replicator whose publishes wait until the test settles them, by seq. */
-function heldReplicator(): { replicator: Replicator; held: Map<number, HeldPublish> } {
+function heldReplicator(): { replicator: Replicator; held: Map<number, HeldPublish>; forgotten: string[] } {
   const inner = new InProcessBus(true).connect("held");
   const held = new Map<number, HeldPublish>();
+  const forgotten: string[] = [];
   const replicator: Replicator = {
     start: (handlers) => inner.start(handlers),
     publish: (record: ReplicatedRecord) =>
@@ -27,8 +34,9 @@ function heldReplicator(): { replicator: Replicator; held: Map<number, HeldPubli
     publishHeartbeat: (heartbeat) => inner.publishHeartbeat(heartbeat),
     status: () => inner.status(),
     close: () => inner.close(),
+    forgetRefused: (stream) => forgotten.push(stream),
   };
-  return { replicator, held };
+  return { replicator, held, forgotten };
 }
 interface HeldPublish {
   resolve(): void;
@@ -46,10 +54,12 @@ const bufferFull = () => new RegioError(ErrorCode.LinkDown, "replication buffer 
 describe("a node's notice of operations refused for now", () => {
   let broker: BrokerHandle;
   let held: Map<number, HeldPublish>;
+  let forgotten: string[];
 
   beforeAll(async () => {
     const scripted = heldReplicator();
     held = scripted.held;
+    forgotten = scripted.forgotten;
     broker = await startTestBroker({ replicator: scripted.replicator });
   });
   afterAll(async () => {
@@ -133,5 +143,27 @@ describe("a node's notice of operations refused for now", () => {
     await link.settled(2);
     expect(link.errors()).toEqual([]);
     link.ws.terminate();
+  });
+
+  it("names where the replicator says the stream resumes, not the operation it refused", async () => {
+    const link = await twoAcknowledged("notice-resume-point");
+    held.get(3)!.resolve();
+    await until(() => link.acked().length === 3, "operation 3 acknowledged");
+    link.broadcast(4);
+    link.broadcast(5);
+    await until(() => held.has(4) && held.has(5), "the replicator got operations 4 and 5");
+    // 5 is refused because 4, before it, waits (refused earlier in this story, say); 4 goes on waiting.
+    held
+      .get(5)!
+      .reject(new RefusedForNow("seq 4 of this stream was refused for lack of room, and goes first", 4));
+    await until(() => link.errors().length === 1, "a refusal notice");
+    expect(link.errors()[0]).toMatchObject({ seq: 4, retriable: true });
+    link.ws.terminate();
+  });
+
+  it("has the replicator forget a stream's refusals when its app server unlinks", async () => {
+    const link = await appLink("notice-unlinked");
+    link.ws.terminate();
+    await until(() => forgotten.includes("notice-unlinked"), "the replicator was told");
   });
 });

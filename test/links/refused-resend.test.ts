@@ -93,6 +93,16 @@ describe("a LinkSet whose node refuses operations for now, or acknowledges nothi
     expect(received).toEqual([1, 2, 3, 4, 5, 6, 3, 4, 5, 6]);
   });
 
+  it("resumes where the node's latest refusal says, also past an earlier one", async () => {
+    await linkedWithSix(600_000);
+    link.send(refuse(3));
+    // The node took 3 and 4 since (another re-send brought them), and now waits for 5.
+    link.send(refuse(5));
+    link.send(ack(1));
+    await until(() => received.length === 7, "one refused operation went again after the ack");
+    expect(received[6]).toBe(5);
+  });
+
   it("sends nothing early without a refusal, and ignores one of an operation it does not hold", async () => {
     await linkedWithSix(600_000);
     link.send(ack(1));

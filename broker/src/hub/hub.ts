@@ -314,6 +314,7 @@ export class Hub {
     // reconnects and lands on a remaining app server.
     for (const session of this.sessions.values()) if (session.linkId === link.id) session.close();
     this.serverSideEmits.linkGone(link.id);
+    this.intake.unlinked(link);
     this.ctx.log.info({ hub: this.name, link: link.id }, "app server unlinked");
   }
 

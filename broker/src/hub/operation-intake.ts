@@ -13,7 +13,7 @@ import {
 } from "@regio/protocol";
 import { LogThrottle } from "../log-throttle.ts";
 import type { Logger } from "../logger.ts";
-import type { ReplicatedRecord, Replicator } from "../replication/replicator.ts";
+import { RefusedForNow, type ReplicatedRecord, type Replicator } from "../replication/replicator.ts";
 import { SequenceGate } from "../replication/sequence-gate.ts";
 import {
   appLinkAttributes,
@@ -151,6 +151,11 @@ export class OperationIntake {
     });
   }
 
+  /** An app server unlinked: its stream is not held back here behind what it may never re-send. */
+  unlinked(link: AppLink): void {
+    this.ctx.replicator.forgetRefused?.(link.stream ?? StreamId(link.appServerId));
+  }
+
   close(): void {
     this.gate.close();
   }
@@ -215,20 +220,24 @@ export class OperationIntake {
   }
 
   /**
-   * Tells the SDK the lowest operation refused for now (retriable), once per link for all that the
-   * replicator refused together (one frame's or one re-send's operations: the replicator refuses a
-   * stream's later operations too, until that one comes again). The SDK sends it again on the next
-   * ack, when the log has taken something and there is room, instead of at its periodic re-send.
-   * A copy of an operation this link had acknowledged (a re-send that crossed its ack) is not
-   * named: the SDK no longer holds it and would ignore the whole notice, leaving the moment's
-   * genuine refusals to its periodic re-send. The stream's order makes the test sound: a later
-   * seq is acknowledged only after every earlier one was taken.
+   * Tells the SDK where its stream resumes after refusals for now (retriable), once per link for
+   * all that the replicator refused together (one frame's or one re-send's operations): the seq the
+   * replicator waits for, as of its last refusal (RefusedForNow.resumeFrom: it took every operation
+   * below it and takes none above it until that one comes), else the lowest refused. The SDK
+   * re-sends from there on the next acks, when the log has taken something and there is room,
+   * instead of at its periodic re-send. A copy of an operation this link had acknowledged (a
+   * re-send that crossed its ack) is not named: the SDK no longer holds it and would ignore the
+   * whole notice. The stream's order makes that test sound: a later seq is acknowledged only after
+   * every earlier one was taken.
    */
-  private refusedForNow(link: AppLink, seq: number, error: unknown): void {
-    if (seq <= (this.highestAcked.get(link) ?? 0)) return;
+  private refusedForNow(link: AppLink, refused: number, error: unknown): void {
+    const seq = error instanceof RefusedForNow ? error.resumeFrom : refused;
+    if (seq === undefined || seq <= (this.highestAcked.get(link) ?? 0)) return;
     const refusal = this.refusals.get(link);
     if (refusal) {
-      refusal.seq = Math.min(refusal.seq, seq);
+      // The replicator's latest word on where the stream resumes is the true one (what came before
+      // it in the moment may have been taken since); otherwise the lowest refused.
+      refusal.seq = error instanceof RefusedForNow ? seq : Math.min(refusal.seq, seq);
       return;
     }
     if (this.refusals.size === 0) queueMicrotask(() => this.sendRefusals());

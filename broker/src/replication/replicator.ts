@@ -7,6 +7,7 @@ import type {
   StreamId,
   TraceContext,
 } from "@regio/protocol";
+import { ErrorCode, RegioError } from "@regio/protocol";
 import type {
   Broadcast,
   DisconnectSockets,
@@ -113,6 +114,23 @@ export interface ReplicatorStatus {
 }
 
 /**
+ * A record refused for now (retriable): the buffer is full, or earlier records of the same stream
+ * were refused and must come first. `resumeFrom` is the seq the stream waits for, the lowest it
+ * refused that has not come again (it took every record of the stream below it, and takes none
+ * above it until that one comes); undefined when it waits for none (the refused record was a copy
+ * of one accepted already).
+ */
+export class RefusedForNow extends RegioError {
+  constructor(
+    message: string,
+    readonly resumeFrom: number | undefined,
+  ) {
+    super(ErrorCode.LinkDown, message, { retriable: true });
+    this.name = "RefusedForNow";
+  }
+}
+
+/**
  * The seam between a broker node and the other nodes of every region.
  *
  * Guarantees an implementation must give (test/replication/contract.ts checks each, for every
@@ -121,6 +139,8 @@ export interface ReplicatorStatus {
  *   (in-process) or durably appended to the node's region log (Kafka). While that cannot happen the
  *   record is kept in a bounded buffer (bytes) and retried; when the buffer is full `publish`
  *   rejects, so the caller keeps the record (the SDK re-sends it): nothing is dropped silently.
+ *   A rejection that holds back the stream's later records too says where the stream resumes
+ *   (RefusedForNow), so that the caller re-sends from there, not what was accepted meanwhile.
  * - Every other node, in every region, receives each record at least once, and the records of one
  *   app server in the order they were published by one node.
  * - Membership records and heartbeats reach every other node too (latest value per socket / node).
@@ -149,5 +169,12 @@ export interface Replicator {
   historyFrom?(): number;
   /** Counts of failures and re-connections (an implementation with none has no such method). */
   counters?(): ReplicationCounters;
+  /**
+   * The app server of `stream` unlinked from this node: forget what was refused of its stream (an
+   * implementation that refuses for order, RefusedForNow). It comes back, if ever, with every
+   * operation it has not had acknowledged, lowest first; the ones another node took meanwhile
+   * would never come again, and the stream would wait for them for good.
+   */
+  forgetRefused?(stream: StreamId): void;
   close(): Promise<void>;
 }

@@ -39,11 +39,16 @@ export class RefusedResend {
     return this.outbox.firstUnacknowledgedFrom(this.resumeAt, MAX_SKIPPED);
   }
 
-  /** The primary refused `seq` for now. A seq the outbox does not hold is not one it was sent. */
+  /**
+   * The primary refused operations for now, and its stream resumes at `seq`: the node took every
+   * operation below it and takes none above it until it comes. Its latest word wins: an earlier
+   * notice's seq may have been taken since, and going back to it would spend acknowledgements on
+   * copies of what the node holds. A seq the outbox does not hold is not one it was sent.
+   */
   refused(seq: number): void {
     if (!this.outbox.holds(seq)) return;
     this.refusing = true;
-    if (this.resumeAt === undefined || seq < this.resumeAt) this.resumeAt = seq;
+    this.resumeAt = seq;
   }
 
   /** The primary acknowledged an operation: the refused one to send again now, if any. */

@@ -1,5 +1,5 @@
 import { SpanKind } from "@opentelemetry/api";
-import { MessagingAttribute, MessagingOperation, type NodeId } from "@regio/protocol";
+import { MessagingAttribute, MessagingOperation, type NodeId, type StreamId } from "@regio/protocol";
 import { Kafka, logLevel, type SASLOptions, type Producer } from "kafkajs";
 import type { KafkaConnection } from "../../config.ts";
 import { stopIdleRequestChecks } from "../../internals/kafkajs.ts";
@@ -208,6 +208,10 @@ export class KafkaReplicator implements Replicator {
     const message = this.signer.sign("events", encodeEvent(record, created ? created.trace : record.trace));
     created?.span?.end();
     return this.buffer.publishEvent(message, order, created?.span?.spanContext());
+  }
+
+  forgetRefused(stream: StreamId): void {
+    this.buffer?.forgetRefused(stream);
   }
 
   publishMembership(record: MembershipRecord): void {

@@ -2,6 +2,8 @@ import type { SpanContext } from "@opentelemetry/api";
 import { ErrorCode, RegioError } from "@regio/protocol";
 import { describeError, isRecordFault, isTooLarge } from "./kafka-errors.ts";
 import { sizeOf, type KafkaMessage } from "./record-codec.ts";
+import { RefusedSeqs } from "./refused-seqs.ts";
+import { RefusedForNow } from "../replicator.ts";
 
 export interface TopicBatch {
   topic: string;
@@ -52,7 +54,10 @@ interface Batch {
 const STALL_MS = 2000;
 /** Kafka's own framing per record (lengths, offsets, timestamp delta), roughly, for the byte budget. */
 const RECORD_OVERHEAD_BYTES = 64;
-/** Streams whose highest accepted seq is kept (one per app server process; the oldest go first). */
+/**
+ * Streams tracked (one per app server process): their highest accepted seq (the oldest go first), and
+ * their refused seqs (past the bound, a new stream's refusals are not tracked, and it loses the order).
+ */
 const MAX_TRACKED_STREAMS = 10_000;
 
 /**
@@ -69,8 +74,8 @@ const MAX_TRACKED_STREAMS = 10_000;
  */
 export class PublishBuffer {
   private events: PendingEvent[] = [];
-  /** Per stream, the first event refused for lack of room: later ones wait behind it. */
-  private readonly refused = new Map<string, number>();
+  /** Per stream, the events refused for now that have not come again: later ones wait behind them. */
+  private readonly refused = new Map<string, RefusedSeqs>();
   /** Per stream, the highest seq accepted: a refused seq at or below it is a copy (see publishEvent). */
   private readonly highestAccepted = new Map<string, number>();
   private eventBytes = 0;
@@ -107,11 +112,14 @@ export class PublishBuffer {
    * Accepts an event of an ordered stream (one app server's operations) or refuses it. Too large a
    * record is refused for good (PAYLOAD_TOO_LARGE, not retriable) and blocks nothing. When the
    * buffer is full the event is refused for now (retriable), and the stream's later events are
-   * refused too until the refused one comes again and is accepted: a stream never reaches Kafka
-   * with a hole that a re-send could have filled. A refused copy of an event the stream had
-   * accepted already (a re-send that crossed its acknowledgement) holds nothing back: it fills no
-   * hole, and the SDK, which has its acknowledgement, never sends it again, so the stream would wait
-   * behind it for good.
+   * refused too until the refused one comes again and is accepted, and then each of them in turn,
+   * lowest first: a stream never reaches Kafka with a hole that a re-send could have filled. So an
+   * event sent while refused ones are re-sent (an app that goes on broadcasting while a backlog
+   * drains) waits for them, and does not reach Kafka before them, which other regions' sequence
+   * gates would have taken for a gap and skipped after 2 s. A refused copy of an event the stream
+   * had accepted already (a re-send that crossed its acknowledgement) holds nothing back: it fills
+   * no hole, and the SDK, which has its acknowledgement, never sends it again, so the stream would
+   * wait behind it for good.
    */
   publishEvent(
     message: KafkaMessage,
@@ -128,24 +136,41 @@ export class PublishBuffer {
         ),
       );
     }
-    const firstRefused = this.refused.get(order.stream);
+    const refused = this.refused.get(order.stream);
+    const waitingFor = refused?.lowest;
     const full = this.eventBytes + bytes > this.options.maxBufferedBytes;
-    if (full || (firstRefused !== undefined && order.seq > firstRefused)) {
-      const copy = order.seq <= (this.highestAccepted.get(order.stream) ?? 0);
-      if (!copy && (firstRefused === undefined || order.seq < firstRefused))
-        this.refused.set(order.stream, order.seq);
+    if (full || (waitingFor !== undefined && order.seq > waitingFor)) {
+      const copy = order.seq <= (this.highestAccepted.get(order.stream) ?? 0) && !refused?.has(order.seq);
+      if (!copy) this.refusedForNow(order);
       const reason = full
         ? `replication buffer is full (${this.eventBytes} bytes waiting for Kafka)`
-        : `seq ${firstRefused} of this stream was refused for lack of room, and goes first`;
-      return Promise.reject(new RegioError(ErrorCode.LinkDown, reason));
+        : `seq ${waitingFor} of this stream was refused for lack of room, and goes first`;
+      return Promise.reject(new RefusedForNow(reason, this.refused.get(order.stream)?.lowest));
     }
-    if (firstRefused === order.seq) this.refused.delete(order.stream);
+    if (refused) {
+      refused.delete(order.seq);
+      if (refused.lowest === undefined) this.refused.delete(order.stream);
+    }
     this.accepted(order);
     return new Promise((resolve, reject) => {
       this.events.push({ message, traced, bytes, resolve, reject, since: Date.now() });
       this.eventBytes += bytes;
       this.schedule(0);
     });
+  }
+
+  /** What was refused of `stream` needs no order kept any more (see Replicator.forgetRefused). */
+  forgetRefused(stream: string): void {
+    this.refused.delete(stream);
+  }
+
+  private refusedForNow({ stream, seq }: { stream: string; seq: number }): void {
+    let refused = this.refused.get(stream);
+    if (!refused) {
+      if (this.refused.size >= MAX_TRACKED_STREAMS) return; // see MAX_TRACKED_STREAMS
+      this.refused.set(stream, (refused = new RefusedSeqs()));
+    }
+    refused.add(seq);
   }
 
   private accepted({ stream, seq }: { stream: string; seq: number }): void {
