@@ -54,7 +54,7 @@ export class OperationIntake {
   private readonly tags = new Map<string, string>();
   /** Operations (stream, seq) handed to the replicator and not yet accepted. */
   private readonly publishing = new Set<string>();
-  /** Links to tell which operation the replicator refused for now (the lowest of the moment's). */
+  /** Links to tell where their stream resumes after the moment's refusals for now (see refusedForNow). */
   private readonly refusals = new Map<AppLink, { seq: number; error: RegioError }>();
   /** Per link, the highest seq acknowledged: a refused seq at or below it is a copy (see refusedForNow). */
   private readonly highestAcked = new WeakMap<AppLink, number>();

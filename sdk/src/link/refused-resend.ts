@@ -11,14 +11,15 @@ const MAX_SKIPPED = 1024;
 
 /**
  * Re-sends what the primary refused for now (its replication buffer was full) as soon as it has room
- * again, and not before: the node says which operation it refused (an Error with its `seq`,
- * retriable), and from then on each acknowledgement it sends (an operation of this stream left its
- * buffer for the log, freeing room for about one more) sends the next refused operation again, in
- * order. Until an acknowledgement comes (the log is still down, or only other app servers'
- * operations fill the buffer), the periodic re-send sends the first refused operation alone (see
- * `firstWhileRefusing`): the node would refuse every later one, and a backlog of thousands re-sent every
- * few seconds only to be refused again kept a node busy through a Kafka outage (100,000 operations:
- * 62-81 % of a core).
+ * again, and not before: the node says where the stream resumes (an Error with that `seq`,
+ * retriable: it took every operation below it and takes none above it until it comes, ADR 0022),
+ * and from then on each acknowledgement it sends (an operation of this stream left its buffer for
+ * the log, freeing room for about one more) sends the next refused operation again, in order. Until
+ * an acknowledgement comes (the log is still down, or only other app servers' operations fill the
+ * buffer), the periodic re-send sends the first refused operation alone (see `firstWhileRefusing`):
+ * the node would refuse every later one, and a backlog of thousands re-sent every few seconds only
+ * to be refused again kept a node busy through a Kafka outage (100,000 operations: 62-81 % of a
+ * core).
  */
 export class RefusedResend {
   /** The operation that goes again on the next acknowledgement; undefined when nothing is refused. */
