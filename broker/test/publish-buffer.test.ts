@@ -73,6 +73,19 @@ function gatedKafka() {
   };
 }
 
+/**
+ * A buffer with room for two events, on a Kafka that takes writes at once: 1 and 2 are taken
+ * (`firstTwo` resolve once Kafka has them), and 3 was refused for lack of room.
+ */
+async function threeRefusedForRoom() {
+  const kafka = kafkaWithLimit(Infinity);
+  const publisher = buffer({ send: kafka.send, maxBufferedBytes: 250 }); // room for two 103-byte events
+  const publish = (seq: number) => publisher.publishEvent(event(seq), { stream: "app", seq });
+  const firstTwo = [publish(1), publish(2)];
+  await expect(publish(3)).rejects.toThrow(/buffer is full/);
+  return { kafka, publisher, publish, firstTwo };
+}
+
 describe("PublishBuffer", () => {
   it("keeps accepted events until Kafka takes them, in order, retrying failures", async () => {
     const sent: number[] = [];
@@ -119,11 +132,7 @@ describe("PublishBuffer", () => {
     // A backlog drains while the app goes on broadcasting: 3 and 4 were refused; 3 comes again and is
     // taken; 5, new, comes before 4's re-send. Taken, 5 would reach Kafka before 4, which the other
     // regions' sequence gates take for a gap, and skip.
-    const kafka = kafkaWithLimit(Infinity);
-    const publisher = buffer({ send: kafka.send, maxBufferedBytes: 250 }); // room for two 103-byte events
-    const publish = (seq: number) => publisher.publishEvent(event(seq), { stream: "app", seq });
-    const firstTwo = [publish(1), publish(2)];
-    await expect(publish(3)).rejects.toThrow(/buffer is full/);
+    const { kafka, publisher, publish, firstTwo } = await threeRefusedForRoom();
     await expect(publish(4)).rejects.toThrow(/buffer is full/);
     await Promise.all(firstTwo);
     const three = publish(3);
@@ -144,11 +153,7 @@ describe("PublishBuffer", () => {
 
   it("forgets a stream's refused events when its app server unlinks: it comes back from its own lowest", async () => {
     // The app server moved to another node, which took 3; back here, it never sends 3 again.
-    const kafka = kafkaWithLimit(Infinity);
-    const publisher = buffer({ send: kafka.send, maxBufferedBytes: 250 }); // room for two 103-byte events
-    const publish = (seq: number) => publisher.publishEvent(event(seq), { stream: "app", seq });
-    const firstTwo = [publish(1), publish(2)];
-    await expect(publish(3)).rejects.toThrow(/buffer is full/);
+    const { kafka, publisher, publish, firstTwo } = await threeRefusedForRoom();
     await Promise.all(firstTwo);
     publisher.forgetRefused("app");
     await publish(4);
