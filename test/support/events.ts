@@ -56,15 +56,20 @@ export function collect<T = unknown>(
   });
 }
 
-/** Waits until `check` holds, re-checking after each macrotask; for state with no event of its own. */
+/**
+ * Waits until `check` holds, re-checking after each macrotask; for state with no event of its own.
+ * `what` may be a function, to name the state it timed out in.
+ */
 export async function until(
   check: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
   timeoutMs = 10_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting until ${typeof what === "function" ? what() : what}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Kafka, logLevel } from "kafkajs";
 import { topicSpecs, type TopicNames } from "@regio/broker";
 import { stopIdleRequestChecks } from "../../broker/src/internals/kafkajs.ts";
+import { decodeEvent } from "../../broker/src/replication/kafka/record-codec.ts";
 
 // As a node does (ADR 0018): without it each kafkajs connection here wakes this process every ms.
 stopIdleRequestChecks();
@@ -45,4 +46,52 @@ export async function provisionTopics(
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The seqs of each stream's events in a region's events topic, in the order the log holds them
+ * (a stream's events share a key, so one partition), once it holds at least `count` events.
+ */
+export async function streamsInLog(
+  brokers: string,
+  topic: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<Map<string, number[]>> {
+  const consumer = new Kafka({
+    clientId: "test-log-reader",
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+  }).consumer({
+    groupId: `test-log-reader-${randomUUID()}`,
+    maxWaitTimeInMs: 100,
+  });
+  const streams = new Map<string, number[]>();
+  let read = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topics: [topic], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${topic} holds ${read} events, not ${count}, after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          const event = decodeEvent(message.value, message.headers);
+          if (!event) return;
+          const seqs = streams.get(event.stream) ?? [];
+          seqs.push(event.seq);
+          streams.set(event.stream, seqs);
+          if (++read >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return streams;
 }

@@ -267,8 +267,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
         this.state.outbox.acknowledge(message.seq);
         if (link !== this.primary) return;
         this.backoff.acknowledged();
-        const refused = this.refusedResend.acknowledged();
-        if (refused) {
+        for (const refused of this.refusedResend.acknowledged()) {
           refused.sentAt = Date.now();
           link.sendFrame(refused.frame);
         }
@@ -309,25 +308,26 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
   }
 
   /**
-   * A node that could not accept an operation yet (its log is down, its buffer full) gets it again;
-   * while it says it refuses them, only the first refused one, every `afterMs` (see
-   * RefusedResend.firstWhileRefusing); otherwise every operation older than the backoff's wait,
-   * which grows while the primary acknowledges nothing (see ResendBackoff).
+   * A node that could not accept an operation yet (its log is down, its buffer full) gets it again:
+   * every operation older than the backoff's wait, which grows while the primary acknowledges
+   * nothing (see ResendBackoff), except what a refusal holds back: while the node refuses, the
+   * operation at the resume point alone, every `afterMs`; while acknowledgements pace a drain, only
+   * what is before the resume point (see RefusedResend.forPeriodicResend).
    */
   private resendStale(afterMs: number): void {
     const primary = this.primary;
     if (!primary) return;
     const now = Date.now();
-    const refused = this.refusedResend.firstWhileRefusing();
-    if (refused) {
-      if (refused.sentAt > now - afterMs) return;
-      refused.sentAt = now;
-      primary.sendFrame(refused.frame);
-      return;
+    const { resumePoint, staleBelow } = this.refusedResend.forPeriodicResend(now - afterMs);
+    if (resumePoint && resumePoint.sentAt <= now - afterMs) {
+      resumePoint.sentAt = now;
+      primary.sendFrame(resumePoint.frame);
     }
     const stale = now - this.backoff.staleAfterMs;
     let sent = false;
+    // In seq order (the outbox keeps them so): past `staleBelow`, nothing more goes.
     for (const entry of this.state.outbox.unacknowledged()) {
+      if (entry.seq >= staleBelow) break;
       if (entry.sentAt > stale) continue;
       // Each entry's own time as it goes, not the look's: a long re-send then comes back in parts
       // over the next looks, not whole. A drain paced by acknowledgements (RefusedResend) stalls
