@@ -96,6 +96,9 @@ describe("global endpoint routing", () => {
     );
     expect(seen.every((s) => s.healthy === s.consecutiveFailures < 3)).toBe(true);
     expect(seen.at(-1)!.lastError).toBe("ECONNREFUSED");
+    // Out, it has no round-trip time: the one from before would weigh on its samples once back.
+    expect(seen.filter((s) => s.healthy).every((s) => s.rttMs !== undefined)).toBe(true);
+    expect(seen.at(-1)!.rttMs).toBeUndefined();
     const during = await Promise.all([1, 2, 3].map(() => client(global, "polling")));
     expect(during.map(nodeOf)).toEqual(["n1", "n1", "n1"]);
     expect((await fetch(`${global.url}/readyz`)).status).toBe(200);
@@ -106,6 +109,7 @@ describe("global endpoint routing", () => {
     // Still out after one good probe; back at the second (--up-after 2).
     expect(seen.some((s) => s.consecutiveSuccesses === 1 && !s.healthy)).toBe(true);
     expect(seen.at(-1)!.consecutiveSuccesses).toBe(2);
+    expect(seen.at(-1)!.rttMs).toBeGreaterThan(0);
     const after = await Promise.all([1, 2].map(() => client(global)));
     expect(after.map(nodeOf).sort()).toEqual(["n1", "n2"]);
 

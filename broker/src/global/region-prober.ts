@@ -16,7 +16,7 @@ export interface NodeStatus {
   /** From the node's /readyz body; unknown until it answered once. */
   nodeId?: string;
   healthy: boolean;
-  /** Smoothed round-trip time of its /readyz, ms; unknown until a probe succeeded. */
+  /** Smoothed round-trip time of its /readyz, ms; unknown until a probe succeeded, and while it is out. */
   rttMs?: number;
   lastError?: string;
   lastProbeAt?: string;
@@ -68,7 +68,13 @@ class ProbedNode {
       status.consecutiveFailures++;
       status.consecutiveSuccesses = 0;
       status.lastError = result.error;
-      if (!this.probed || status.consecutiveFailures >= options.downAfter) status.healthy = false;
+      if (!this.probed || status.consecutiveFailures >= options.downAfter) {
+        status.healthy = false;
+        // A node that is out has no round-trip time: the one from before the outage would weigh on
+        // its first samples when it is back (a restart elsewhere, a new route), and the status page
+        // would show it as current.
+        status.rttMs = undefined;
+      }
     }
     this.probed = true;
     return status.healthy !== was;
