@@ -34,8 +34,8 @@ export interface PeriodicResend {
  * operation at the resume point alone while the node refuses or acknowledges nothing (to find the
  * room again). A backlog of thousands re-sent every few seconds only to be refused again kept a node
  * busy through a Kafka outage (100,000 operations: 62-81 % of a core), and, re-sent whole in the
- * middle of a drain, held up the acknowledgements that pace it (the drain went at about a third of
- * its pace).
+ * middle of a drain, held up the acknowledgements that pace it (the drain went at about half its
+ * pace).
  */
 export class RefusedResend {
   /** The operation that goes again on the next acknowledgement; undefined when nothing is refused. */
