@@ -138,6 +138,7 @@ describe("Kafka and node faults", () => {
       // and a longer drain would have had it skip the refused ones for good.
       const streams = await streamsInLog(kafka.brokers, topics.events, 500);
       const [appStream] = [...streams.values()].sort((a, b) => b.length - a.length);
+      expect(new Set(appStream).size).toBe(500);
       expect(overtaken(appStream!)).toEqual([]);
       await until(
         async () => (await readiness(eastNode.url)).status === 200,

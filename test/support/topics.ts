@@ -50,7 +50,8 @@ export async function provisionTopics(
 
 /**
  * The seqs of each stream's events in a region's events topic, in the order the log holds them
- * (a stream's events share a key, so one partition), once it holds at least `count` events.
+ * (a stream's events share a key, so one partition), once it holds at least `count` distinct ones
+ * (a node may publish a copy of an event again: it counts once, and stays in the list).
  */
 export async function streamsInLog(
   brokers: string,
@@ -67,13 +68,14 @@ export async function streamsInLog(
     maxWaitTimeInMs: 100,
   });
   const streams = new Map<string, number[]>();
-  let read = 0;
+  const distinct = new Set<string>();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${topic} holds ${read} events, not ${count}, after ${timeoutMs} ms`)),
+        () =>
+          reject(new Error(`${topic} holds ${distinct.size} events, not ${count}, after ${timeoutMs} ms`)),
         timeoutMs,
       );
       void consumer.run({
@@ -83,7 +85,8 @@ export async function streamsInLog(
           const seqs = streams.get(event.stream) ?? [];
           seqs.push(event.seq);
           streams.set(event.stream, seqs);
-          if (++read >= count) {
+          distinct.add(`${event.stream}\u0000${event.seq}`);
+          if (distinct.size >= count) {
             clearTimeout(timer);
             resolve();
           }
