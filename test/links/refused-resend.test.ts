@@ -30,8 +30,11 @@ describe("a LinkSet whose node refuses operations for now, or acknowledges nothi
   /** When the node received each of them (ms), in the same order. */
   let receivedAt: number[];
 
-  /** A LinkSet linked to the scripted node, that has sent operations 1-6 and had them received. */
-  async function linkedWithSix(resendAfterMs: number): Promise<void> {
+  /**
+   * A LinkSet linked to the scripted node, that has sent operations 1-6 and had them received; 4-6
+   * `staggerMs` after 1-3 when given (an app server sends as its app goes, not all at once).
+   */
+  async function linkedWithSix(resendAfterMs: number, staggerMs = 0): Promise<void> {
     node = await startScriptedNode();
     state = newLinkState("refused-resend");
     links = new LinkSet(
@@ -54,7 +57,10 @@ describe("a LinkSet whose node refuses operations for now, or acknowledges nothi
       received.push(message.seq);
       receivedAt.push(Date.now());
     });
-    for (let n = 1; n <= 6; n++) links.sendOperation(broadcast(n));
+    for (let n = 1; n <= 3; n++) links.sendOperation(broadcast(n));
+    // The stagger is the input: the time between two sends, not a wait for anything.
+    if (staggerMs > 0) await new Promise((resolve) => setTimeout(resolve, staggerMs));
+    for (let n = 4; n <= 6; n++) links.sendOperation(broadcast(n));
     await until(() => received.length === 6, "the node got operations 1-6");
   }
   afterEach(async () => {
@@ -150,12 +156,13 @@ describe("a LinkSet whose node refuses operations for now, or acknowledges nothi
   });
 
   it("waits longer between periodic re-sends while the node acknowledges nothing, and not once it does", async () => {
-    await linkedWithSix(200); // stale after 0.2 s, looked at every 0.1 s
+    // Stale after 0.2 s, looked at every 0.1 s; 4-6 sent 150 ms after 1-3, so that a look finds 1-3
+    // stale and not 4-6 (the looks are 0.1 s apart), and a later one finds 4-6: each re-send goes in
+    // two parts, and doubles the wait once. Doubling at each part, 1 waited 0.2, 0.8, 3.2, 12.8 s.
+    await linkedWithSix(200, 150);
     // The node took 1-6 and acknowledges nothing (its log is down): each periodic re-send finds it
-    // silent and doubles the wait, 0.2, 0.4, 0.8, 1.6, 3.2 s. Operation 1 is the one watched: every
-    // look that re-sends anything re-sends it (it is the oldest, and the first to go each time).
-    // A later one can miss a step: sent a millisecond after 1, it is not stale yet at a look that
-    // sends 1 and doubles the wait, and waits for the next.
+    // silent and doubles the wait, 0.2, 0.4, 0.8, 1.6, 3.2 s. Operation 1 is the one watched: it is
+    // the first of its part to go each time.
     const resendsOf1 = () => receivedAt.filter((_, i) => received[i] === 1);
     const linkedAt = Date.now();
     await until(
@@ -183,19 +190,35 @@ describe("ResendBackoff", () => {
   it("doubles the wait with each re-send while nothing is acknowledged, up to its bound, and starts over on an acknowledgement", () => {
     const backoff = new ResendBackoff(3000);
     const waits: number[] = [];
+    let now = 1_000_000;
     for (let i = 0; i < 7; i++) {
       waits.push(backoff.staleAfterMs);
-      backoff.resent();
+      now += backoff.staleAfterMs;
+      backoff.resent(now);
     }
     expect(waits).toEqual([3000, 6000, 12_000, 24_000, 30_000, 30_000, 30_000]);
     expect(MAX_RESEND_AFTER_MS).toBe(30_000);
     backoff.acknowledged();
     expect(backoff.staleAfterMs).toBe(3000);
+    // Right after an acknowledgement, a re-send doubles the wait again, however recent the last one.
+    backoff.resent(now + 1);
+    expect(backoff.staleAfterMs).toBe(6000);
+  });
+
+  it("doubles the wait once for a re-send that goes in parts, over several looks within a wait", () => {
+    const backoff = new ResendBackoff(3000);
+    backoff.resent(10_000); // the operations sent first
+    backoff.resent(11_500); // the ones sent later, stale a look later
+    expect(backoff.staleAfterMs).toBe(6000);
+    backoff.resent(15_999); // not a whole wait since the wait doubled: still a part
+    expect(backoff.staleAfterMs).toBe(6000);
+    backoff.resent(16_000); // the first ones again, a whole wait later
+    expect(backoff.staleAfterMs).toBe(12_000);
   });
 
   it("never waits less than the configured wait, even past the bound", () => {
     const backoff = new ResendBackoff(60_000);
-    backoff.resent();
+    backoff.resent(1_000_000);
     expect(backoff.staleAfterMs).toBe(60_000);
   });
 });

@@ -337,7 +337,7 @@ export class LinkSet extends EventEmitter<LinkSetEvents> {
       primary.sendFrame(entry.frame);
       sent = true;
     }
-    if (sent) this.backoff.resent();
+    if (sent) this.backoff.resent(now);
   }
 }
 
