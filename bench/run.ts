@@ -329,7 +329,9 @@ than plain's already (fewer, larger writes); what is left is JavaScript on both 
 decoding and encoding each message once more on each side. With the app server in the node's process
 (still linked over a WebSocket on 127.0.0.1) the same rounds gave 14.0 µs against plain's 12.2-12.3
 (1.14 and 1.16), and 0.94-0.98 times plain's echoes per second: the second process, not the node, is
-most of the difference.`;
+most of the difference. A prototype that links the two in memory instead reached parity and no more
+(0.94-1.00 times plain's CPU per echo, 1.00-1.04 times its echoes per second, five rounds): what goal
+3 should ask of the topology as deployed is docs/adr/0024's question, proposed to the team.`;
     },
   },
   {
